@@ -1,0 +1,156 @@
+#include "cmd/options.h"
+
+#include <charconv>
+#include <cstdio>
+#include <set>
+#include <string_view>
+
+namespace confinefs::cli {
+namespace {
+
+// Mount options passed through to libfuse / the kernel. suid and dev are absent on purpose:
+// a confinement mount is always nosuid,nodev (threats.md #10, #12).
+const std::set<std::string_view> kMountFlags = {
+    "rw",       "ro",      "allow_other", "allow_root", "auto_unmount", "default_permissions",
+    "nosuid",   "nodev",   "exec",        "noexec",     "atime",        "noatime",
+    "nodiratime", "relatime", "strictatime", "sync",   "async",        "dirsync",
+    "lazytime", "nolazytime"};
+const std::set<std::string_view> kMountKeyed = {"fsname", "subtype", "max_read", "blksize"};
+// Options mount(8)/mount.fuse3 may hand over that mean nothing to the daemon.
+const std::set<std::string_view> kIgnored = {"defaults", "auto", "noauto", "user", "nouser",
+                                             "users", "_netdev", "nofail"};
+
+bool parse_size(std::string_view v, size_t& out) {
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  return ec == std::errc() && p == v.data() + v.size() && out > 0;
+}
+
+// Applies one -o item; returns an error message or "".
+std::string apply_option(std::string_view item, Options& o) {
+  auto eq = item.find('=');
+  std::string_view key = item.substr(0, eq);
+  std::string_view value = eq == std::string_view::npos ? "" : item.substr(eq + 1);
+  bool keyed = eq != std::string_view::npos;
+  if (item.empty() || kIgnored.contains(item) || key.starts_with("x-") || key == "comment") {
+    return "";
+  }
+  if (key == "policy" && keyed && !value.empty()) {
+    o.policy_file = std::string(value);
+  } else if (key == "log_level" && keyed) {
+    o.log_level = std::string(value);
+  } else if (key == "cache" && keyed) {
+    if (value == "strict") {
+      o.cache = CacheMode::kStrict;
+    } else if (value == "auto") {
+      o.cache = CacheMode::kAuto;
+    } else if (value == "full") {
+      o.cache = CacheMode::kFull;
+    } else {
+      return "cache must be strict, auto or full";
+    }
+  } else if (key == "max_nodes" && keyed) {
+    if (!parse_size(value, o.max_nodes)) return "max_nodes must be a positive integer";
+  } else if (item == "suid" || item == "dev") {
+    return "option '" + std::string(item) + "' is refused: confinefs always mounts nosuid,nodev";
+  } else if ((!keyed && kMountFlags.contains(item)) || (keyed && kMountKeyed.contains(key))) {
+    o.mount_options.emplace_back(item);
+  } else {
+    return "unknown option '" + std::string(item) + "'";
+  }
+  return "";
+}
+
+std::string apply_option_list(std::string_view list, Options& o) {
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    std::string err = apply_option(list.substr(0, comma), o);
+    if (!err.empty()) return err;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return "";
+}
+
+}  // namespace
+
+Options parse(int argc, char** argv, std::string& error) {
+  Options o;
+  std::vector<std::string> positional;
+  for (int i = 1; i < argc && error.empty(); ++i) {
+    std::string_view a = argv[i];
+    auto next = [&](std::string_view what) -> std::optional<std::string> {
+      if (i + 1 >= argc) {
+        error = std::string(a) + " needs " + std::string(what);
+        return std::nullopt;
+      }
+      return std::string(argv[++i]);
+    };
+    if (a == "-f") {
+      o.foreground = true;
+    } else if (a == "-d" || a == "--debug") {
+      o.debug = o.foreground = true;
+      o.log_level = "debug";
+    } else if (a == "-s") {
+      o.single_thread = true;
+    } else if (a == "-h" || a == "--help") {
+      o.show_help = true;
+    } else if (a == "-V" || a == "--version") {
+      o.show_version = true;
+    } else if (a == "-o") {
+      if (auto v = next("an option list")) error = apply_option_list(*v, o);
+    } else if (a.starts_with("-o") && a.size() > 2) {
+      error = apply_option_list(a.substr(2), o);
+    } else if (a == "--log-level") {
+      if (auto v = next("a level")) o.log_level = *v;
+    } else if (a == "--policy") {
+      if (auto v = next("a file")) o.policy_file = *v;
+    } else if (a == "--check-policy") {
+      if (auto v = next("a file")) o.check_policy_file = *v;
+    } else if (a.starts_with("-") && a != "-") {
+      error = "unknown option '" + std::string(a) + "'";
+    } else {
+      positional.emplace_back(a);
+    }
+  }
+  if (!error.empty() || o.show_help || o.show_version || o.check_policy_file) return o;
+  if (positional.size() != 2) {
+    error = positional.size() < 2 ? "missing BACKING or MOUNTPOINT" : "too many arguments";
+    return o;
+  }
+  o.backing = positional[0];
+  o.mountpoint = positional[1];
+  return o;
+}
+
+void print_usage(const char* program) {
+  std::printf(
+      "usage: %s [options] BACKING MOUNTPOINT\n"
+      "\n"
+      "Presents BACKING at MOUNTPOINT so that nothing in BACKING (symlinks, hardlinks, special\n"
+      "files, other mounts, entries swapped in by other processes) can redirect I/O outside it.\n"
+      "\n"
+      "options:\n"
+      "  -f                   stay in the foreground\n"
+      "  -d, --debug          foreground, debug logging and libfuse request tracing\n"
+      "  -s                   single-threaded\n"
+      "  -o opt[,opt...]      mount options (below)\n"
+      "  --log-level LEVEL    trace, debug, info, warn, error, critical, off (default info)\n"
+      "  --policy FILE        tenant policy (YAML); same as -o policy=FILE\n"
+      "  --check-policy FILE  validate a policy file, print its normalized form, and exit\n"
+      "  -h, --help           this help\n"
+      "  -V, --version        versions of confinefs and libfuse\n"
+      "\n"
+      "confinefs -o options:\n"
+      "  policy=FILE          tenant policy (YAML)\n"
+      "  cache=strict|auto|full  kernel caching against outside writers (default auto)\n"
+      "  max_nodes=N          most inodes known at once (default 1048576)\n"
+      "  log_level=LEVEL      as --log-level\n"
+      "\n"
+      "mount options passed to the kernel: rw, ro, allow_other, allow_root, auto_unmount,\n"
+      "  default_permissions, nosuid, nodev, exec, noexec, atime, noatime, nodiratime,\n"
+      "  relatime, strictatime, sync, async, dirsync, fsname=, subtype=, max_read=, blksize=.\n"
+      "  Always added: default_permissions,nosuid,nodev (suid and dev are refused).\n",
+      program);
+}
+
+}  // namespace confinefs::cli

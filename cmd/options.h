@@ -1,0 +1,33 @@
+// Command line: confinefs [options] BACKING MOUNTPOINT, the usual FUSE shape, as typed by a user
+// or passed by mount.fuse3 from /etc/fstab. Unknown options are errors, never ignored.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace confinefs::cli {
+
+enum class CacheMode { kStrict, kAuto, kFull };
+
+struct Options {
+  std::string backing;
+  std::string mountpoint;
+  bool foreground = false;
+  bool debug = false;
+  bool single_thread = false;
+  bool show_help = false;
+  bool show_version = false;
+  std::string log_level = "info";
+  std::optional<std::string> policy_file;
+  std::optional<std::string> check_policy_file;
+  CacheMode cache = CacheMode::kAuto;
+  size_t max_nodes = 1u << 20;
+  std::vector<std::string> mount_options;  // for libfuse, after our defaults
+};
+
+// Parses argv. On a usage error returns the one-line message in error and leaves Options partial.
+Options parse(int argc, char** argv, std::string& error);
+void print_usage(const char* program);
+
+}  // namespace confinefs::cli

@@ -1,0 +1,340 @@
+#include "fusefs/fuse/lowlevel.h"
+
+#include <dirent.h>
+
+#include <vector>
+
+#include "fusefs/fuse/reply.h"
+
+namespace confinefs::fuse {
+namespace {
+
+MountState& state(fuse_req_t req) { return *static_cast<MountState*>(fuse_req_userdata(req)); }
+Filesystem& fs(fuse_req_t req) {
+  auto& fsys = *state(req).fs;
+  fsys.counters().operations.fetch_add(1, std::memory_order_relaxed);
+  return fsys;
+}
+const CacheTimeouts& timeouts(fuse_req_t req) { return state(req).timeouts; }
+
+Caller caller(fuse_req_t req) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  return Caller{ctx->uid, ctx->gid, ctx->pid, ctx->umask};
+}
+
+ops::OpenFile& file_of(fuse_file_info* fi) { return *reinterpret_cast<ops::OpenFile*>(fi->fh); }
+ops::OpenDir& dir_of(fuse_file_info* fi) { return *reinterpret_cast<ops::OpenDir*>(fi->fh); }
+
+void enable(fuse_conn_info* conn, unsigned cap) {
+  if (conn->capable & cap) conn->want |= cap;
+}
+
+void on_init(void* userdata, fuse_conn_info* conn) {
+  enable(conn, FUSE_CAP_ATOMIC_O_TRUNC);     // O_TRUNC arrives with open, applied after checks
+  enable(conn, FUSE_CAP_HANDLE_KILLPRIV);    // setuid/setgid bits are never stored anyway
+  enable(conn, FUSE_CAP_PARALLEL_DIROPS);
+  enable(conn, FUSE_CAP_READDIRPLUS);
+  enable(conn, FUSE_CAP_READDIRPLUS_AUTO);
+  enable(conn, FUSE_CAP_SPLICE_READ);
+  enable(conn, FUSE_CAP_SPLICE_WRITE);
+  enable(conn, FUSE_CAP_SPLICE_MOVE);
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  auto* st = static_cast<MountState*>(userdata);
+  if (st->on_ready) st->on_ready();
+}
+
+void on_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  reply_entry(req, ops::lookup(fs(req), caller(req), parent, name), timeouts(req));
+}
+
+void on_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  ops::forget(fs(req), ino, nlookup);
+  reply_none(req);
+}
+
+void on_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  auto& f = fs(req);
+  for (size_t i = 0; i < count; ++i) ops::forget(f, forgets[i].ino, forgets[i].nlookup);
+  reply_none(req);
+}
+
+void on_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  reply_attr(req, ops::getattr(fs(req), caller(req), ino), timeouts(req));
+}
+
+ops::AttrChange decode(const struct stat* attr, int to_set) {
+  ops::AttrChange c;
+  if (to_set & FUSE_SET_ATTR_MODE) c.mode = attr->st_mode;
+  if (to_set & FUSE_SET_ATTR_UID) c.uid = attr->st_uid;
+  if (to_set & FUSE_SET_ATTR_GID) c.gid = attr->st_gid;
+  if (to_set & FUSE_SET_ATTR_SIZE) c.size = attr->st_size;
+  if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
+    c.atime = timespec{0, UTIME_NOW};
+  } else if (to_set & FUSE_SET_ATTR_ATIME) {
+    c.atime = attr->st_atim;
+  }
+  if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+    c.mtime = timespec{0, UTIME_NOW};
+  } else if (to_set & FUSE_SET_ATTR_MTIME) {
+    c.mtime = attr->st_mtim;
+  }
+  return c;
+}
+
+void on_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+                fuse_file_info* fi) {
+  reply_attr(req,
+             ops::setattr(fs(req), caller(req), ino, decode(attr, to_set),
+                          fi ? &file_of(fi) : nullptr),
+             timeouts(req));
+}
+
+void on_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
+  reply_entry(req, ops::mknod(fs(req), caller(req), parent, name, mode), timeouts(req));
+}
+
+void on_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  reply_entry(req, ops::mkdir(fs(req), caller(req), parent, name, mode), timeouts(req));
+}
+
+void on_unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  reply_status(req, ops::unlink(fs(req), caller(req), parent, name));
+}
+
+void on_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  reply_status(req, ops::rmdir(fs(req), caller(req), parent, name));
+}
+
+void on_symlink(fuse_req_t req, const char*, fuse_ino_t parent, const char* name) {
+  reply_status(req, ops::refuse_link_creation(fs(req), caller(req), "symlink", parent, name));
+}
+
+void on_link(fuse_req_t req, fuse_ino_t, fuse_ino_t parent, const char* name) {
+  reply_status(req, ops::refuse_link_creation(fs(req), caller(req), "link", parent, name));
+}
+
+void on_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
+               const char* new_name, unsigned int flags) {
+  reply_status(req,
+               ops::rename(fs(req), caller(req), parent, name, new_parent, new_name, flags));
+}
+
+void on_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  reply_open(req, ops::open(fs(req), caller(req), ino, fi->flags), fi, timeouts(req));
+}
+
+void on_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+               fuse_file_info* fi) {
+  reply_create(req, ops::create(fs(req), caller(req), parent, name, mode, fi->flags), fi,
+               timeouts(req));
+}
+
+void on_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  reply_read_fd(req, file_of(fi), size, off);
+}
+
+void on_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
+  size_t size = fuse_buf_size(in);
+  if (auto ok = ops::admit_write(fs(req), off, size); !ok) {
+    reply_error(req, ok.code());
+    return;
+  }
+  fuse_bufvec out = FUSE_BUFVEC_INIT(size);
+  out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+  out.buf[0].fd = file_of(fi).fd.get();
+  out.buf[0].pos = off;
+  ssize_t n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
+  if (n < 0) {
+    reply_error(req, static_cast<int>(-n));
+  } else {
+    reply_written(req, static_cast<size_t>(n));
+  }
+}
+
+void on_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { reply_error(req, 0); }
+
+void on_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  ops::release(&file_of(fi));
+  reply_error(req, 0);
+}
+
+void on_fsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
+  reply_status(req, ops::fsync(file_of(fi), datasync != 0));
+}
+
+void on_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  reply_opendir(req, ops::opendir(fs(req), caller(req), ino), fi);
+}
+
+// Adds one entry to a readdirplus reply. Returns its size, or 0 when it did not fit (the entry
+// stays unconsumed and comes first in the next call).
+size_t add_plus(fuse_req_t req, fuse_ino_t dir, char* buf, size_t room, const DirEntry& e) {
+  fuse_entry_param p{};
+  size_t need = fuse_add_direntry_plus(req, nullptr, 0, e.name, &p, e.next);
+  if (need > room) return 0;
+  bool dots = e.name[0] == '.' && (e.name[1] == '\0' || (e.name[1] == '.' && e.name[2] == '\0'));
+  if (dots) {
+    p.attr.st_ino = e.ino;
+    p.attr.st_mode = static_cast<mode_t>(e.type) << 12;
+  } else {
+    auto entry = ops::lookup(fs(req), caller(req), dir, e.name);
+    if (entry) {
+      p.ino = entry->id;
+      p.attr = entry->attr;
+      p.attr_timeout = timeouts(req).attr;
+      p.entry_timeout = timeouts(req).entry;
+    } else if (entry.code() == EACCES) {
+      // Denied by policy: the name is listed, nothing about it is (ino 0: no kernel entry).
+      p.attr.st_ino = e.ino;
+      p.attr.st_mode = static_cast<mode_t>(e.type) << 12;
+    } else {
+      return SIZE_MAX;  // vanished, or refused as it should be: skip it
+    }
+  }
+  return fuse_add_direntry_plus(req, buf, room, e.name, &p, e.next);
+}
+
+size_t add_plain(fuse_req_t req, char* buf, size_t room, const DirEntry& e) {
+  struct stat st {};
+  st.st_ino = e.ino;
+  st.st_mode = static_cast<mode_t>(e.type) << 12;
+  size_t need = fuse_add_direntry(req, buf, room, e.name, &st, e.next);
+  return need > room ? 0 : need;
+}
+
+void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
+                bool plus) {
+  auto& dir = dir_of(fi);
+  std::lock_guard lock(dir.mutex);
+  if (off != dir.stream.position()) {
+    if (auto ok = dir.stream.seek(off); !ok) return reply_error(req, ok.code());
+  }
+  thread_local std::vector<char> buf;
+  buf.resize(size);
+  size_t used = 0;
+  for (;;) {
+    auto e = ops::peek_entry(fs(req), dir, !plus);
+    if (!e) {
+      if (used == 0) return reply_error(req, e.code());
+      break;
+    }
+    if (!e->has_value()) break;
+    size_t n = plus ? add_plus(req, ino, buf.data() + used, size - used, **e)
+                    : add_plain(req, buf.data() + used, size - used, **e);
+    if (n == 0) break;
+    if (n != SIZE_MAX) used += n;
+    dir.stream.consume();
+  }
+  reply_buffer(req, buf.data(), used);
+}
+
+void on_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  do_readdir(req, ino, size, off, fi, false);
+}
+
+void on_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  do_readdir(req, ino, size, off, fi, true);
+}
+
+void on_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  ops::releasedir(&dir_of(fi));
+  reply_error(req, 0);
+}
+
+void on_fsyncdir(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
+  reply_status(req, ops::fsyncdir(dir_of(fi), datasync != 0));
+}
+
+void on_statfs(fuse_req_t req, fuse_ino_t ino) { reply_statfs(req, ops::statfs(fs(req), ino)); }
+
+void on_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
+                 int flags) {
+  reply_status(req, ops::setxattr(fs(req), caller(req), ino, name, value, size, flags));
+}
+
+void on_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  thread_local std::vector<char> buf;
+  buf.resize(size);
+  reply_xattr(req, ops::getxattr(fs(req), caller(req), ino, name, size ? buf.data() : nullptr, size),
+              buf.data(), size);
+}
+
+void on_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  thread_local std::vector<char> buf;
+  buf.resize(size);
+  reply_xattr(req, ops::listxattr(fs(req), caller(req), ino, buf.data(), size), buf.data(), size);
+}
+
+void on_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  reply_status(req, ops::removexattr(fs(req), caller(req), ino, name));
+}
+
+void on_access(fuse_req_t req, fuse_ino_t ino, int) {
+  // default_permissions makes the kernel check modes; this only confirms the node still exists.
+  auto node = ops::getattr(fs(req), caller(req), ino);
+  reply_error(req, node ? 0 : node.code());
+}
+
+void on_fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length,
+                  fuse_file_info* fi) {
+  reply_status(req, ops::fallocate(fs(req), file_of(fi), mode, offset, length));
+}
+
+void on_copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in,
+                        fuse_ino_t, off_t off_out, fuse_file_info* fi_out, size_t len, int flags) {
+  if (flags != 0) return reply_error(req, EINVAL);
+  reply_written(req, ops::copy_file_range(fs(req), file_of(fi_in), off_in, file_of(fi_out),
+                                          off_out, len));
+}
+
+void on_lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence, fuse_file_info* fi) {
+  reply_lseek(req, ops::lseek(file_of(fi), off, whence));
+}
+
+fuse_lowlevel_ops make_ops() {
+  fuse_lowlevel_ops o{};
+  o.init = on_init;
+  o.lookup = on_lookup;
+  o.forget = on_forget;
+  o.forget_multi = on_forget_multi;
+  o.getattr = on_getattr;
+  o.setattr = on_setattr;
+  o.mknod = on_mknod;
+  o.mkdir = on_mkdir;
+  o.unlink = on_unlink;
+  o.rmdir = on_rmdir;
+  o.symlink = on_symlink;
+  o.link = on_link;
+  o.rename = on_rename;
+  o.open = on_open;
+  o.create = on_create;
+  o.read = on_read;
+  o.write_buf = on_write_buf;
+  o.flush = on_flush;
+  o.release = on_release;
+  o.fsync = on_fsync;
+  o.opendir = on_opendir;
+  o.readdir = on_readdir;
+  o.readdirplus = on_readdirplus;
+  o.releasedir = on_releasedir;
+  o.fsyncdir = on_fsyncdir;
+  o.statfs = on_statfs;
+  o.setxattr = on_setxattr;
+  o.getxattr = on_getxattr;
+  o.listxattr = on_listxattr;
+  o.removexattr = on_removexattr;
+  o.access = on_access;
+  o.fallocate = on_fallocate;
+  o.copy_file_range = on_copy_file_range;
+  o.lseek = on_lseek;
+  return o;
+}
+
+}  // namespace
+
+const fuse_lowlevel_ops& lowlevel_ops() {
+  static const fuse_lowlevel_ops ops = make_ops();
+  return ops;
+}
+
+}  // namespace confinefs::fuse

@@ -1,0 +1,25 @@
+// What the FUSE handlers need beyond the Filesystem: kernel cache timeouts and readiness hooks.
+#pragma once
+
+#include <functional>
+
+#include "fusefs/ops/filesystem.h"
+
+namespace confinefs::fuse {
+
+// Kernel caching of names and attributes (seconds). The daemon verifies every request that
+// reaches it whatever these are; they only bound how stale the client's view may be.
+struct CacheTimeouts {
+  double entry = 1.0;
+  double attr = 1.0;
+  double negative = 1.0;
+  bool keep_cache = false;  // keep the kernel page cache across opens
+};
+
+struct MountState {
+  Filesystem* fs;
+  CacheTimeouts timeouts;
+  std::function<void()> on_ready;  // called once the kernel has completed INIT
+};
+
+}  // namespace confinefs::fuse

@@ -1,0 +1,129 @@
+#include "fusefs/fuse/reply.h"
+
+#include <fcntl.h>
+
+namespace confinefs::fuse {
+namespace {
+
+fuse_entry_param to_param(const Entry& e, const CacheTimeouts& t) {
+  fuse_entry_param p{};
+  p.ino = e.id;
+  p.generation = 0;  // node ids are never reused, so a generation is never needed
+  p.attr = e.attr;
+  p.attr_timeout = t.attr;
+  p.entry_timeout = t.entry;
+  return p;
+}
+
+void set_open_flags(fuse_file_info* fi, const CacheTimeouts& t) {
+  fi->keep_cache = t.keep_cache;
+  fi->noflush = 1;  // flush does nothing here: POSIX locks stay in the kernel
+}
+
+}  // namespace
+
+void reply_error(fuse_req_t req, int code) { fuse_reply_err(req, code); }
+
+void reply_status(fuse_req_t req, const Result<void>& r) { fuse_reply_err(req, r ? 0 : r.code()); }
+
+void reply_none(fuse_req_t req) { fuse_reply_none(req); }
+
+void reply_entry(fuse_req_t req, const Result<Entry>& r, const CacheTimeouts& t) {
+  if (r) {
+    auto p = to_param(r.value(), t);
+    fuse_reply_entry(req, &p);
+  } else if (r.code() == ENOENT && t.negative > 0) {
+    fuse_entry_param p{};
+    p.entry_timeout = t.negative;
+    fuse_reply_entry(req, &p);
+  } else {
+    fuse_reply_err(req, r.code());
+  }
+}
+
+void reply_attr(fuse_req_t req, const Result<struct stat>& r, const CacheTimeouts& t) {
+  if (!r) {
+    fuse_reply_err(req, r.code());
+    return;
+  }
+  fuse_reply_attr(req, &r.value(), t.attr);
+}
+
+void reply_open(fuse_req_t req, const Result<ops::OpenFile*>& r, fuse_file_info* fi,
+                const CacheTimeouts& t) {
+  if (!r) {
+    fuse_reply_err(req, r.code());
+    return;
+  }
+  fi->fh = reinterpret_cast<uint64_t>(r.value());
+  set_open_flags(fi, t);
+  if (fuse_reply_open(req, fi) == -ENOENT) ops::release(r.value());  // the open was interrupted
+}
+
+void reply_create(fuse_req_t req, const Result<ops::Created>& r, fuse_file_info* fi,
+                  const CacheTimeouts& t) {
+  if (!r) {
+    fuse_reply_err(req, r.code());
+    return;
+  }
+  fi->fh = reinterpret_cast<uint64_t>(r->file);
+  set_open_flags(fi, t);
+  auto p = to_param(r->entry, t);
+  if (fuse_reply_create(req, &p, fi) == -ENOENT) ops::release(r->file);
+}
+
+void reply_opendir(fuse_req_t req, const Result<ops::OpenDir*>& r, fuse_file_info* fi) {
+  if (!r) {
+    fuse_reply_err(req, r.code());
+    return;
+  }
+  fi->fh = reinterpret_cast<uint64_t>(r.value());
+  if (fuse_reply_open(req, fi) == -ENOENT) ops::releasedir(r.value());
+}
+
+void reply_read_fd(fuse_req_t req, const ops::OpenFile& file, size_t size, off_t offset) {
+  // libfuse splices or reads straight from the verified fd: no copy through a daemon buffer.
+  fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+  buf.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+  buf.buf[0].fd = file.fd.get();
+  buf.buf[0].pos = offset;
+  fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+void reply_written(fuse_req_t req, const Result<size_t>& r) {
+  if (!r) {
+    fuse_reply_err(req, r.code());
+    return;
+  }
+  fuse_reply_write(req, r.value());
+}
+
+void reply_buffer(fuse_req_t req, const char* buf, size_t size) { fuse_reply_buf(req, buf, size); }
+
+void reply_xattr(fuse_req_t req, const Result<size_t>& r, const char* buf, size_t size) {
+  if (!r) {
+    fuse_reply_err(req, r.code());
+  } else if (size == 0) {
+    fuse_reply_xattr(req, r.value());
+  } else {
+    fuse_reply_buf(req, buf, r.value());
+  }
+}
+
+void reply_statfs(fuse_req_t req, const Result<struct statvfs>& r) {
+  if (!r) {
+    fuse_reply_err(req, r.code());
+    return;
+  }
+  fuse_reply_statfs(req, &r.value());
+}
+
+void reply_lseek(fuse_req_t req, const Result<off_t>& r) {
+  if (!r) {
+    fuse_reply_err(req, r.code());
+    return;
+  }
+  fuse_reply_lseek(req, r.value());
+}
+
+}  // namespace confinefs::fuse

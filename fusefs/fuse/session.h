@@ -1,0 +1,48 @@
+// Session: one FUSE mount's lifetime (create, mount, serve on a thread pool, unmount).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fusefs/fuse/mount_state.h"
+#include "fusefs/sys/result.h"
+
+struct fuse_session;
+
+namespace confinefs::fuse {
+
+struct SessionOptions {
+  std::string mountpoint;                // a directory, or /dev/fd/N from mount.fuse3
+  std::vector<std::string> mount_options;  // passed to libfuse as "-o" arguments
+  bool debug = false;
+  bool clone_fd = true;  // one /dev/fuse fd per worker thread: less contention on the queue
+  unsigned max_threads = 16;
+};
+
+class Session {
+ public:
+  // Builds the session and validates the mount options; nothing is mounted yet.
+  static Result<std::unique_ptr<Session>> create(MountState* state, const SessionOptions& options);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  Result<void> mount();
+  // Installs libfuse's SIGINT/SIGTERM handling (after the caller installed its SIGHUP handler,
+  // so libfuse's, which would end the session, is never installed for SIGHUP).
+  Result<void> install_exit_signals();
+  // Serves requests until the filesystem is unmounted or an exit signal arrives.
+  Result<void> serve();
+  void request_exit();
+  bool mounted() const noexcept { return mounted_; }
+
+ private:
+  Session(fuse_session* se, SessionOptions options) : se_(se), options_(std::move(options)) {}
+  fuse_session* se_;
+  SessionOptions options_;
+  bool mounted_ = false;
+  bool signals_ = false;
+};
+
+}  // namespace confinefs::fuse

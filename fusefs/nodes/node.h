@@ -1,0 +1,60 @@
+// Node: one backing inode the kernel knows by a node id.
+// Threat (threats.md #4, #17): identities are (dev, ino) read from an fd, never names or strings; a
+// node keeps its O_PATH handle open, so the inode cannot be freed and its number reused while the
+// kernel may still send requests for it.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "fusefs/sys/fd.h"
+
+namespace confinefs {
+
+struct InodeKey {
+  dev_t dev;
+  ino_t ino;
+  bool operator==(const InodeKey&) const = default;
+};
+
+struct InodeKeyHash {
+  size_t operator()(const InodeKey& k) const noexcept {
+    return std::hash<uint64_t>()(static_cast<uint64_t>(k.ino) * 0x9E3779B97F4A7C15ull ^ k.dev);
+  }
+};
+
+enum class NodeType : unsigned char { kDirectory, kRegular };
+
+inline NodeType node_type_of(mode_t mode) {
+  return S_ISDIR(mode) ? NodeType::kDirectory : NodeType::kRegular;
+}
+
+class Node {
+ public:
+  Node(uint64_t id, InodeKey key, NodeType type, Fd handle)
+      : id_(id), key_(key), type_(type), handle_(std::move(handle)) {}
+
+  uint64_t id() const noexcept { return id_; }
+  const InodeKey& key() const noexcept { return key_; }
+  NodeType type() const noexcept { return type_; }
+  bool is_dir() const noexcept { return type_ == NodeType::kDirectory; }
+  // O_PATH handle: may be walked from (directories) and reopened for I/O, never read or written.
+  FdRef handle() const noexcept { return handle_.ref(); }
+
+ private:
+  friend class NodeTable;
+  const uint64_t id_;
+  const InodeKey key_;
+  const NodeType type_;
+  const Fd handle_;
+  // Guarded by NodeTable::mutex_.
+  uint64_t lookups_ = 0;
+  uint64_t parent_ = 0;  // node id of the directory it was last resolved in (0 for the root)
+  std::string name_;     // the name it was last resolved as, for virtual paths
+};
+
+}  // namespace confinefs

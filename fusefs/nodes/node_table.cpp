@@ -1,0 +1,106 @@
+#include "fusefs/nodes/node_table.h"
+
+#include <vector>
+
+namespace confinefs {
+
+NodeTable::NodeTable(InodeKey root_key, Fd root_handle, size_t max_nodes)
+    : max_nodes_(max_nodes),
+      root_(std::make_shared<Node>(kRootId, root_key, NodeType::kDirectory,
+                                   std::move(root_handle))) {
+  root_->lookups_ = 1;
+  by_id_.emplace(kRootId, root_);
+  by_key_.emplace(root_key, kRootId);
+}
+
+NodeRef NodeTable::get(uint64_t id) const {
+  std::lock_guard lock(mutex_);
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return nullptr;
+  return it->second;
+}
+
+Result<NodeRef> NodeTable::remember(InodeKey key, NodeType type, Fd handle, uint64_t parent,
+                                    std::string_view name) {
+  std::shared_ptr<Node> fresh;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = by_key_.find(key); it != by_key_.end()) {
+      auto& node = by_id_.at(it->second);
+      // A (dev, ino) whose type changed cannot be the same live inode: the handle pins it.
+      if (node->type_ != type) return Error{EIO, Refusal::kIdentityMismatch};
+      if (node->id_ != kRootId) {
+        ++node->lookups_;
+        node->parent_ = parent;
+        node->name_.assign(name);
+      }
+      NodeRef found = node;
+      return found;  // the duplicate handle (a parameter) closes after the lock is released
+    }
+    if (by_id_.size() >= max_nodes_) return Error{ENFILE};
+    fresh = std::make_shared<Node>(next_id_++, key, type, std::move(handle));
+    fresh->lookups_ = 1;
+    fresh->parent_ = parent;
+    fresh->name_.assign(name);
+    by_id_.emplace(fresh->id_, fresh);
+    by_key_.emplace(key, fresh->id_);
+  }
+  NodeRef result = std::move(fresh);
+  return result;
+}
+
+void NodeTable::forget(uint64_t id, uint64_t n) {
+  std::shared_ptr<Node> released;  // destroyed, and its fd closed, after the lock is dropped
+  std::lock_guard lock(mutex_);
+  if (id == kRootId) return;
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return;
+  auto& node = it->second;
+  node->lookups_ = n >= node->lookups_ ? 0 : node->lookups_ - n;
+  if (node->lookups_ > 0) return;
+  by_key_.erase(node->key_);
+  released = std::move(node);
+  by_id_.erase(it);
+}
+
+void NodeTable::moved(InodeKey key, uint64_t new_parent, std::string_view new_name) {
+  std::lock_guard lock(mutex_);
+  auto it = by_key_.find(key);
+  if (it == by_key_.end() || it->second == kRootId) return;
+  auto& node = by_id_.at(it->second);
+  node->parent_ = new_parent;
+  node->name_.assign(new_name);
+}
+
+std::string NodeTable::virtual_path(uint64_t id) const {
+  std::vector<std::string_view> parts;
+  std::lock_guard lock(mutex_);
+  // Bounded walk: a parent chain longer than the table would be a cycle from a stale parent link.
+  for (size_t steps = 0; id != kRootId && steps <= by_id_.size(); ++steps) {
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) break;
+    parts.push_back(it->second->name_);
+    id = it->second->parent_;
+  }
+  if (parts.empty()) return "/";
+  std::string path;
+  for (auto p = parts.rbegin(); p != parts.rend(); ++p) {
+    path += '/';
+    path += *p;
+  }
+  return path;
+}
+
+std::pair<uint64_t, std::string> NodeTable::location(uint64_t id) const {
+  std::lock_guard lock(mutex_);
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return {0, {}};
+  return {it->second->parent_, it->second->name_};
+}
+
+size_t NodeTable::size() const {
+  std::lock_guard lock(mutex_);
+  return by_id_.size();
+}
+
+}  // namespace confinefs

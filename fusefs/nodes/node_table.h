@@ -1,0 +1,58 @@
+// NodeTable: node id -> Node, and (dev, ino) -> node id, with the kernel's lookup counts.
+//
+// Invariants: node ids come from a counter and are never reused; a node is in both maps exactly
+// while its lookup count is above zero (the root is pinned); FORGET releases the node and with it
+// its fd, so a long session does not leak descriptors (threats.md #18). Requests hold a
+// shared_ptr<Node>, so a FORGET racing an operation never closes an fd that is in use.
+// Lock: mutex_ only guards the maps and the fields marked "guarded"; it is never held across a
+// syscall (the fd in a new node is opened before insert() and closed after the lock is dropped).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "fusefs/nodes/node.h"
+#include "fusefs/sys/result.h"
+
+namespace confinefs {
+
+using NodeRef = std::shared_ptr<const Node>;
+
+class NodeTable {
+ public:
+  static constexpr uint64_t kRootId = 1;
+
+  NodeTable(InodeKey root_key, Fd root_handle, size_t max_nodes);
+
+  NodeRef get(uint64_t id) const;
+  NodeRef root() const { return root_; }
+
+  // Counts one kernel lookup of the inode behind handle as parent/name. Reuses the existing node
+  // for the key (handle is then dropped) or inserts a new one. Fails with ENFILE past max_nodes.
+  Result<NodeRef> remember(InodeKey key, NodeType type, Fd handle, uint64_t parent,
+                           std::string_view name);
+  // Drops n kernel references; the node leaves the table when none remain.
+  void forget(uint64_t id, uint64_t n);
+  // Records a rename done through the mount, so virtual paths follow it.
+  void moved(InodeKey key, uint64_t new_parent, std::string_view new_name);
+
+  // Virtual path from the mount root as this daemon resolved it ("/" for the root).
+  std::string virtual_path(uint64_t id) const;
+  // Parent node id and name the node was last resolved as.
+  std::pair<uint64_t, std::string> location(uint64_t id) const;
+  size_t size() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<uint64_t, std::shared_ptr<Node>> by_id_;
+  std::unordered_map<InodeKey, uint64_t, InodeKeyHash> by_key_;
+  uint64_t next_id_ = kRootId + 1;
+  const size_t max_nodes_;
+  std::shared_ptr<Node> root_;
+};
+
+}  // namespace confinefs

@@ -1,0 +1,88 @@
+// setattr: chmod, chown, truncate and utimens, each through a verified fd (threats.md #6, #12-#14):
+// never by name, never following a link, never on a hardlinked file, no setuid/setgid bits stored.
+#include <fcntl.h>
+
+#include "fusefs/ops/common.h"
+#include "fusefs/ops/gate.h"
+#include "fusefs/ops/ops.h"
+#include "fusefs/ops/verify.h"
+#include "fusefs/sys/syscalls.h"
+
+namespace confinefs::ops {
+namespace {
+
+// Ownership may only stay, or (for a non-root caller, whose group membership the kernel checked
+// under default_permissions) move to one of the caller's groups. Giving files away is refused.
+Result<void> check_chown(const Caller& c, const struct stat& now, const AttrChange& change) {
+  if (change.uid && *change.uid != now.st_uid) return Error{EPERM};
+  if (change.gid && *change.gid != now.st_gid && *change.gid != c.gid && c.uid == 0) {
+    return Error{EPERM};
+  }
+  return {};
+}
+
+Result<Fd> fd_for_change(Filesystem& fs, const Node& node, const AttrChange& change) {
+  if (change.size) return open_verified(fs, node, O_WRONLY, Purpose::kWrite);
+  auto fd = open_verified(fs, node, O_RDONLY, Purpose::kMetadata);
+  // A write-only file the daemon cannot read (a non-root daemon) can still be chmod'ed natively.
+  if (!fd && fd.code() == EACCES && fd.error().refusal == Refusal::kNone && !node.is_dir()) {
+    fd = open_verified(fs, node, O_WRONLY, Purpose::kMetadata);
+  }
+  return fd;
+}
+
+Result<void> apply(FdRef fd, const struct stat& now, const AttrChange& change) {
+  if (change.uid || change.gid) {
+    uid_t uid = change.uid ? *change.uid : static_cast<uid_t>(-1);
+    gid_t gid = change.gid ? *change.gid : static_cast<gid_t>(-1);
+    if (auto ok = sys::fchown(fd, uid, gid); !ok) return ok;
+  }
+  if (change.mode) {
+    // Threat #12: setuid/setgid bits never reach the host file.
+    mode_t mode = *change.mode & 07777 & ~static_cast<mode_t>(S_ISUID | S_ISGID);
+    if (auto ok = sys::fchmod(fd, mode); !ok) return ok;
+  }
+  if (change.size && S_ISREG(now.st_mode)) {
+    if (auto ok = sys::ftruncate(fd, *change.size); !ok) return ok;
+  } else if (change.size) {
+    return Error{EISDIR};
+  }
+  if (change.atime || change.mtime) {
+    struct timespec times[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+    if (change.atime) times[0] = *change.atime;
+    if (change.mtime) times[1] = *change.mtime;
+    if (auto ok = sys::futimens(fd, times); !ok) return ok;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<struct stat> setattr(Filesystem& fs, const Caller& c, uint64_t id, const AttrChange& change,
+                            OpenFile* file) {
+  auto node = node_of(fs, id);
+  if (!node) return node.error();
+  if (auto ok = gate(fs, c, "setattr", id, nullptr, Intent::kModify); !ok) return ok.error();
+
+  Fd own;
+  FdRef fd(-1);
+  if (file && file->node->id() == id) {
+    fd = file->fd.ref();  // verified when it was opened, bound to the inode since
+  } else {
+    auto opened = fd_for_change(fs, *node.value(), change);
+    if (!opened) return fs.refuse("setattr", id, "", opened.error());
+    own = std::move(opened.value());
+    fd = own.ref();
+  }
+  auto now = sys::fstat(fd);
+  if (!now) return now.error();
+  // A hardlink made after an earlier open must not turn that open into a way to change metadata.
+  if (auto ok = verify_identity(fs, *node.value(), now.value(), Purpose::kMetadata); !ok) {
+    return fs.refuse("setattr", id, "", ok.error());
+  }
+  if (auto ok = check_chown(c, now.value(), change); !ok) return ok.error();
+  if (auto ok = apply(fd, now.value(), change); !ok) return ok.error();
+  return sys::fstat(fd);
+}
+
+}  // namespace confinefs::ops

@@ -1,0 +1,31 @@
+#include "fusefs/ops/common.h"
+
+namespace confinefs::ops {
+
+Result<NodeRef> node_of(Filesystem& fs, uint64_t id) {
+  NodeRef node = fs.nodes().get(id);
+  if (!node) return Error{ESTALE};
+  return node;
+}
+
+Result<NodeRef> dir_of(Filesystem& fs, uint64_t id) {
+  auto node = node_of(fs, id);
+  if (node && !node.value()->is_dir()) return Error{ENOTDIR};
+  return node;
+}
+
+Result<Name> client_name(Filesystem& fs, const char* op, uint64_t parent, const char* name) {
+  auto parsed = Name::parse(name);
+  if (!parsed) return fs.refuse(op, parent, "", parsed.error());
+  return parsed;
+}
+
+Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, ResolvedEntry found) {
+  InodeKey key{found.attr.st_dev, found.attr.st_ino};
+  auto node = fs.nodes().remember(key, node_type_of(found.attr.st_mode), std::move(found.handle),
+                                  parent, name.view());
+  if (!node) return node.error();
+  return Entry{node.value()->id(), found.attr};
+}
+
+}  // namespace confinefs::ops

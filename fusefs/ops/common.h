@@ -1,0 +1,18 @@
+// Helpers shared by the operation files: node lookups by id and audited name parsing.
+#pragma once
+
+#include "fusefs/ops/filesystem.h"
+#include "fusefs/resolve/name.h"
+
+namespace confinefs::ops {
+
+// The node the kernel refers to; ESTALE when it was forgotten (a kernel/daemon disagreement).
+Result<NodeRef> node_of(Filesystem& fs, uint64_t id);
+// As node_of, and ENOTDIR unless it is a directory.
+Result<NodeRef> dir_of(Filesystem& fs, uint64_t id);
+// Parses a client-supplied name, auditing hostile ones.
+Result<Name> client_name(Filesystem& fs, const char* op, uint64_t parent, const char* name);
+// Records a successful resolution in the node table and builds the kernel's entry.
+Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, ResolvedEntry found);
+
+}  // namespace confinefs::ops

@@ -1,0 +1,100 @@
+// Directories: opendir/readdir/releasedir/fsyncdir, mkdir, rmdir.
+// Listings show only what lookup would admit (threats.md #3, #8, #10): symlinks, special files,
+// foreign mounts, unrepresentable names and policy-hidden entries are left out.
+#include <dirent.h>
+#include <fcntl.h>
+
+#include "fusefs/ops/common.h"
+#include "fusefs/ops/credentials.h"
+#include "fusefs/ops/gate.h"
+#include "fusefs/ops/ops.h"
+#include "fusefs/ops/verify.h"
+#include "fusefs/sys/syscalls.h"
+
+namespace confinefs::ops {
+namespace {
+
+bool is_dot_or_dotdot(const char* name) {
+  return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
+// Whether a listed entry is one lookup() would admit; "." and ".." are always listed.
+bool visible(Filesystem& fs, OpenDir& dir, const DirEntry& e, bool check_type) {
+  if (is_dot_or_dotdot(e.name)) return true;
+  if (e.type != DT_REG && e.type != DT_DIR && e.type != DT_UNKNOWN) return false;
+  auto name = Name::parse(e.name);
+  if (!name) return false;
+  if (hidden_from_listing(fs, dir.node->id(), name->view())) return false;
+  // A mount point or bind-mounted file keeps DT_DIR/DT_REG in the listing: only statx shows it.
+  return !check_type || fs.resolver().stat_child(dir.stream.fd(), name.value()).ok();
+}
+
+}  // namespace
+
+Result<OpenDir*> opendir(Filesystem& fs, const Caller& c, uint64_t id) {
+  auto node = dir_of(fs, id);
+  if (!node) return node.error();
+  if (auto ok = gate(fs, c, "opendir", id, nullptr, Intent::kRead); !ok) return ok.error();
+  auto fd = open_verified(fs, *node.value(), O_RDONLY | O_DIRECTORY, Purpose::kRead);
+  if (!fd) return fs.refuse("opendir", id, "", fd.error());
+  auto* dir = new OpenDir{std::move(node.value()), {}, DirStream(std::move(fd.value()))};
+  return dir;
+}
+
+void releasedir(OpenDir* dir) { delete dir; }
+
+Result<std::optional<DirEntry>> peek_entry(Filesystem& fs, OpenDir& dir, bool check_visible) {
+  for (;;) {
+    auto e = dir.stream.peek();
+    if (!e || !e->has_value()) return e;
+    DirEntry entry = e->value();
+    if (visible(fs, dir, entry, check_visible)) {
+      // Never report the host's parent of the backing root: ".." of the root is the root.
+      if (dir.node->id() == NodeTable::kRootId && is_dot_or_dotdot(entry.name)) {
+        entry.ino = dir.node->key().ino;
+      }
+      return std::optional<DirEntry>(entry);
+    }
+    dir.stream.consume();
+  }
+}
+
+Result<void> fsyncdir(OpenDir& dir, bool data_only) {
+  return sys::fsync(dir.stream.fd(), data_only);
+}
+
+Result<Entry> mkdir(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,
+                    mode_t mode) {
+  auto dir = dir_of(fs, parent);
+  if (!dir) return dir.error();
+  auto n = client_name(fs, "mkdir", parent, name);
+  if (!n) return n.error();
+  if (auto ok = gate(fs, c, "mkdir", parent, &n.value(), Intent::kCreate); !ok) return ok.error();
+  {
+    CallerCredentials as_caller(fs, c);
+    auto made = fs.resolver().make_directory(dir.value()->handle(), n.value(),
+                                             mode & 01777);  // no setuid/setgid from the client
+    if (!made) return made.error();
+  }
+  // A swap between mkdirat and this lookup is refused like any other planted entry.
+  auto found = fs.resolver().lookup(dir.value()->handle(), n.value());
+  if (!found) return fs.refuse("mkdir", parent, n->view(), found.error());
+  if (!S_ISDIR(found->attr.st_mode)) {
+    return fs.refuse("mkdir", parent, n->view(), Error{EIO, Refusal::kIdentityMismatch});
+  }
+  return remember(fs, parent, n.value(), std::move(found.value()));
+}
+
+Result<void> rmdir(Filesystem& fs, const Caller& c, uint64_t parent, const char* name) {
+  auto dir = dir_of(fs, parent);
+  if (!dir) return dir.error();
+  auto n = client_name(fs, "rmdir", parent, name);
+  if (!n) return n.error();
+  if (auto ok = gate(fs, c, "rmdir", parent, &n.value(), Intent::kModify); !ok) return ok.error();
+  auto st = fs.resolver().stat_child(dir.value()->handle(), n.value());
+  if (!st) return fs.refuse("rmdir", parent, n->view(), st.error());
+  if (!S_ISDIR(st->st_mode)) return Error{ENOTDIR};
+  return fs.resolver().remove(dir.value()->handle(), n.value(), true);
+}
+
+}  // namespace confinefs::ops

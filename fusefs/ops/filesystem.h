@@ -1,0 +1,70 @@
+// Filesystem: the state one mount's operations share (resolver, node table, policy, counters).
+// It is passed to every operation explicitly; there is no global filesystem object.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "fusefs/nodes/node_table.h"
+#include "fusefs/resolve/resolver.h"
+#include "policy/policy.h"
+
+namespace confinefs {
+
+// The client process a request comes from, as the kernel reported it.
+struct Caller {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  pid_t pid = 0;
+  mode_t umask = 022;
+};
+
+// What a successful lookup or create returns to the kernel.
+struct Entry {
+  uint64_t id;
+  struct stat attr;
+};
+
+struct FilesystemConfig {
+  size_t max_nodes = 1u << 20;
+  // Switch fsuid/fsgid to the caller while creating, so new files belong to the caller (root only).
+  bool caller_credentials = true;
+};
+
+struct Counters {
+  std::atomic<uint64_t> operations{0};
+  std::atomic<uint64_t> refusals{0};  // escape-like refusals (symlink, hardlink, special, mount...)
+  std::atomic<uint64_t> denials{0};   // policy denials
+};
+
+class Filesystem {
+ public:
+  Filesystem(Resolver resolver, FilesystemConfig config,
+             std::shared_ptr<const policy::Policy> policy);
+
+  const Resolver& resolver() const noexcept { return resolver_; }
+  Resolver& resolver() noexcept { return resolver_; }
+  NodeTable& nodes() noexcept { return nodes_; }
+  const FilesystemConfig& config() const noexcept { return config_; }
+  Counters& counters() noexcept { return counters_; }
+
+  std::shared_ptr<const policy::Policy> policy() const { return std::atomic_load(&policy_); }
+  void set_policy(std::shared_ptr<const policy::Policy> p) { std::atomic_store(&policy_, p); }
+
+  // Audits a refusal that looks like an escape attempt (threats.md: planted or raced links,
+  // special files, foreign mounts, hardlinks, swaps, hostile names) and passes the error through.
+  Error refuse(const char* op, uint64_t node, std::string_view name, const Error& error);
+
+ private:
+  Resolver resolver_;
+  NodeTable nodes_;
+  FilesystemConfig config_;
+  std::shared_ptr<const policy::Policy> policy_;
+  Counters counters_;
+};
+
+}  // namespace confinefs

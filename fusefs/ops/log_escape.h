@@ -1,0 +1,12 @@
+// Names from the client or the backing directory are hostile (threats.md #16): escape them before
+// they reach a log line, so a crafted name cannot forge log entries or terminal sequences.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace confinefs {
+
+std::string escape_for_log(std::string_view s);
+
+}  // namespace confinefs

@@ -1,0 +1,116 @@
+// open, create, release: the verified open path (threats.md #1, #5, #6, #9).
+// Create is O_CREAT|O_EXCL|O_NOFOLLOW; create-or-open alternates an exclusive create with a
+// no-follow lookup, so a symlink or hardlink raced in at the name is refused, never followed.
+// O_TRUNC is applied with ftruncate only after the fd has been verified.
+#include <fcntl.h>
+
+#include "fusefs/ops/common.h"
+#include "fusefs/ops/credentials.h"
+#include "fusefs/ops/gate.h"
+#include "fusefs/ops/ops.h"
+#include "fusefs/ops/verify.h"
+#include "fusefs/sys/syscalls.h"
+
+namespace confinefs::ops {
+namespace {
+
+// A bounded number of rounds: an outside process flipping the name forever gets EAGAIN, not a
+// spinning daemon thread.
+constexpr int kCreateOrOpenRounds = 32;
+
+// Host open flags: the access mode and status flags with meaning on the host. O_DIRECT is dropped
+// on purpose: the kernel already bypasses its FUSE page cache for such opens, and the daemon's
+// buffers are not aligned for O_DIRECT on the backing filesystem.
+int host_flags(int client_flags) {
+  return client_flags & (O_ACCMODE | O_APPEND | O_SYNC | O_DSYNC);
+}
+
+bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC); }
+
+Result<OpenFile*> finish_open(Filesystem& fs, NodeRef node, int flags) {
+  auto fd = open_verified(fs, *node, host_flags(flags),
+                          writes(flags) ? Purpose::kWrite : Purpose::kRead);
+  if (!fd) return fs.refuse("open", node->id(), "", fd.error());
+  if (flags & O_TRUNC) {
+    if (auto ok = sys::ftruncate(fd->ref(), 0); !ok) return ok.error();
+  }
+  return new OpenFile{std::move(fd.value()), std::move(node)};
+}
+
+// The existing-file half of create-or-open. ENOENT without a refusal means the name vanished.
+Result<Created> open_existing(Filesystem& fs, uint64_t parent, const Name& name, int flags) {
+  auto dir = fs.nodes().get(parent);
+  if (!dir) return Error{ESTALE};
+  auto found = fs.resolver().lookup(dir->handle(), name);
+  if (!found) {
+    if (found.error().refusal == Refusal::kNone) return found.error();
+    // Occupied by something the mount never shows (a symlink, FIFO, mount...): never followed.
+    return fs.refuse("create", parent, name.view(), Error{EACCES, found.error().refusal});
+  }
+  if (S_ISDIR(found->attr.st_mode)) return Error{EISDIR};
+  auto entry = remember(fs, parent, name, std::move(found.value()));
+  if (!entry) return entry.error();
+  auto file = finish_open(fs, fs.nodes().get(entry->id), flags);
+  if (!file) {
+    fs.nodes().forget(entry->id, 1);  // the kernel never hears of this lookup
+    return file.error();
+  }
+  return Created{entry.value(), file.value()};
+}
+
+Result<Created> create_new(Filesystem& fs, const Caller& c, uint64_t parent, const Name& name,
+                           mode_t mode, int flags) {
+  auto dir = fs.nodes().get(parent);
+  if (!dir) return Error{ESTALE};
+  Result<ResolvedEntry> made = Error{EIO};
+  {
+    CallerCredentials as_caller(fs, c);
+    made = fs.resolver().create_exclusive(dir->handle(), name, host_flags(flags), mode);
+  }
+  if (!made) return made.error();
+  auto handle = fs.resolver().path_handle(made->handle.ref());
+  if (!handle) return handle.error();
+  Fd io = std::move(made->handle);
+  auto entry = remember(fs, parent, name, ResolvedEntry{std::move(handle.value()), made->attr});
+  if (!entry) return entry.error();
+  return Created{entry.value(), new OpenFile{std::move(io), fs.nodes().get(entry->id)}};
+}
+
+}  // namespace
+
+Result<OpenFile*> open(Filesystem& fs, const Caller& c, uint64_t id, int flags) {
+  auto node = node_of(fs, id);
+  if (!node) return node.error();
+  if (node.value()->is_dir()) return Error{EISDIR};
+  if (auto ok = gate(fs, c, "open", id, nullptr, writes(flags) ? Intent::kModify : Intent::kRead);
+      !ok) {
+    return ok.error();
+  }
+  return finish_open(fs, std::move(node.value()), flags);
+}
+
+Result<Created> create(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,
+                       mode_t mode, int flags) {
+  auto dir = dir_of(fs, parent);
+  if (!dir) return dir.error();
+  auto n = client_name(fs, "create", parent, name);
+  if (!n) return n.error();
+  if (auto ok = gate(fs, c, "create", parent, &n.value(), Intent::kCreate); !ok) return ok.error();
+  mode = (mode & 07777) & ~static_cast<mode_t>(S_ISUID | S_ISGID);
+
+  for (int round = 0; round < kCreateOrOpenRounds; ++round) {
+    auto made = create_new(fs, c, parent, n.value(), mode, flags);
+    if (made || made.code() != EEXIST) {
+      if (!made) return fs.refuse("create", parent, n->view(), made.error());
+      return made;
+    }
+    if (flags & O_EXCL) return made.error();
+    auto opened = open_existing(fs, parent, n.value(), flags);
+    if (opened || opened.code() != ENOENT) return opened;
+  }
+  return Error{EAGAIN};
+}
+
+void release(OpenFile* file) { delete file; }
+
+}  // namespace confinefs::ops

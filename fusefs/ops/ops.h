@@ -1,0 +1,93 @@
+// The operations layer: one function per FUSE operation, pure C++ over Filesystem, testable
+// without /dev/fuse. Every host access goes through Resolver (names) or a verified fd (content);
+// see verify.h and gate.h for the two checks every operation passes.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fusefs/ops/dir_stream.h"
+#include "fusefs/ops/filesystem.h"
+
+namespace confinefs::ops {
+
+// An open regular file: an fd verified at open, bound to the inode for its whole life.
+struct OpenFile {
+  Fd fd;
+  NodeRef node;
+};
+
+// An open directory: a verified fd and its getdents stream (one reader at a time).
+struct OpenDir {
+  NodeRef node;
+  std::mutex mutex;
+  DirStream stream;
+};
+
+// Which attributes setattr changes (mirrors FUSE_SET_ATTR_*, without the FUSE dependency).
+struct AttrChange {
+  std::optional<mode_t> mode;
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  std::optional<off_t> size;
+  std::optional<struct timespec> atime;  // tv_nsec may be UTIME_NOW
+  std::optional<struct timespec> mtime;
+};
+
+Result<Entry> lookup(Filesystem& fs, const Caller& c, uint64_t parent, const char* name);
+void forget(Filesystem& fs, uint64_t node, uint64_t count);
+Result<struct stat> getattr(Filesystem& fs, const Caller& c, uint64_t node);
+Result<struct stat> setattr(Filesystem& fs, const Caller& c, uint64_t node, const AttrChange& change,
+                            OpenFile* file);
+
+Result<OpenFile*> open(Filesystem& fs, const Caller& c, uint64_t node, int flags);
+struct Created {
+  Entry entry;
+  OpenFile* file;
+};
+Result<Created> create(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,
+                       mode_t mode, int flags);
+void release(OpenFile* file);
+Result<size_t> read(OpenFile& file, void* buf, size_t size, off_t offset);
+Result<size_t> write(Filesystem& fs, OpenFile& file, const void* buf, size_t size, off_t offset);
+// The policy's growth limits for a write of length bytes at offset (EFBIG past max_file_size).
+Result<void> admit_write(Filesystem& fs, off_t offset, size_t length);
+Result<void> fsync(OpenFile& file, bool data_only);
+Result<void> fallocate(Filesystem& fs, OpenFile& file, int mode, off_t offset, off_t length);
+Result<off_t> lseek(OpenFile& file, off_t offset, int whence);
+Result<size_t> copy_file_range(Filesystem& fs, OpenFile& in, off_t in_off, OpenFile& out,
+                               off_t out_off, size_t len);
+
+Result<OpenDir*> opendir(Filesystem& fs, const Caller& c, uint64_t node);
+void releasedir(OpenDir* dir);
+// Next visible entry at or after the stream position, without consuming it; nullopt at the end.
+// With check_visible the entry is classified with statx (plain readdir); readdirplus instead
+// looks each entry up, which classifies it too.
+Result<std::optional<DirEntry>> peek_entry(Filesystem& fs, OpenDir& dir, bool check_visible);
+Result<void> fsyncdir(OpenDir& dir, bool data_only);
+Result<Entry> mkdir(Filesystem& fs, const Caller& c, uint64_t parent, const char* name, mode_t mode);
+Result<Entry> mknod(Filesystem& fs, const Caller& c, uint64_t parent, const char* name, mode_t mode);
+Result<void> unlink(Filesystem& fs, const Caller& c, uint64_t parent, const char* name);
+Result<void> rmdir(Filesystem& fs, const Caller& c, uint64_t parent, const char* name);
+Result<void> rename(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,
+                    uint64_t new_parent, const char* new_name, unsigned flags);
+Result<void> refuse_link_creation(Filesystem& fs, const Caller& c, const char* op, uint64_t parent,
+                                  const char* name);
+
+Result<size_t> getxattr(Filesystem& fs, const Caller& c, uint64_t node, const char* name,
+                        void* value, size_t size);
+Result<void> setxattr(Filesystem& fs, const Caller& c, uint64_t node, const char* name,
+                      const void* value, size_t size, int flags);
+Result<size_t> listxattr(Filesystem& fs, const Caller& c, uint64_t node, char* list, size_t size);
+Result<void> removexattr(Filesystem& fs, const Caller& c, uint64_t node, const char* name);
+
+Result<struct statvfs> statfs(Filesystem& fs, uint64_t node);
+
+}  // namespace confinefs::ops

@@ -1,0 +1,27 @@
+// Verification before use (threats.md #5, #6, #9, #14).
+// A node's O_PATH handle pins the inode it was looked up as; every read, write, truncate or
+// metadata change goes through an fd reopened from that handle and checked here with fstat:
+// same type, same (dev, ino), and for regular files a single link, because a second name may be
+// a hardlink to a file outside the backing directory.
+#pragma once
+
+#include "fusefs/nodes/node.h"
+#include "fusefs/ops/filesystem.h"
+
+namespace confinefs {
+
+enum class Purpose : unsigned char {
+  kRead,      // reading content or attributes that are not plain stat (xattrs)
+  kWrite,     // changing content
+  kMetadata,  // chmod, chown, utimens, xattr changes
+};
+
+// Checks attributes read from an fd against the node it must be.
+Result<void> verify_identity(const Filesystem& fs, const Node& node, const struct stat& st,
+                             Purpose purpose);
+
+// Reopens the node's inode with flags (O_NONBLOCK is added, and cleared again after the checks
+// unless the client asked for it) and verifies it.
+Result<Fd> open_verified(Filesystem& fs, const Node& node, int flags, Purpose purpose);
+
+}  // namespace confinefs

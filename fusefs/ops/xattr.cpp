@@ -1,0 +1,90 @@
+// Extended attributes, through verified fds only (threats.md #12, #14): only the user namespace
+// is reachable; security.*, trusted.* and system.* are never set (EPERM) nor shown (ENODATA), so
+// file capabilities and ACLs cannot be planted or read through the mount.
+#include <fcntl.h>
+
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#include "fusefs/ops/common.h"
+#include "fusefs/ops/gate.h"
+#include "fusefs/ops/ops.h"
+#include "fusefs/ops/verify.h"
+#include "fusefs/sys/syscalls.h"
+
+namespace confinefs::ops {
+namespace {
+
+bool allowed(std::string_view name) { return name.starts_with("user.") && name.size() > 5; }
+
+Result<Fd> xattr_fd(Filesystem& fs, const char* op, uint64_t id, Purpose purpose) {
+  auto node = node_of(fs, id);
+  if (!node) return node.error();
+  auto fd = open_verified(fs, *node.value(), O_RDONLY, purpose);
+  if (!fd) return fs.refuse(op, id, "", fd.error());
+  return fd;
+}
+
+}  // namespace
+
+Result<size_t> getxattr(Filesystem& fs, const Caller& c, uint64_t id, const char* name,
+                        void* value, size_t size) {
+  if (!allowed(name)) return Error{ENODATA};
+  if (auto ok = gate(fs, c, "getxattr", id, nullptr, Intent::kRead); !ok) return ok.error();
+  auto fd = xattr_fd(fs, "getxattr", id, Purpose::kRead);
+  if (!fd) return fd.error();
+  return sys::fgetxattr(fd->ref(), name, value, size);
+}
+
+Result<void> setxattr(Filesystem& fs, const Caller& c, uint64_t id, const char* name,
+                      const void* value, size_t size, int flags) {
+  if (!allowed(name)) return Error{EPERM};
+  if (auto ok = gate(fs, c, "setxattr", id, nullptr, Intent::kModify); !ok) return ok.error();
+  auto fd = xattr_fd(fs, "setxattr", id, Purpose::kMetadata);
+  if (!fd) return fd.error();
+  return sys::fsetxattr(fd->ref(), name, value, size, flags);
+}
+
+Result<size_t> listxattr(Filesystem& fs, const Caller& c, uint64_t id, char* list, size_t size) {
+  if (auto ok = gate(fs, c, "listxattr", id, nullptr, Intent::kRead); !ok) return ok.error();
+  auto fd = xattr_fd(fs, "listxattr", id, Purpose::kRead);
+  if (!fd) return fd.error();
+  // The whole host list is read so the filtered size is exact, whatever the client asked for.
+  std::vector<char> all;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    auto need = sys::flistxattr(fd->ref(), nullptr, 0);
+    if (!need) return need.error();
+    all.resize(need.value());
+    auto got = sys::flistxattr(fd->ref(), all.data(), all.size());
+    if (got) {
+      all.resize(got.value());
+      break;
+    }
+    if (got.code() != ERANGE) return got.error();  // grew in between: try again
+    all.clear();
+  }
+  size_t total = 0;
+  for (size_t i = 0; i < all.size();) {
+    std::string_view entry(all.data() + i);
+    if (allowed(entry)) {
+      if (size != 0) {
+        if (total + entry.size() + 1 > size) return Error{ERANGE};
+        std::memcpy(list + total, entry.data(), entry.size() + 1);
+      }
+      total += entry.size() + 1;
+    }
+    i += entry.size() + 1;
+  }
+  return total;
+}
+
+Result<void> removexattr(Filesystem& fs, const Caller& c, uint64_t id, const char* name) {
+  if (!allowed(name)) return Error{EPERM};
+  if (auto ok = gate(fs, c, "removexattr", id, nullptr, Intent::kModify); !ok) return ok.error();
+  auto fd = xattr_fd(fs, "removexattr", id, Purpose::kMetadata);
+  if (!fd) return fd.error();
+  return sys::fremovexattr(fd->ref(), name);
+}
+
+}  // namespace confinefs::ops

@@ -1,0 +1,202 @@
+#include "fusefs/resolve/resolver.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <charconv>
+
+namespace confinefs {
+namespace {
+
+// Flags the resolver adds to every open; the caller's flags can never remove them. (openat2
+// rejects O_NOCTTY together with O_PATH, and an O_PATH fd cannot become a terminal anyway.)
+constexpr int kAlwaysOpenFlags = O_NOFOLLOW | O_CLOEXEC;
+constexpr int kAlwaysIoFlags = O_NOCTTY;
+// Flags a reopen must never carry: creation and truncation happen only through the checked paths.
+constexpr int kNeverReopenFlags = O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW | O_PATH | O_TMPFILE;
+constexpr uint64_t kResolveStrict =
+    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+
+struct stat to_stat(const struct statx& x) {
+  struct stat st {};
+  st.st_dev = makedev(x.stx_dev_major, x.stx_dev_minor);
+  st.st_ino = x.stx_ino;
+  st.st_mode = x.stx_mode;
+  st.st_nlink = x.stx_nlink;
+  st.st_uid = x.stx_uid;
+  st.st_gid = x.stx_gid;
+  st.st_rdev = makedev(x.stx_rdev_major, x.stx_rdev_minor);
+  st.st_size = static_cast<off_t>(x.stx_size);
+  st.st_blksize = x.stx_blksize;
+  st.st_blocks = static_cast<blkcnt_t>(x.stx_blocks);
+  st.st_atim = {x.stx_atime.tv_sec, x.stx_atime.tv_nsec};
+  st.st_mtim = {x.stx_mtime.tv_sec, x.stx_mtime.tv_nsec};
+  st.st_ctim = {x.stx_ctime.tv_sec, x.stx_ctime.tv_nsec};
+  return st;
+}
+
+Result<Fd> raw_openat2(FdRef dir, const char* name, int flags, mode_t mode) {
+  struct open_how how {};
+  how.flags = static_cast<uint64_t>(flags);
+  how.mode = (flags & O_CREAT) ? mode : 0;
+  how.resolve = kResolveStrict;
+  long fd = ::syscall(SYS_openat2, dir.get(), name, &how, sizeof how);
+  if (fd < 0) return last_error();
+  return Fd(static_cast<int>(fd));
+}
+
+Result<Fd> raw_openat(FdRef dir, const char* name, int flags, mode_t mode) {
+  int fd = ::openat(dir.get(), name, flags, mode);
+  if (fd < 0) return last_error();
+  return Fd(fd);
+}
+
+bool is_procfs(FdRef fd) {
+  struct statfs sf {};
+  return ::fstatfs(fd.get(), &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+}
+
+}  // namespace
+
+Resolver::Resolver(Resolver&& o) noexcept
+    : root_(std::move(o.root_)),
+      proc_fds_(std::move(o.proc_fds_)),
+      root_attr_(o.root_attr_),
+      root_mount_id_(o.root_mount_id_),
+      use_openat2_(o.use_openat2_.load()) {}
+
+Resolver::~Resolver() = default;
+
+Result<Resolver> Resolver::open_root(const char* backing_path) {
+  Resolver r;
+  auto root = raw_openat(FdRef(AT_FDCWD), backing_path,
+                         O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (!root) return root.error();
+  r.root_ = std::move(root.value());
+
+  struct statx stx {};
+  if (::statx(r.root_.get(), "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_MNT_ID, &stx) < 0) {
+    return last_error();
+  }
+  if (!(stx.stx_mask & STATX_MNT_ID)) return Error{EOPNOTSUPP};
+  r.root_attr_ = to_stat(stx);
+  r.root_mount_id_ = stx.stx_mnt_id;
+
+  if (auto proc = r.rebind_proc(); !proc) return proc.error();
+
+  // Probe openat2 once: ENOSYS (old kernel) or EPERM (a seccomp filter) selects the fallback,
+  // which is equally strict for single components: O_NOFOLLOW plus the mount-id check in admit().
+  auto probe = raw_openat2(r.root(), ".", O_PATH | O_CLOEXEC, 0);
+  if (!probe && (probe.code() == ENOSYS || probe.code() == EPERM)) r.use_openat2_ = false;
+  return r;
+}
+
+Result<void> Resolver::rebind_proc() {
+  // /proc/self names the process that opens it, so this runs again after daemonizing forks.
+  auto proc = raw_openat(FdRef(AT_FDCWD), "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (!proc) return proc.error();
+  if (!is_procfs(proc->ref())) return Error{EXDEV};
+  proc_fds_ = std::move(proc.value());
+  return {};
+}
+
+Result<Fd> Resolver::open_beneath(FdRef dir, const Name& name, int flags, mode_t mode) const {
+  flags |= kAlwaysOpenFlags | ((flags & O_PATH) ? 0 : kAlwaysIoFlags);
+  if (use_openat2_.load(std::memory_order_relaxed)) {
+    auto fd = raw_openat2(dir, name.c_str(), flags, mode);
+    if (fd || fd.code() != ENOSYS) {
+      // RESOLVE_NO_XDEV reports a mount point at the name as EXDEV: invisible, never crossed.
+      if (!fd && fd.code() == EXDEV) return Error{ENOENT, Refusal::kForeignMount};
+      return fd;
+    }
+    use_openat2_.store(false, std::memory_order_relaxed);
+  }
+  return raw_openat(dir, name.c_str(), flags, mode);
+}
+
+Result<struct stat> Resolver::admit(FdRef dir, const char* name, int at_flags) const {
+  struct statx stx {};
+  if (::statx(dir.get(), name, at_flags | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID,
+              &stx) < 0) {
+    return last_error();
+  }
+  if (S_ISLNK(stx.stx_mode)) return Error{ENOENT, Refusal::kSymlink};
+  if (!S_ISREG(stx.stx_mode) && !S_ISDIR(stx.stx_mode)) {
+    return Error{ENOENT, Refusal::kSpecialFile};
+  }
+  // st_dev alone misses a bind mount of the same filesystem; the mount id does not (a name that
+  // is a mount point resolves into the mounted tree, whose mount id differs from the root's).
+  if (stx.stx_mnt_id != root_mount_id_) {
+    return Error{ENOENT, Refusal::kForeignMount};
+  }
+  return to_stat(stx);
+}
+
+Result<ResolvedEntry> Resolver::lookup(FdRef dir, const Name& name) const {
+  auto fd = open_beneath(dir, name, O_PATH, 0);
+  if (!fd) return fd.error();
+  auto attr = stat_handle(fd->ref());
+  if (!attr) return attr.error();
+  return ResolvedEntry{std::move(fd.value()), attr.value()};
+}
+
+Result<struct stat> Resolver::stat_child(FdRef dir, const Name& name) const {
+  return admit(dir, name.c_str(), 0);
+}
+
+Result<struct stat> Resolver::stat_handle(FdRef handle) const {
+  return admit(handle, "", AT_EMPTY_PATH);
+}
+
+Result<Fd> Resolver::open_proc_fd(FdRef fd, int flags) const {
+  char number[16] = {};
+  auto [end, ec] = std::to_chars(number, number + sizeof number - 1, fd.get());
+  if (ec != std::errc()) return Error{EBADF};
+  *end = '\0';
+  // Follows the /proc/self/fd magic link of our own fd: it names an inode, not a path, so
+  // nothing an outside process does to the backing tree can redirect it.
+  return raw_openat(proc_fds_.ref(), number, flags | O_CLOEXEC, 0);
+}
+
+Result<Fd> Resolver::reopen(FdRef handle, int flags) const {
+  return open_proc_fd(handle, (flags & ~kNeverReopenFlags) | O_NOCTTY | O_NONBLOCK);
+}
+
+Result<Fd> Resolver::path_handle(FdRef open_fd) const { return open_proc_fd(open_fd, O_PATH); }
+
+Result<ResolvedEntry> Resolver::create_exclusive(FdRef dir, const Name& name, int flags,
+                                                 mode_t mode) const {
+  flags = (flags & ~(O_TRUNC | O_PATH | O_TMPFILE | O_DIRECTORY)) | O_CREAT | O_EXCL | O_NONBLOCK;
+  auto fd = open_beneath(dir, name, flags, mode);
+  if (!fd) return fd.error();
+  auto attr = stat_handle(fd->ref());
+  if (!attr) return attr.error();
+  if (!S_ISREG(attr->st_mode)) return Error{EIO, Refusal::kIdentityMismatch};
+  return ResolvedEntry{std::move(fd.value()), attr.value()};
+}
+
+Result<void> Resolver::make_directory(FdRef dir, const Name& name, mode_t mode) const {
+  if (::mkdirat(dir.get(), name.c_str(), mode) < 0) return last_error();
+  return {};
+}
+
+Result<void> Resolver::remove(FdRef dir, const Name& name, bool directory) const {
+  if (::unlinkat(dir.get(), name.c_str(), directory ? AT_REMOVEDIR : 0) < 0) return last_error();
+  return {};
+}
+
+Result<void> Resolver::rename(FdRef from_dir, const Name& from, FdRef to_dir, const Name& to,
+                              unsigned flags) const {
+  if (::renameat2(from_dir.get(), from.c_str(), to_dir.get(), to.c_str(), flags) < 0) {
+    return last_error();
+  }
+  return {};
+}
+
+}  // namespace confinefs

@@ -1,0 +1,82 @@
+// Resolver: the only place where confinefs names anything on the host.
+//
+// Threats (threats.md #1-#4, #8-#11): symlinks planted or raced in at any component, relative and
+// chained links, mounts inside the backing directory, FIFOs and devices swapped in, /proc magic
+// links. Invariant: after open_root(), every host call is an *at() call relative to a directory fd
+// the daemon holds, with exactly one validated Name, O_NOFOLLOW|O_CLOEXEC (openat2 with
+// RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS|RESOLVE_NO_XDEV where the kernel has
+// it), and what was opened is classified with statx on the fd before anyone may use it.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "fusefs/resolve/name.h"
+#include "fusefs/sys/fd.h"
+#include "fusefs/sys/result.h"
+
+namespace confinefs {
+
+// What the resolver found at a name: an O_PATH handle and the attributes read from that handle.
+struct ResolvedEntry {
+  Fd handle;
+  struct stat attr;
+};
+
+class Resolver {
+ public:
+  // The single use of a host path string for backing content: BACKING itself, opened once at start
+  // with O_NOFOLLOW|O_DIRECTORY so a symlink as its last component is refused.
+  static Result<Resolver> open_root(const char* backing_path);
+
+  FdRef root() const noexcept { return root_.ref(); }
+  const struct stat& root_attr() const noexcept { return root_attr_; }
+
+  // Opens dir/name with O_PATH|O_NOFOLLOW and admits only regular files and directories on the
+  // backing mount; anything else is ENOENT with the Refusal that says why.
+  Result<ResolvedEntry> lookup(FdRef dir, const Name& name) const;
+  // Attributes of dir/name without following or opening it, classified like lookup().
+  Result<struct stat> stat_child(FdRef dir, const Name& name) const;
+  // Attributes of an open handle, classified like lookup() (type and mount).
+  Result<struct stat> stat_handle(FdRef handle) const;
+
+  // Reopens the exact inode behind an O_PATH handle for I/O, through the /proc/self/fd directory
+  // opened and verified at start (never a "/proc/self/fd/N" string against whatever is mounted).
+  // Always O_NONBLOCK|O_NOCTTY|O_CLOEXEC; never O_CREAT or O_TRUNC.
+  Result<Fd> reopen(FdRef handle, int flags) const;
+
+  // An O_PATH handle for the inode behind an fd this daemon opened (a file it just created).
+  Result<Fd> path_handle(FdRef open_fd) const;
+
+  // O_CREAT|O_EXCL|O_NOFOLLOW: fails with EEXIST on anything already at the name, symlinks included.
+  Result<ResolvedEntry> create_exclusive(FdRef dir, const Name& name, int flags, mode_t mode) const;
+  Result<void> make_directory(FdRef dir, const Name& name, mode_t mode) const;
+  Result<void> remove(FdRef dir, const Name& name, bool directory) const;
+  // renameat2 between two held parent fds; the kernel moves whatever is at the names, never
+  // following a link at either end.
+  Result<void> rename(FdRef from_dir, const Name& from, FdRef to_dir, const Name& to,
+                      unsigned flags) const;
+
+  // /proc/self names the opening process: call again after a daemonizing fork.
+  Result<void> rebind_proc();
+
+  Resolver(Resolver&&) noexcept;
+  Resolver& operator=(Resolver&&) = delete;
+  ~Resolver();
+
+ private:
+  Resolver() = default;
+  Result<Fd> open_proc_fd(FdRef fd, int flags) const;
+  Result<Fd> open_beneath(FdRef dir, const Name& name, int flags, mode_t mode) const;
+  Result<struct stat> admit(FdRef dir, const char* name, int at_flags) const;
+
+  Fd root_;
+  Fd proc_fds_;  // /proc/self/fd of this process, verified to be procfs
+  struct stat root_attr_ {};
+  uint64_t root_mount_id_ = 0;
+  mutable std::atomic<bool> use_openat2_{true};
+};
+
+}  // namespace confinefs

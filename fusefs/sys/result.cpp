@@ -1,0 +1,18 @@
+#include "fusefs/sys/result.h"
+
+namespace confinefs {
+
+const char* refusal_name(Refusal r) noexcept {
+  switch (r) {
+    case Refusal::kNone: return "none";
+    case Refusal::kSymlink: return "symlink";
+    case Refusal::kSpecialFile: return "special-file";
+    case Refusal::kForeignMount: return "foreign-mount";
+    case Refusal::kHardlink: return "hardlink";
+    case Refusal::kIdentityMismatch: return "identity-mismatch";
+    case Refusal::kHostileName: return "hostile-name";
+  }
+  return "unknown";
+}
+
+}  // namespace confinefs

@@ -1,0 +1,74 @@
+// Result<T>: a value or an error, never a sentinel mixed with data.
+// An Error carries the errno the client will see and, for refusals that look like escape attempts,
+// the reason, so the operations layer can audit them without re-deriving what happened.
+#pragma once
+
+#include <cerrno>
+#include <optional>
+#include <utility>
+
+namespace confinefs {
+
+// Why the resolver refused something that exists on the host. Anything but kNone is audited as a
+// possible escape attempt: an outside process planted or raced it into the backing directory.
+enum class Refusal : unsigned char {
+  kNone,
+  kSymlink,           // a symbolic link where the client asked to go
+  kSpecialFile,       // FIFO, socket or device node
+  kForeignMount,      // another mount (bind mount, mount point) inside the backing directory
+  kHardlink,          // regular file with more than one link: another name may be outside
+  kIdentityMismatch,  // the inode changed between lookup and use (a swap)
+  kHostileName,       // a name from the client that is not one plain component
+};
+
+const char* refusal_name(Refusal r) noexcept;
+
+struct Error {
+  int code;
+  Refusal refusal = Refusal::kNone;
+};
+
+// Builds an Error from errno; call it immediately after the failing syscall.
+inline Error last_error() noexcept { return Error{errno}; }
+
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(Error error) : error_(error) {}         // NOLINT(google-explicit-constructor)
+
+  bool ok() const noexcept { return value_.has_value(); }
+  explicit operator bool() const noexcept { return ok(); }
+  const Error& error() const noexcept { return error_; }
+  int code() const noexcept { return error_.code; }
+
+  T& value() & { return *value_; }
+  const T& value() const& { return *value_; }
+  T&& value() && { return std::move(*value_); }
+  T* operator->() { return &*value_; }
+  const T* operator->() const { return &*value_; }
+  T& operator*() & { return *value_; }
+
+ private:
+  std::optional<T> value_;
+  Error error_{0};
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(error) {}  // NOLINT(google-explicit-constructor)
+
+  bool ok() const noexcept { return error_.code == 0; }
+  explicit operator bool() const noexcept { return ok(); }
+  const Error& error() const noexcept { return error_; }
+  int code() const noexcept { return error_.code; }
+
+ private:
+  Error error_{0};
+};
+
+inline Result<void> ok_result() { return {}; }
+
+}  // namespace confinefs
