@@ -39,7 +39,9 @@ Rule read_rule(const Field& item, std::vector<Glob>* seen) {
                  [&](const Field& f) { (f.name.ends_with(".path") ? path : access) = f; });
   if (!path) item.fail("'" + item.name + ".path' is required");
   if (!access) item.fail("'" + item.name + ".access' is required");
-  Rule rule{path->scalar(), read_access(*access), path->mark().line + 1};
+  // An empty string is a scalar: let the glob compiler say "rule path is empty".
+  const std::string& text = path->value.IsScalar() ? path->value.Scalar() : path->scalar();
+  Rule rule{text, read_access(*access), path->mark().line + 1};
   std::string error;
   std::optional<Glob> glob = Glob::compile(rule.glob, &error);
   if (!glob) path->fail(error);
