@@ -59,6 +59,11 @@ class Resolver {
   Result<void> rename(FdRef from_dir, const Name& from, FdRef to_dir, const Name& to,
                       unsigned flags) const;
 
+  // Selects the openat() fallback, as on a kernel without openat2 or under a seccomp filter that
+  // refuses it; tests run every resolver case both ways.
+  void use_fallback_only() noexcept { use_openat2_ = false; }
+  bool uses_openat2() const noexcept { return use_openat2_; }
+
   // /proc/self names the opening process: call again after a daemonizing fork.
   Result<void> rebind_proc();
 

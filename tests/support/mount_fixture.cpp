@@ -1,0 +1,152 @@
+#include "tests/support/mount_fixture.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace confinefs::testing {
+
+TempTree::TempTree() {
+  char tmpl[] = "/tmp/confinefs-test-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+  root_ = tmpl;
+}
+
+TempTree::~TempTree() {
+  std::error_code ec;
+  fs::remove_all(root_, ec);
+}
+
+bool is_mounted(const fs::path& path) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  std::string want = " " + path.string() + " ";
+  while (std::getline(in, line)) {
+    // Field 5 is the mount point; match it as a whole field.
+    std::istringstream fields(line);
+    std::string f;
+    for (int i = 0; i < 5 && fields >> f; ++i) {
+    }
+    if (f == path.string()) return true;
+  }
+  return false;
+}
+
+std::string confinefs_binary() {
+  if (const char* env = std::getenv("CONFINEFS_BIN")) return env;
+#ifdef CONFINEFS_BIN
+  return CONFINEFS_BIN;
+#else
+  return "build/bin/confinefs";
+#endif
+}
+
+int run_command(const std::vector<std::string>& argv, const fs::path& cwd) {
+  pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) _exit(126);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + p.string());
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_file(const fs::path& p, const std::string& content) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  if (!out) throw std::runtime_error("cannot write " + p.string());
+  out << content;
+}
+
+Mount::Mount(std::vector<std::string> extra_args)
+    : backing_(tree_.path() / "backing"),
+      mnt_(tree_.path() / "mnt"),
+      outside_(tree_.path() / "outside") {
+  fs::create_directories(backing_);
+  fs::create_directories(mnt_);
+  fs::create_directories(outside_);
+  std::vector<std::string> argv = {confinefs_binary(), "-f", "--log-level", "warn"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  argv.push_back(backing_.string());
+  argv.push_back(mnt_.string());
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    _exit(127);
+  }
+  for (int i = 0; i < 500 && !ready_; ++i) {
+    if (is_mounted(mnt_)) {
+      ready_ = true;
+      break;
+    }
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      pid_ = -1;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+size_t Mount::daemon_fd_count() const {
+  size_t n = 0;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid_) + "/fd", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
+
+int Mount::unmount() {
+  if (pid_ < 0) return exit_status_;
+  run_command({"fusermount3", "-u", "-q", mnt_.string()});
+  int status = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) break;
+    if (i == 500) ::kill(pid_, SIGTERM);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (i == 999) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      run_command({"umount", "-l", mnt_.string()});
+    }
+  }
+  pid_ = -1;
+  exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return exit_status_;
+}
+
+Mount::~Mount() {
+  bool was_running = pid_ >= 0;
+  int status = unmount();
+  if (was_running && status != 0) ADD_FAILURE() << "confinefs exited with status " << status;
+}
+
+}  // namespace confinefs::testing

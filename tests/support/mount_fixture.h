@@ -1,0 +1,69 @@
+// Test support: a real confinefs mount over a fresh temporary tree.
+//   <tmp>/backing   the backing directory
+//   <tmp>/mnt       the mountpoint
+//   <tmp>/outside   files outside the backing directory (canaries, link targets)
+// The daemon is build/bin/confinefs run in the foreground; the mount is ready when it shows in
+// /proc/self/mountinfo. Destruction unmounts and reaps the daemon, failing the test on a non-zero
+// exit status (a crash is a test failure, not noise).
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace confinefs::testing {
+
+namespace fs = std::filesystem;
+
+// A fresh directory under /tmp, removed (recursively) on destruction.
+class TempTree {
+ public:
+  TempTree();
+  ~TempTree();
+  TempTree(const TempTree&) = delete;
+  TempTree& operator=(const TempTree&) = delete;
+  const fs::path& path() const { return root_; }
+
+ private:
+  fs::path root_;
+};
+
+class Mount {
+ public:
+  // extra_args go before BACKING MOUNTPOINT (e.g. {"-o", "cache=strict"}).
+  explicit Mount(std::vector<std::string> extra_args = {});
+  ~Mount();
+  Mount(const Mount&) = delete;
+  Mount& operator=(const Mount&) = delete;
+
+  const fs::path& backing() const { return backing_; }
+  const fs::path& mnt() const { return mnt_; }
+  const fs::path& outside() const { return outside_; }
+  pid_t daemon_pid() const { return pid_; }
+  bool ok() const { return ready_; }
+  // Number of open fds of the daemon (from /proc/PID/fd).
+  size_t daemon_fd_count() const;
+  // Unmounts now and returns the daemon's exit status (-1 if it did not exit normally).
+  int unmount();
+
+ private:
+  TempTree tree_;
+  fs::path backing_, mnt_, outside_;
+  pid_t pid_ = -1;
+  bool ready_ = false;
+  int exit_status_ = -2;
+};
+
+// True when path is currently a mountpoint according to /proc/self/mountinfo.
+bool is_mounted(const fs::path& path);
+// Path of the confinefs binary under test (CONFINEFS_BIN, set by CMake).
+std::string confinefs_binary();
+// Runs argv, returns its exit status; stdout/stderr go to the test log.
+int run_command(const std::vector<std::string>& argv, const fs::path& cwd = {});
+// Reads a whole file (throws on error); writes one (creating/truncating).
+std::string read_file(const fs::path& p);
+void write_file(const fs::path& p, const std::string& content);
+
+}  // namespace confinefs::testing
