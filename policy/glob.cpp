@@ -1,5 +1,6 @@
 #include "policy/glob.h"
 
+#include <algorithm>
 #include <bit>
 
 namespace confinefs::policy {
@@ -62,6 +63,17 @@ std::string check_component(std::string_view text, std::string_view c) {
 
 }  // namespace
 
+Glob::Component make_component(std::string_view c) {
+  using Kind = Glob::Kind;
+  auto stars = std::count(c.begin(), c.end(), '*');
+  std::string text(c);
+  if (c == "**") return {Kind::kGlobstar, text, {}};
+  if (stars == 0) return {Kind::kLiteral, text, {}};
+  if (stars == 1 && c.back() == '*') return {Kind::kPrefix, text, text.substr(0, c.size() - 1)};
+  if (stars == 1 && c.front() == '*') return {Kind::kSuffix, text, text.substr(1)};
+  return {Kind::kStar, text, {}};
+}
+
 bool PathCursor::next(std::string_view* name) noexcept {
   while (!rest_.empty() && rest_.front() == '/') rest_.remove_prefix(1);
   if (rest_.empty()) return false;
@@ -76,6 +88,10 @@ bool Glob::Component::matches(std::string_view name) const noexcept {
   switch (kind) {
     case Kind::kLiteral:
       return name == text;
+    case Kind::kPrefix:
+      return name.starts_with(fixed);
+    case Kind::kSuffix:
+      return name.ends_with(fixed);
     case Kind::kStar:
       return wildcard_match(text, name);
     case Kind::kGlobstar:
@@ -98,10 +114,7 @@ std::optional<Glob> Glob::compile(std::string_view text, std::string* error) {
     if (globstar && !g.components_.empty() && g.components_.back().kind == Kind::kGlobstar) {
       continue;
     }
-    Kind kind = globstar                                ? Kind::kGlobstar
-                : c.find('*') != std::string_view::npos ? Kind::kStar
-                                                        : Kind::kLiteral;
-    g.components_.push_back({kind, std::string(c)});
+    g.components_.push_back(make_component(c));
   }
   // A rule covers its subtree anyway, so a trailing "**" adds nothing: "/a/**" == "/a".
   if (!g.components_.empty() && g.components_.back().kind == Kind::kGlobstar) {
@@ -150,11 +163,30 @@ uint64_t Glob::step(uint64_t states, std::string_view name) const noexcept {
   return closure(next);
 }
 
-GlobWalk Glob::walk(std::string_view virtual_path) const noexcept {
+namespace {
+
+// Hands out the components of an already split path, with the PathCursor interface.
+class SplitCursor {
+ public:
+  explicit SplitCursor(const SplitPath& split) noexcept : split_(split) {}
+  bool next(std::string_view* name) noexcept {
+    if (i_ == split_.size()) return false;
+    *name = split_[i_++];
+    return true;
+  }
+
+ private:
+  const SplitPath& split_;
+  size_t i_ = 0;
+};
+
+}  // namespace
+
+template <typename Cursor>
+GlobWalk Glob::walk_with(Cursor cursor) const noexcept {
   GlobWalk w;
   uint64_t states = closure(1);
   if (states & accept_bit()) w.anchor = 0;
-  PathCursor cursor(virtual_path);
   std::string_view name;
   for (int depth = 1; states != 0 && cursor.next(&name); ++depth) {
     states = step(states, name);
@@ -162,6 +194,50 @@ GlobWalk Glob::walk(std::string_view virtual_path) const noexcept {
   }
   w.live = states & ~accept_bit();
   return w;
+}
+
+GlobWalk Glob::walk(std::string_view virtual_path) const noexcept {
+  return walk_with(PathCursor(virtual_path));
+}
+
+// Without "**" a glob matches at exactly one depth: compare component by component.
+GlobWalk Glob::walk_fixed(const SplitPath& split) const noexcept {
+  size_t m = components_.size();
+  size_t n = std::min(m, split.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (!components_[i].matches(split[i])) return {};
+  }
+  if (split.size() >= m) return {static_cast<int>(m), 0};
+  return {-1, uint64_t{1} << split.size()};
+}
+
+GlobWalk Glob::walk(const SplitPath& split) const noexcept {
+  if (split.overflow()) return walk(split.path());
+  if (globstar_mask_ == 0) return walk_fixed(split);
+  // Most rules start with a literal name: reject a different first name without the machinery.
+  if (split.size() > 0 && !components_.empty() && components_[0].kind == Kind::kLiteral &&
+      split[0] != components_[0].text) {
+    return {};
+  }
+  return walk_with(SplitCursor(split));
+}
+
+SplitPath::SplitPath(std::string_view path) noexcept : path_(path) {
+  if (path.size() > UINT16_MAX) {
+    overflow_ = true;
+    return;
+  }
+  PathCursor cursor(path);
+  std::string_view name;
+  while (cursor.next(&name)) {
+    if (n_ == kMax) {
+      overflow_ = true;
+      n_ = 0;
+      return;
+    }
+    begin_[n_] = static_cast<uint16_t>(name.data() - path.data());
+    len_[n_++] = static_cast<uint16_t>(name.size());
+  }
 }
 
 }  // namespace confinefs::policy

@@ -31,6 +31,8 @@ struct GlobWalk {
   uint64_t live = 0;
 };
 
+class SplitPath;
+
 class Glob {
  public:
   // Longest glob accepted: states of the matcher are bits of one uint64_t.
@@ -44,16 +46,26 @@ class Glob {
   const Specificity& specificity() const noexcept { return specificity_; }
 
   GlobWalk walk(std::string_view virtual_path) const noexcept;
+  // Same on a path split once (see SplitPath) for callers checking many globs against it;
+  // falls back to the string when the split overflowed.
+  GlobWalk walk(const SplitPath& split) const noexcept;
 
  private:
-  enum class Kind : unsigned char { kLiteral, kStar, kGlobstar };
+  // kPrefix ("abc*") and kSuffix ("*.pem") are the common one-star patterns, matched with one
+  // comparison; kStar is any other pattern with a '*'.
+  enum class Kind : unsigned char { kLiteral, kPrefix, kSuffix, kStar, kGlobstar };
   struct Component {
     Kind kind;
-    std::string text;  // the literal name, or the pattern with '*' for kStar
+    std::string text;   // the name or pattern as written
+    std::string fixed;  // kPrefix, kSuffix: the pattern without its star
     bool matches(std::string_view name) const noexcept;
   };
 
   Glob() = default;
+  template <typename Cursor>
+  GlobWalk walk_with(Cursor cursor) const noexcept;
+  GlobWalk walk_fixed(const SplitPath& split) const noexcept;
+  friend Component make_component(std::string_view c);
   uint64_t closure(uint64_t states) const noexcept;
   uint64_t step(uint64_t states, std::string_view name) const noexcept;
   uint64_t accept_bit() const noexcept { return uint64_t{1} << components_.size(); }
@@ -73,6 +85,26 @@ class PathCursor {
 
  private:
   std::string_view rest_;
+};
+
+// A virtual path split once into components, on the stack and without initialising unused
+// slots (this runs for every lookup). Paths with more than kMax components, or longer than
+// 64 KiB, are not split (overflow() is true) and callers walk the string instead.
+class SplitPath {
+ public:
+  static constexpr size_t kMax = 64;
+  explicit SplitPath(std::string_view path) noexcept;
+  bool overflow() const noexcept { return overflow_; }
+  std::string_view path() const noexcept { return path_; }
+  size_t size() const noexcept { return n_; }
+  std::string_view operator[](size_t i) const noexcept { return path_.substr(begin_[i], len_[i]); }
+
+ private:
+  std::string_view path_;
+  uint16_t begin_[kMax];  // deliberately left uninitialised beyond n_
+  uint16_t len_[kMax];
+  size_t n_ = 0;
+  bool overflow_ = false;
 };
 
 }  // namespace confinefs::policy

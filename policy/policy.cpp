@@ -50,10 +50,12 @@ Decision Policy::floor_by_mode(Decision d) const noexcept {
 }
 
 Decision Policy::decide(std::string_view virtual_path) const {
+  if (globs_.empty()) return {settings_.mode, -1};
+  SplitPath split(virtual_path);
   int best = -1;
   int best_anchor = -1;
   for (size_t i = 0; i < globs_.size(); ++i) {
-    int anchor = globs_[i].walk(virtual_path).anchor;
+    int anchor = globs_[i].walk(split).anchor;
     if (anchor < 0 || anchor < best_anchor) continue;
     // Nearest match first; on the same node the more specific rule; on a full tie the earlier.
     if (anchor > best_anchor || globs_[i].specificity() > globs_[best].specificity()) {
@@ -67,8 +69,9 @@ Decision Policy::decide(std::string_view virtual_path) const {
 
 Decision Policy::strictest_in_subtree(std::string_view dir_path) const {
   Decision strictest = decide(dir_path);
+  SplitPath split(dir_path);
   for (size_t i = 0; i < globs_.size(); ++i) {
-    if (rules_[i].access > strictest.access && globs_[i].walk(dir_path).live != 0) {
+    if (rules_[i].access > strictest.access && globs_[i].walk(split).live != 0) {
       strictest = {rules_[i].access, static_cast<int>(i)};
     }
   }
@@ -80,8 +83,9 @@ Decision Policy::strictest_in_subtree(std::string_view dir_path) const {
 // Equal on both sides means equal decisions for every descendant name.
 bool Policy::rename_keeps_access(std::string_view from, std::string_view to) const {
   if (decide(from).access != decide(to).access) return false;
-  for (const Glob& g : globs_) {
-    if (g.walk(from).live != g.walk(to).live) return false;
+  SplitPath split_from(from), split_to(to);
+  for (size_t i = 0; i < globs_.size(); ++i) {
+    if (globs_[i].walk(split_from).live != globs_[i].walk(split_to).live) return false;
   }
   return true;
 }
