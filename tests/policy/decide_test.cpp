@@ -87,6 +87,33 @@ TEST(Decide, StrictRuleDeepInsideAnotherStillWins) {
   EXPECT_EQ(p.decide("/tmp/.ssh").access, RW);
 }
 
+// The worked example in docs/policy.md, "Which rule decides".
+TEST(Decide, DocumentedExample) {
+  Policy p = make_policy({{"/inputs", RO},
+                          {"/inputs/scratch", RW},
+                          {"/**/*.pem", DENY},
+                          {"/work", RW},
+                          {"/a/*", RO},
+                          {"/a/b", HIDDEN}});
+  struct Row {
+    const char* path;
+    int rule;
+    Access access;
+  };
+  const Row rows[] = {{"/inputs/data.csv", 0, RO},
+                      {"/inputs/scratch/out", 1, RW},
+                      {"/work/keys/server.pem", 2, DENY},
+                      {"/work/keys/server.pem/x", 2, DENY},
+                      {"/a/b/c", 5, HIDDEN},
+                      {"/a/c", 4, RO},
+                      {"/", -1, RW}};
+  for (const Row& r : rows) {
+    Decision d = p.decide(r.path);
+    EXPECT_EQ(d.rule, r.rule) << r.path;
+    EXPECT_EQ(d.access, r.access) << r.path;
+  }
+}
+
 TEST(Decide, BadGlobInCodeThrows) {
   EXPECT_THROW(make_policy({{"relative", RO}}), std::invalid_argument);
 }
