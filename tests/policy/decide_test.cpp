@@ -114,6 +114,15 @@ TEST(Decide, DocumentedExample) {
   }
 }
 
+TEST(Decide, VeryDeepPathsFallBackToTheStringWalk) {
+  Policy p = make_policy({{"/d/**/leaf", HIDDEN}, {"/d", RO}});
+  std::string deep;
+  for (int i = 0; i < 100; ++i) deep += "/d";
+  EXPECT_EQ(p.decide(deep).access, RO);
+  EXPECT_EQ(p.decide(deep + "/leaf/x").access, HIDDEN);
+  EXPECT_TRUE(p.rename_keeps_access(deep + "/a", "/d/b"));
+}
+
 TEST(Decide, BadGlobInCodeThrows) {
   EXPECT_THROW(make_policy({{"relative", RO}}), std::invalid_argument);
 }

@@ -76,7 +76,12 @@ TEST(Random, MatcherAgreesWithReference) {
     std::optional<Glob> glob = Glob::compile(g, &error);
     ASSERT_TRUE(glob) << g << ": " << error;
     // The reference sees the canonical form: a trailing "**" is only the subtree spelled out.
-    ASSERT_EQ(glob->walk(p).anchor, ref_anchor(glob->normalized(), p)) << g << " on " << p;
+    GlobWalk w = glob->walk(p);
+    ASSERT_EQ(w.anchor, ref_anchor(glob->normalized(), p)) << g << " on " << p;
+    // The split-path fast paths must agree exactly, live states included.
+    GlobWalk fast = glob->walk(SplitPath(p));
+    ASSERT_EQ(fast.anchor, w.anchor) << g << " on " << p;
+    ASSERT_EQ(fast.live, w.live) << g << " on " << p;
   }
 }
 
