@@ -50,6 +50,23 @@ std::string apply_option(std::string_view item, Options& o) {
     }
   } else if (key == "max_nodes" && keyed) {
     if (!parse_size(value, o.max_nodes)) return "max_nodes must be a positive integer";
+  } else if (key == "landlock" && keyed) {
+    if (value == "auto") {
+      o.landlock = LandlockMode::kAuto;
+    } else if (value == "require") {
+      o.landlock = LandlockMode::kRequire;
+    } else if (value == "off") {
+      o.landlock = LandlockMode::kOff;
+    } else {
+      return "landlock must be auto, require or off";
+    }
+  } else if (key == "user" && keyed && !value.empty()) {
+    o.user = std::string(value);
+  } else if (key == "group" && keyed && !value.empty()) {
+    o.group = std::string(value);
+  } else if (key == "seccomp" && keyed) {
+    if (value != "on" && value != "off") return "seccomp must be on or off";
+    o.seccomp = value == "on";
   } else if (item == "suid" || item == "dev") {
     return "option '" + std::string(item) + "' is refused: confinefs always mounts nosuid,nodev";
   } else if ((!keyed && kMountFlags.contains(item)) || (keyed && kMountKeyed.contains(key))) {
@@ -145,6 +162,9 @@ void print_usage(const char* program) {
       "  cache=strict|auto|full  kernel caching against outside writers (default auto)\n"
       "  max_nodes=N          most inodes known at once (default 1048576)\n"
       "  log_level=LEVEL      as --log-level\n"
+      "  landlock=auto|require|off  confine the daemon to BACKING once mounted (default auto)\n"
+      "  user=NAME, group=NAME  run as the tenant once mounted (started as root)\n"
+      "  seccomp=on|off       syscall allow-list once mounted (default off)\n"
       "\n"
       "mount options passed to the kernel: rw, ro, allow_other, allow_root, auto_unmount,\n"
       "  default_permissions, nosuid, nodev, exec, noexec, atime, noatime, nodiratime,\n"

@@ -9,6 +9,8 @@
 namespace confinefs::cli {
 
 enum class CacheMode { kStrict, kAuto, kFull };
+// -o landlock=: auto applies it when the kernel has it, require refuses to start without it.
+enum class LandlockMode { kAuto, kRequire, kOff };
 
 struct Options {
   std::string backing;
@@ -24,6 +26,10 @@ struct Options {
   CacheMode cache = CacheMode::kAuto;
   size_t max_nodes = 1u << 20;
   std::vector<std::string> mount_options;  // for libfuse, after our defaults
+  LandlockMode landlock = LandlockMode::kAuto;
+  std::optional<std::string> user;   // -o user=: run as this tenant once mounted
+  std::optional<std::string> group;  // -o group=: its primary group (default: the user's)
+  bool seccomp = false;              // -o seccomp=on: syscall allow-list once mounted
 };
 
 // Parses argv. On a usage error returns the one-line message in error and leaves Options partial.
