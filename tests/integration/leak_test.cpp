@@ -38,7 +38,7 @@ bool drop_inode_caches() {
 // seconds have passed (FORGETs are asynchronous). Returns the last count seen.
 size_t settle(const Mount& m, size_t baseline) {
   size_t n = m.daemon_fd_count();
-  for (int i = 0; i < 40 && n > baseline + kSlack; ++i) {
+  for (int i = 0; i < 100 && n > baseline + kSlack; ++i) {
     EXPECT_TRUE(drop_inode_caches()) << "cannot write /proc/sys/vm/drop_caches";
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     n = m.daemon_fd_count();
