@@ -13,6 +13,8 @@ MountState& state(fuse_req_t req) { return *static_cast<MountState*>(fuse_req_us
 Filesystem& fs(fuse_req_t req) {
   auto& fsys = *state(req).fs;
   fsys.counters().operations.fetch_add(1, std::memory_order_relaxed);
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  audit::set_current_client({ctx->pid, ctx->uid, ctx->gid});  // names the client in audit lines
   return fsys;
 }
 const CacheTimeouts& timeouts(fuse_req_t req) { return state(req).timeouts; }
@@ -135,8 +137,9 @@ void on_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
 
 void on_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
   size_t size = fuse_buf_size(in);
-  if (auto ok = ops::admit_write(fs(req), off, size); !ok) {
-    reply_error(req, ok.code());
+  auto growth = ops::admit_write(fs(req), file_of(fi), off, size);  // settles after the copy
+  if (!growth) {
+    reply_error(req, growth.code());
     return;
   }
   fuse_bufvec out = FUSE_BUFVEC_INIT(size);

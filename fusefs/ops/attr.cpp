@@ -4,22 +4,13 @@
 
 #include "fusefs/ops/common.h"
 #include "fusefs/ops/gate.h"
+#include "fusefs/ops/growth.h"
 #include "fusefs/ops/ops.h"
 #include "fusefs/ops/verify.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::ops {
 namespace {
-
-// Ownership may only stay, or (for a non-root caller, whose group membership the kernel checked
-// under default_permissions) move to one of the caller's groups. Giving files away is refused.
-Result<void> check_chown(const Caller& c, const struct stat& now, const AttrChange& change) {
-  if (change.uid && *change.uid != now.st_uid) return Error{EPERM};
-  if (change.gid && *change.gid != now.st_gid && *change.gid != c.gid && c.uid == 0) {
-    return Error{EPERM};
-  }
-  return {};
-}
 
 Result<Fd> fd_for_change(Filesystem& fs, const Node& node, const AttrChange& change) {
   if (change.size) return open_verified(fs, node, O_WRONLY, Purpose::kWrite);
@@ -56,6 +47,28 @@ Result<void> apply(FdRef fd, const struct stat& now, const AttrChange& change) {
   return {};
 }
 
+// Ownership may only stay, or (for a non-root caller, whose group membership the kernel checked
+// under default_permissions) move to one of the caller's groups. Giving files away is refused
+// unless the policy's create.allow_chown says otherwise (the kernel still lets only root do it).
+Result<void> check_chown(Filesystem& fs, uint64_t id, const Caller& c, const struct stat& now,
+                         const AttrChange& change) {
+  bool gives_away = (change.uid && *change.uid != now.st_uid) ||
+                    (change.gid && *change.gid != now.st_gid && *change.gid != c.gid && c.uid == 0);
+  if (!gives_away || fs.policy()->create().allow_chown) return {};
+  return deny_by_limit(fs, "setattr", id, "", EPERM, "allow_chown");
+}
+
+// Truncation to a larger size is growth like a write: limits.max_file_size and quota_bytes.
+Result<void> apply_limited(Filesystem& fs, const Node& node, FdRef fd, const struct stat& now,
+                           const AttrChange& change) {
+  if (!change.size || !S_ISREG(now.st_mode)) return apply(fd, now, change);
+  uint64_t size = static_cast<uint64_t>(*change.size);
+  if (size > static_cast<uint64_t>(now.st_size)) {
+    if (auto ok = check_file_size(fs, node.id(), size); !ok) return ok;
+  }
+  return with_growth(fs, fd, node, grows_to(size), [&] { return apply(fd, now, change); });
+}
+
 }  // namespace
 
 Result<struct stat> setattr(Filesystem& fs, const Caller& c, uint64_t id, const AttrChange& change,
@@ -80,8 +93,8 @@ Result<struct stat> setattr(Filesystem& fs, const Caller& c, uint64_t id, const 
   if (auto ok = verify_identity(fs, *node.value(), now.value(), Purpose::kMetadata); !ok) {
     return fs.refuse("setattr", id, "", ok.error());
   }
-  if (auto ok = check_chown(c, now.value(), change); !ok) return ok.error();
-  if (auto ok = apply(fd, now.value(), change); !ok) return ok.error();
+  if (auto ok = check_chown(fs, id, c, now.value(), change); !ok) return ok.error();
+  if (auto ok = apply_limited(fs, *node.value(), fd, now.value(), change); !ok) return ok.error();
   return sys::fstat(fd);
 }
 

@@ -1,5 +1,7 @@
 #include "fusefs/ops/common.h"
 
+#include "fusefs/ops/gate.h"
+
 namespace confinefs::ops {
 
 Result<NodeRef> node_of(Filesystem& fs, uint64_t id) {
@@ -26,6 +28,11 @@ Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, Resolv
                                   parent, name.view());
   if (!node) return node.error();
   return Entry{node.value()->id(), found.attr};
+}
+
+Result<void> take_inode(Filesystem& fs, const char* op, uint64_t parent, std::string_view name) {
+  if (fs.usage().take_inode(fs.policy()->limits().quota_inodes)) return {};
+  return deny_by_limit(fs, op, parent, name, EDQUOT, "quota_inodes");
 }
 
 }  // namespace confinefs::ops

@@ -14,5 +14,8 @@ Result<NodeRef> dir_of(Filesystem& fs, uint64_t id);
 Result<Name> client_name(Filesystem& fs, const char* op, uint64_t parent, const char* name);
 // Records a successful resolution in the node table and builds the kernel's entry.
 Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, ResolvedEntry found);
+// One inode of limits.quota_inodes for a new name (EDQUOT, audited, when none is left); give it
+// back with fs.usage().give_inode() if the creation fails.
+Result<void> take_inode(Filesystem& fs, const char* op, uint64_t parent, std::string_view name);
 
 }  // namespace confinefs::ops

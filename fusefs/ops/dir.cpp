@@ -19,12 +19,14 @@ bool is_dot_or_dotdot(const char* name) {
 }
 
 // Whether a listed entry is one lookup() would admit; "." and ".." are always listed.
-bool visible(Filesystem& fs, OpenDir& dir, const DirEntry& e, bool check_type) {
+// dir_path is the directory's verified virtual path when the policy has rules.
+bool visible(Filesystem& fs, OpenDir& dir, const std::optional<std::string>& dir_path,
+             const DirEntry& e, bool check_type) {
   if (is_dot_or_dotdot(e.name)) return true;
   if (e.type != DT_REG && e.type != DT_DIR && e.type != DT_UNKNOWN) return false;
   auto name = Name::parse(e.name);
   if (!name) return false;
-  if (hidden_from_listing(fs, dir.node->id(), name->view())) return false;
+  if (dir_path && hidden_from_listing(fs, *dir_path, name->view())) return false;
   // A mount point or bind-mounted file keeps DT_DIR/DT_REG in the listing: only statx shows it.
   return !check_type || fs.resolver().stat_child(dir.stream.fd(), name.value()).ok();
 }
@@ -44,11 +46,15 @@ Result<OpenDir*> opendir(Filesystem& fs, const Caller& c, uint64_t id) {
 void releasedir(OpenDir* dir) { delete dir; }
 
 Result<std::optional<DirEntry>> peek_entry(Filesystem& fs, OpenDir& dir, bool check_visible) {
+  // Checked on every call: a directory moved by an outside process under a hidden path after
+  // it was opened lists nothing more (ENOENT), and rules apply to where it is now.
+  auto dir_path = listing_path(fs, dir.node->id());
+  if (!dir_path) return dir_path.error();
   for (;;) {
     auto e = dir.stream.peek();
     if (!e || !e->has_value()) return e;
     DirEntry entry = e->value();
-    if (visible(fs, dir, entry, check_visible)) {
+    if (visible(fs, dir, dir_path.value(), entry, check_visible)) {
       // Never report the host's parent of the backing root: ".." of the root is the root.
       if (dir.node->id() == NodeTable::kRootId && is_dot_or_dotdot(entry.name)) {
         entry.ino = dir.node->key().ino;
@@ -70,11 +76,16 @@ Result<Entry> mkdir(Filesystem& fs, const Caller& c, uint64_t parent, const char
   auto n = client_name(fs, "mkdir", parent, name);
   if (!n) return n.error();
   if (auto ok = gate(fs, c, "mkdir", parent, &n.value(), Intent::kCreate); !ok) return ok.error();
+  if (auto ok = take_inode(fs, "mkdir", parent, n->view()); !ok) return ok.error();
   {
     CallerCredentials as_caller(fs, c);
+    // No setuid/setgid from the client; the policy's create.umask on top of the client's own.
     auto made = fs.resolver().make_directory(dir.value()->handle(), n.value(),
-                                             mode & 01777);  // no setuid/setgid from the client
-    if (!made) return made.error();
+                                             mode & 01777 & ~fs.policy()->create().umask);
+    if (!made) {
+      fs.usage().give_inode();
+      return made.error();
+    }
   }
   // A swap between mkdirat and this lookup is refused like any other planted entry.
   auto found = fs.resolver().lookup(dir.value()->handle(), n.value());
@@ -94,7 +105,9 @@ Result<void> rmdir(Filesystem& fs, const Caller& c, uint64_t parent, const char*
   auto st = fs.resolver().stat_child(dir.value()->handle(), n.value());
   if (!st) return fs.refuse("rmdir", parent, n->view(), st.error());
   if (!S_ISDIR(st->st_mode)) return Error{ENOTDIR};
-  return fs.resolver().remove(dir.value()->handle(), n.value(), true);
+  auto removed = fs.resolver().remove(dir.value()->handle(), n.value(), true);
+  if (removed) fs.usage().give_inode();
+  return removed;
 }
 
 }  // namespace confinefs::ops

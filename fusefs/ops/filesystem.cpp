@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+
 #include "fusefs/ops/log_escape.h"
 #include "fusefs/sys/syscalls.h"
 
@@ -10,17 +12,47 @@ namespace confinefs {
 Filesystem::Filesystem(Resolver resolver, FilesystemConfig config,
                        std::shared_ptr<const policy::Policy> policy)
     : resolver_(std::move(resolver)),
-      nodes_(InodeKey{resolver_.root_attr().st_dev, resolver_.root_attr().st_ino},
-             [this] {
-               auto dup = sys::dup(resolver_.root());
-               return dup ? std::move(dup.value()) : Fd();
-             }(),
-             config.max_nodes),
+      nodes_(
+          InodeKey{resolver_.root_attr().st_dev, resolver_.root_attr().st_ino},
+          [this] {
+            auto dup = sys::dup(resolver_.root());
+            return dup ? std::move(dup.value()) : Fd();
+          }(),
+          config.max_nodes),
       config_(config),
-      policy_(std::move(policy)) {}
+      policy_(policy::Policy::defaults()) {
+  // cli::load_startup_policy checked the audit sink already, so this fails only when the file
+  // vanished since (denials then go to stderr) or the usage scan failed (quotas unenforced).
+  if (auto ok = set_policy(policy); !ok) {
+    spdlog::error("applying the policy: {}; audit to stderr, quotas not enforced",
+                  std::strerror(ok.code()));
+    std::atomic_store(&policy_, std::move(policy));
+  }
+}
 
-Error Filesystem::refuse(const char* op, uint64_t node, std::string_view name,
-                         const Error& error) {
+namespace {
+
+bool has_quota(const policy::Policy& p) {
+  return p.limits().quota_bytes.has_value() || p.limits().quota_inodes.has_value();
+}
+
+}  // namespace
+
+Result<void> Filesystem::set_policy(std::shared_ptr<const policy::Policy> p) {
+  if (auto ok = audit_.configure(p->audit()); !ok) return ok;
+  if (has_quota(*p)) {
+    // A rescan on every reload lets an operator resynchronize after outside changes.
+    auto totals = scan_usage(resolver_);
+    if (!totals) return totals.error();
+    usage_.start(totals.value());
+  } else {
+    usage_.stop();
+  }
+  std::atomic_store(&policy_, std::move(p));
+  return {};
+}
+
+Error Filesystem::refuse(const char* op, uint64_t node, std::string_view name, const Error& error) {
   if (error.refusal == Refusal::kNone) return error;
   counters_.refusals.fetch_add(1, std::memory_order_relaxed);
   auto pol = policy();
@@ -31,6 +63,14 @@ Error Filesystem::refuse(const char* op, uint64_t node, std::string_view name,
   }
   spdlog::warn("refused op={} tenant={} path={} reason={} errno={}", op, pol->tenant(),
                escape_for_log(where), refusal_name(error.refusal), error.code);
+  audit::Event e;
+  e.kind = audit::Kind::kEscape;
+  e.op = op;
+  e.path = where;
+  e.code = error.code;
+  e.reason = refusal_name(error.refusal);
+  e.client = audit::current_client();
+  audit_.record(e, pol->tenant());
   return error;
 }
 

@@ -9,7 +9,9 @@
 #include <memory>
 #include <string>
 
+#include "fusefs/audit/audit_log.h"
 #include "fusefs/nodes/node_table.h"
+#include "fusefs/ops/usage.h"
 #include "fusefs/resolve/resolver.h"
 #include "policy/policy.h"
 
@@ -53,7 +55,13 @@ class Filesystem {
   Counters& counters() noexcept { return counters_; }
 
   std::shared_ptr<const policy::Policy> policy() const { return std::atomic_load(&policy_); }
-  void set_policy(std::shared_ptr<const policy::Policy> p) { std::atomic_store(&policy_, p); }
+  // Puts p in force for the next operation. Its audit sink is opened first: when that fails the
+  // old policy stays and the error is returned. A quota starts (or restarts) usage accounting
+  // with a scan of the backing tree; a policy without one stops it.
+  Result<void> set_policy(std::shared_ptr<const policy::Policy> p);
+
+  audit::AuditLog& audit() noexcept { return audit_; }
+  Usage& usage() noexcept { return usage_; }
 
   // Audits a refusal that looks like an escape attempt (threats.md: planted or raced links,
   // special files, foreign mounts, hardlinks, swaps, hostile names) and passes the error through.
@@ -65,6 +73,8 @@ class Filesystem {
   FilesystemConfig config_;
   std::shared_ptr<const policy::Policy> policy_;
   Counters counters_;
+  audit::AuditLog audit_;
+  Usage usage_;
 };
 
 }  // namespace confinefs

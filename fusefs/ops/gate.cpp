@@ -2,59 +2,262 @@
 
 #include <spdlog/spdlog.h>
 
+#include <vector>
+
 #include "fusefs/ops/log_escape.h"
+#include "fusefs/sys/syscalls.h"
 
 namespace confinefs {
 namespace {
 
 using policy::Access;
 
-std::string path_of(Filesystem& fs, uint64_t node, std::string_view child) {
-  std::string path = fs.nodes().virtual_path(node);
-  if (!child.empty()) {
-    if (path.size() > 1) path += '/';
-    path += child;
-  }
+// Bounds on the chain walk: deeper than this, or changing under us this often, is refused.
+constexpr size_t kMaxChain = 4096;
+constexpr int kChainAttempts = 4;
+
+std::string join(std::string path, std::string_view child) {
+  if (child.empty()) return path;
+  if (path.size() > 1) path += '/';
+  path += child;
   return path;
 }
 
 int errno_for(Access access, Intent intent) {
   switch (access) {
-    case Access::kHidden: return intent == Intent::kCreate ? EACCES : ENOENT;
-    case Access::kDeny: return EACCES;
+    case Access::kHidden:
+      return intent == Intent::kCreate ? EACCES : ENOENT;
+    case Access::kDeny:
+      return EACCES;
     case Access::kReadOnly:
       return (intent == Intent::kModify || intent == Intent::kCreate) ? EROFS : 0;
-    case Access::kReadWrite: return 0;
+    case Access::kReadWrite:
+      return 0;
   }
   return EACCES;
+}
+
+bool mutates(Intent intent) {
+  return intent == Intent::kModify || intent == Intent::kCreate;
+}
+
+struct Link {
+  uint64_t id;
+  uint64_t parent;
+  std::string name;
+  bool operator==(const Link&) const = default;
+};
+
+// The (parent, name) links from id up to the root as the node table has them now.
+Result<std::vector<Link>> chain_of(Filesystem& fs, uint64_t id) {
+  std::vector<Link> chain;
+  while (id != NodeTable::kRootId) {
+    auto [parent, name] = fs.nodes().location(id);
+    if (parent == 0 || chain.size() >= kMaxChain) return Error{ENOENT};  // forgotten: stale
+    chain.push_back({id, parent, std::move(name)});
+    id = parent;
+  }
+  return chain;
+}
+
+// Whether parent/name still leads to the inode of node `id`.
+bool link_holds(Filesystem& fs, const Link& link) {
+  NodeRef node = fs.nodes().get(link.id);
+  NodeRef parent = fs.nodes().get(link.parent);
+  if (!node || !parent) return false;
+  auto name = Name::parse(link.name.c_str());
+  if (!name) return false;
+  auto st = fs.resolver().stat_child(parent->handle(), name.value());
+  return st && st->st_dev == node->key().dev && st->st_ino == node->key().ino;
+}
+
+// A file unlinked through the mount (or outside) has no path left; its attributes may still be
+// read through fds the client holds. Only its own name may be missing, and only for kSee.
+bool unlinked_but_seen(Filesystem& fs, const Link& link, Intent intent) {
+  if (intent != Intent::kSee) return false;
+  NodeRef node = fs.nodes().get(link.id);
+  if (!node) return false;
+  auto st = sys::fstat(node->handle());
+  return st && st->st_nlink == 0;
+}
+
+std::string path_of(const std::vector<Link>& chain) {
+  if (chain.empty()) return "/";
+  std::string path;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    path += '/';
+    path += it->name;
+  }
+  return path;
+}
+
+// The node's virtual path, with every link re-checked against the backing tree (see gate.h).
+Result<std::string> verified_path(Filesystem& fs, uint64_t id, Intent intent) {
+  auto chain = chain_of(fs, id);
+  for (int attempt = 0; chain && attempt < kChainAttempts; ++attempt) {
+    bool holds = true;
+    for (size_t i = 0; i < chain->size() && holds; ++i) {
+      holds = link_holds(fs, (*chain)[i]) || (i == 0 && unlinked_but_seen(fs, (*chain)[i], intent));
+    }
+    if (holds) return path_of(chain.value());
+    // A rename through the mount may have moved a link while we checked: look again.
+    auto again = chain_of(fs, id);
+    if (!again || again.value() == chain.value()) break;
+    chain = std::move(again);
+  }
+  return Error{ENOENT};
+}
+
+audit::Event event(audit::Kind kind, const char* op, std::string_view path, int code) {
+  audit::Event e;
+  e.kind = kind;
+  e.op = op;
+  e.path = path;
+  e.code = code;
+  return e;
+}
+
+void record(Filesystem& fs, const policy::Policy& pol, audit::Event e) {
+  e.client = audit::current_client();
+  if (e.rule >= 0 && static_cast<size_t>(e.rule) < pol.rules().size()) {
+    e.glob = pol.rules()[e.rule].glob;
+    e.line = pol.rules()[e.rule].line;
+  }
+  fs.audit().record(e, pol.tenant());
+}
+
+Error deny(Filesystem& fs, const policy::Policy& pol, const char* op, const std::string& path,
+           policy::Decision d, int code, std::string_view target = {}) {
+  fs.counters().denials.fetch_add(1, std::memory_order_relaxed);
+  auto client = audit::current_client();
+  spdlog::info("denied op={} tenant={} path={} access={} rule={} errno={} pid={} uid={}", op,
+               pol.tenant(), escape_for_log(path), policy::access_name(d.access), d.rule, code,
+               client.pid, client.uid);
+  audit::Event e = event(audit::Kind::kPolicy, op, path, code);
+  e.access = policy::access_name(d.access);
+  e.rule = d.rule;
+  e.target = target;
+  record(fs, pol, e);
+  return Error{code};
+}
+
+Error stale(Filesystem& fs, const policy::Policy& pol, const char* op, uint64_t node) {
+  std::string last = fs.nodes().virtual_path(node);
+  spdlog::debug("stale op={} path={}: the name no longer leads to the node", op,
+                escape_for_log(last));
+  record(fs, pol, event(audit::Kind::kStale, op, last, ENOENT));
+  return Error{ENOENT};
+}
+
+void allowed(Filesystem& fs, const policy::Policy& pol, const char* op, const std::string& path,
+             policy::Decision d) {
+  if (!fs.audit().log_allowed_mutations()) return;
+  audit::Event e = event(audit::Kind::kAllowed, op, path, 0);
+  e.access = policy::access_name(d.access);
+  e.rule = d.rule;
+  record(fs, pol, e);
+}
+
+Result<void> check_name_length(Filesystem& fs, const policy::Policy& pol, const char* op,
+                               uint64_t node, const Name* child, Intent intent) {
+  auto max = pol.limits().max_name_length;
+  if (intent != Intent::kCreate || child == nullptr || !max || child->size() <= *max) return {};
+  return deny_by_limit(fs, op, node, child->view(), ENAMETOOLONG, "max_name_length");
 }
 
 }  // namespace
 
 Result<void> gate(Filesystem& fs, const Caller& caller, const char* op, uint64_t node,
                   const Name* child, Intent intent) {
+  (void)caller;  // the audit takes the client from the request (audit::current_client)
   auto pol = fs.policy();
-  // Fast path: without rules the answer depends only on the mount-wide mode.
+  if (auto ok = check_name_length(fs, *pol, op, node, child, intent); !ok) return ok;
+  std::string_view name = child ? child->view() : std::string_view();
+  // Fast path: without rules the answer depends only on the mount-wide mode, not on the path.
   if (!pol->has_rules()) {
-    if (pol->mode() == Access::kReadWrite || intent == Intent::kSee || intent == Intent::kRead) {
-      return {};
+    policy::Decision d{pol->mode(), -1};
+    int code = errno_for(d.access, intent);
+    if (code != 0) return deny(fs, *pol, op, join(fs.nodes().virtual_path(node), name), d, code);
+    if (mutates(intent) && fs.audit().log_allowed_mutations()) {
+      allowed(fs, *pol, op, join(fs.nodes().virtual_path(node), name), d);
     }
+    return {};
   }
-  std::string path = path_of(fs, node, child ? child->view() : std::string_view());
+  auto base = verified_path(fs, node, child ? Intent::kRead : intent);
+  if (!base) return stale(fs, *pol, op, node);
+  std::string path = join(std::move(base.value()), name);
   policy::Decision d = pol->decide(path);
   int code = errno_for(d.access, intent);
-  if (code == 0) return {};
-  fs.counters().denials.fetch_add(1, std::memory_order_relaxed);
-  spdlog::info("denied op={} tenant={} path={} access={} rule={} errno={} pid={} uid={}", op,
-               pol->tenant(), escape_for_log(path), policy::access_name(d.access), d.rule, code,
-               caller.pid, caller.uid);
-  return Error{code};
+  if (code != 0) return deny(fs, *pol, op, path, d, code);
+  if (mutates(intent)) allowed(fs, *pol, op, path, d);
+  return {};
 }
 
-bool hidden_from_listing(Filesystem& fs, uint64_t dir, std::string_view name) {
+Result<void> confirm_lookup(Filesystem& fs, const Caller& caller, uint64_t parent,
+                            const Name& child, const InodeKey& key) {
   auto pol = fs.policy();
-  if (!pol->has_rules()) return false;
-  return pol->decide(path_of(fs, dir, name)).access == Access::kHidden;
+  if (!pol->has_rules()) return {};
+  NodeRef dir = fs.nodes().get(parent);
+  if (!dir) return Error{ESTALE};
+  auto st = fs.resolver().stat_child(dir->handle(), child);
+  if (!st || st->st_dev != key.dev || st->st_ino != key.ino) return Error{ENOENT};
+  // The parent may have moved meanwhile, to a place with other rules: decide again.
+  return gate(fs, caller, "lookup", parent, &child, Intent::kSee);
+}
+
+Result<void> gate_move(Filesystem& fs, const Caller& caller, uint64_t from_dir, const Name& from,
+                       uint64_t to_dir, const Name& to, const MoveShape& shape) {
+  auto pol = fs.policy();
+  if (!pol->has_rules()) return {};
+  if (shape.exchange) {
+    // The target travels the other way: it leaves `to` and takes the name `from`.
+    if (auto ok = gate(fs, caller, "rename", to_dir, &to, Intent::kModify); !ok) return ok;
+    if (auto ok = gate(fs, caller, "rename", from_dir, &from, Intent::kCreate); !ok) return ok;
+  }
+  auto from_base = verified_path(fs, from_dir, Intent::kRead);
+  auto to_base = verified_path(fs, to_dir, Intent::kRead);
+  if (!from_base) return stale(fs, *pol, "rename", from_dir);
+  if (!to_base) return stale(fs, *pol, "rename", to_dir);
+  std::string a = join(from_base.value(), from.view()), b = join(to_base.value(), to.view());
+  auto crossing = [&](const std::string& src, const std::string& dst) -> Result<void> {
+    if (pol->rename_keeps_access(src, dst)) return {};
+    policy::Decision s = pol->strictest_in_subtree(src), t = pol->strictest_in_subtree(dst);
+    policy::Decision worst = s.access >= t.access ? s : t;
+    // EXDEV only if no stricter rule can be named: mv then copies, each file checked on its own.
+    int code = worst.access == Access::kReadOnly    ? EROFS
+               : worst.access == Access::kReadWrite ? EXDEV
+                                                    : EACCES;
+    return deny(fs, *pol, "rename", src, worst, code, dst);
+  };
+  if (shape.source_is_dir) {
+    if (auto ok = crossing(a, b); !ok) return ok;
+  }
+  if (shape.exchange && shape.target_is_dir) return crossing(b, a);
+  return {};
+}
+
+Result<std::optional<std::string>> listing_path(Filesystem& fs, uint64_t dir) {
+  if (!fs.policy()->has_rules()) return std::optional<std::string>();
+  auto path = verified_path(fs, dir, Intent::kRead);
+  if (!path) return path.error();
+  return std::optional<std::string>(std::move(path.value()));
+}
+
+bool hidden_from_listing(Filesystem& fs, const std::string& dir_path, std::string_view name) {
+  return fs.policy()->decide(join(dir_path, name)).access == Access::kHidden;
+}
+
+Error deny_by_limit(Filesystem& fs, const char* op, uint64_t node, std::string_view child, int code,
+                    std::string_view reason) {
+  auto pol = fs.policy();
+  std::string path = join(fs.nodes().virtual_path(node), child);
+  fs.counters().denials.fetch_add(1, std::memory_order_relaxed);
+  spdlog::info("denied op={} tenant={} path={} limit={} errno={}", op, pol->tenant(),
+               escape_for_log(path), reason, code);
+  audit::Event e = event(audit::Kind::kLimit, op, path, code);
+  e.reason = reason;
+  record(fs, *pol, e);
+  return Error{code};
 }
 
 }  // namespace confinefs

@@ -1,8 +1,16 @@
 // Policy gate: the tenant's rules applied to the virtual path this daemon resolved itself,
 // component by component. No host path string is consulted, so a symlink or rename raced into
 // the backing directory cannot steer a request past a rule.
+// Threat (issue 4, "a stale name never grants access"): the kernel caches names, and an outside
+// process may move a directory the kernel knows (/public -> /secret/x). When the policy has
+// rules, a node's virtual path is therefore re-checked before each decision: every (parent,
+// name) link from the node up to the root must still lead to the same (dev, ino). A chain that
+// no longer holds is answered ENOENT, never decided on the old name (docs/policy.md).
 #pragma once
 
+#include <string>
+
+#include "fusefs/audit/event.h"
 #include "fusefs/ops/filesystem.h"
 #include "fusefs/resolve/name.h"
 
@@ -19,7 +27,30 @@ enum class Intent : unsigned char {
 Result<void> gate(Filesystem& fs, const Caller& caller, const char* op, uint64_t node,
                   const Name* child, Intent intent);
 
-// True when the policy hides node/child from listings.
-bool hidden_from_listing(Filesystem& fs, uint64_t dir, std::string_view name);
+// After a lookup resolved parent/child to key: the parent's chain must still hold and the name
+// still lead to key, so the entry was, at that instant, at the path the gate decided on.
+Result<void> confirm_lookup(Filesystem& fs, const Caller& caller, uint64_t parent,
+                            const Name& child, const InodeKey& key);
+
+// A rename that passed both ends' gates: for a directory (or an exchange), also every path that
+// could exist beneath it must keep its access, else the stricter rule's errno.
+struct MoveShape {
+  bool source_is_dir = false;
+  bool exchange = false;
+  bool target_is_dir = false;  // meaningful with exchange
+};
+Result<void> gate_move(Filesystem& fs, const Caller& caller, uint64_t from_dir, const Name& from,
+                       uint64_t to_dir, const Name& to, const MoveShape& shape);
+
+// The verified virtual path of dir for filtering a listing; nullopt when the policy has no rules
+// (nothing is hidden); ENOENT when dir's chain no longer holds.
+Result<std::optional<std::string>> listing_path(Filesystem& fs, uint64_t dir);
+// True when the policy hides dir_path/name from listings.
+bool hidden_from_listing(Filesystem& fs, const std::string& dir_path, std::string_view name);
+
+// Audits a refusal decided outside the rules (limits, chown, xattr namespaces, link creation)
+// and returns code.
+Error deny_by_limit(Filesystem& fs, const char* op, uint64_t node, std::string_view child, int code,
+                    std::string_view reason);
 
 }  // namespace confinefs

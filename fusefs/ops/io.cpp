@@ -2,16 +2,20 @@
 // The fd was verified when the file was opened and stays bound to that inode whatever happens to
 // its name, so per-call re-verification would add a syscall and close no window: a name added
 // later (say, a hardlink) can only be made by someone who can already write the inode.
+// Growth passes the policy's limits (growth.h).
+#include <fcntl.h>
+#include <linux/falloc.h>
+
+#include "fusefs/ops/growth.h"
 #include "fusefs/ops/ops.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::ops {
-Result<void> admit_write(Filesystem& fs, off_t offset, size_t length) {
-  const auto& limits = fs.policy()->limits();
-  if (limits.max_file_size && static_cast<uint64_t>(offset) + length > *limits.max_file_size) {
-    return Error{EFBIG};
-  }
-  return {};
+
+Result<Growth> admit_write(Filesystem& fs, OpenFile& file, off_t offset, size_t length) {
+  uint64_t end = static_cast<uint64_t>(offset) + length;
+  if (auto ok = check_file_size(fs, file.node->id(), end); !ok) return ok.error();
+  return begin_growth(fs, file.fd.ref(), *file.node, grows_to(end));
 }
 
 Result<size_t> read(OpenFile& file, void* buf, size_t size, off_t offset) {
@@ -19,15 +23,47 @@ Result<size_t> read(OpenFile& file, void* buf, size_t size, off_t offset) {
 }
 
 Result<size_t> write(Filesystem& fs, OpenFile& file, const void* buf, size_t size, off_t offset) {
-  if (auto ok = admit_write(fs, offset, size); !ok) return ok.error();
+  auto growth = admit_write(fs, file, offset, size);
+  if (!growth) return growth.error();
   return sys::pwrite(file.fd.ref(), buf, size, offset);
 }
 
-Result<void> fsync(OpenFile& file, bool data_only) { return sys::fsync(file.fd.ref(), data_only); }
+Result<void> fsync(OpenFile& file, bool data_only) {
+  return sys::fsync(file.fd.ref(), data_only);
+}
+
+namespace {
+
+// What a fallocate mode can add to the file's size. Preallocation beyond the end without
+// changing the size (KEEP_SIZE alone) takes disk space that apparent sizes do not show, so it
+// is refused while a byte quota is enforced.
+Result<uint64_t> fallocate_growth(Filesystem& fs, int mode, uint64_t end, uint64_t length,
+                                  uint64_t size) {
+  if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE)) return uint64_t{0};
+  if (mode & FALLOC_FL_INSERT_RANGE) return length;
+  if (mode & FALLOC_FL_KEEP_SIZE) {
+    if (fs.usage().tracking() && fs.policy()->limits().quota_bytes) return Error{EOPNOTSUPP};
+    return uint64_t{0};
+  }
+  return end > size ? end - size : 0;
+}
+
+}  // namespace
 
 Result<void> fallocate(Filesystem& fs, OpenFile& file, int mode, off_t offset, off_t length) {
-  if (auto ok = admit_write(fs, offset, static_cast<size_t>(length)); !ok) return ok.error();
-  return sys::fallocate(file.fd.ref(), mode, offset, length);
+  uint64_t end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(length);
+  if (!(mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE))) {
+    if (auto ok = check_file_size(fs, file.node->id(), end); !ok) return ok.error();
+  }
+  auto probe = fallocate_growth(fs, mode, end, static_cast<uint64_t>(length), 0);
+  if (!probe) return probe.error();
+  return with_growth(
+      fs, file.fd.ref(), *file.node,
+      [&](uint64_t size) {
+        auto g = fallocate_growth(fs, mode, end, static_cast<uint64_t>(length), size);
+        return g ? g.value() : 0;
+      },
+      [&] { return sys::fallocate(file.fd.ref(), mode, offset, length); });
 }
 
 Result<off_t> lseek(OpenFile& file, off_t offset, int whence) {
@@ -36,8 +72,11 @@ Result<off_t> lseek(OpenFile& file, off_t offset, int whence) {
 
 Result<size_t> copy_file_range(Filesystem& fs, OpenFile& in, off_t in_off, OpenFile& out,
                                off_t out_off, size_t len) {
-  if (auto ok = admit_write(fs, out_off, len); !ok) return ok.error();
-  return sys::copy_file_range(in.fd.ref(), in_off, out.fd.ref(), out_off, len);
+  uint64_t end = static_cast<uint64_t>(out_off) + len;
+  if (auto ok = check_file_size(fs, out.node->id(), end); !ok) return ok.error();
+  return with_growth(fs, out.fd.ref(), *out.node, grows_to(end), [&] {
+    return sys::copy_file_range(in.fd.ref(), in_off, out.fd.ref(), out_off, len);
+  });
 }
 
 }  // namespace confinefs::ops

@@ -1,10 +1,35 @@
 // lookup, forget, getattr, statfs: resolving names into nodes and reporting attributes.
+#include <algorithm>
+
 #include "fusefs/ops/common.h"
 #include "fusefs/ops/gate.h"
 #include "fusefs/ops/ops.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::ops {
+namespace {
+
+uint64_t left(uint64_t limit, uint64_t used) { return used < limit ? limit - used : 0; }
+
+// statfs through the mount shows the quota as the filesystem's size: the client's df and free
+// space checks then see what it may still write, never more than the host has free.
+struct statvfs with_quota(struct statvfs st, const policy::Limits& limits, UsageTotals used) {
+  if (limits.quota_bytes && st.f_frsize > 0) {
+    fsblkcnt_t free_blocks = left(*limits.quota_bytes, used.bytes) / st.f_frsize;
+    st.f_blocks = *limits.quota_bytes / st.f_frsize;
+    st.f_bfree = std::min(st.f_bfree, free_blocks);
+    st.f_bavail = std::min(st.f_bavail, free_blocks);
+  }
+  if (limits.quota_inodes) {
+    fsfilcnt_t free_files = left(*limits.quota_inodes, used.inodes);
+    st.f_files = *limits.quota_inodes;
+    st.f_ffree = std::min(st.f_ffree, free_files);
+    st.f_favail = std::min(st.f_favail, free_files);
+  }
+  return st;
+}
+
+}  // namespace
 
 Result<Entry> lookup(Filesystem& fs, const Caller& c, uint64_t parent, const char* name) {
   auto dir = dir_of(fs, parent);
@@ -14,6 +39,8 @@ Result<Entry> lookup(Filesystem& fs, const Caller& c, uint64_t parent, const cha
   if (auto ok = gate(fs, c, "lookup", parent, &n.value(), Intent::kSee); !ok) return ok.error();
   auto found = fs.resolver().lookup(dir.value()->handle(), n.value());
   if (!found) return fs.refuse("lookup", parent, n->view(), found.error());
+  InodeKey key{found->attr.st_dev, found->attr.st_ino};
+  if (auto ok = confirm_lookup(fs, c, parent, n.value(), key); !ok) return ok.error();
   return remember(fs, parent, n.value(), std::move(found.value()));
 }
 
@@ -33,7 +60,9 @@ Result<struct stat> getattr(Filesystem& fs, const Caller& c, uint64_t id) {
 Result<struct statvfs> statfs(Filesystem& fs, uint64_t id) {
   auto node = node_of(fs, id);
   if (!node) return node.error();
-  return sys::fstatvfs(node.value()->handle());
+  auto host = sys::fstatvfs(node.value()->handle());
+  if (!host) return host;
+  return with_quota(host.value(), fs.policy()->limits(), fs.usage().totals());
 }
 
 }  // namespace confinefs::ops

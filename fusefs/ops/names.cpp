@@ -5,12 +5,9 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 
-#include <spdlog/spdlog.h>
-
 #include "fusefs/ops/common.h"
 #include "fusefs/ops/credentials.h"
 #include "fusefs/ops/gate.h"
-#include "fusefs/ops/log_escape.h"
 #include "fusefs/ops/ops.h"
 #include "fusefs/sys/syscalls.h"
 
@@ -34,6 +31,17 @@ void record_move(Filesystem& fs, const struct stat& st, uint64_t parent, const N
   fs.nodes().moved(InodeKey{st.st_dev, st.st_ino}, parent, name.view());
 }
 
+bool same_inode(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// A name removed through the mount (unlink, rmdir, replaced by a rename) frees its share of the
+// quota: one inode and, for a regular file, its apparent size.
+void release_usage(Filesystem& fs, const struct stat& st) {
+  if (S_ISREG(st.st_mode)) fs.usage().adjust_bytes(-static_cast<int64_t>(st.st_size));
+  fs.usage().give_inode();
+}
+
 }  // namespace
 
 Result<void> unlink(Filesystem& fs, const Caller& c, uint64_t parent, const char* name) {
@@ -45,7 +53,9 @@ Result<void> unlink(Filesystem& fs, const Caller& c, uint64_t parent, const char
   auto st = fs.resolver().stat_child(dir.value()->handle(), n.value());
   if (!st) return fs.refuse("unlink", parent, n->view(), st.error());
   if (S_ISDIR(st->st_mode)) return Error{EISDIR};
-  return fs.resolver().remove(dir.value()->handle(), n.value(), false);
+  auto removed = fs.resolver().remove(dir.value()->handle(), n.value(), false);
+  if (removed) release_usage(fs, st.value());
+  return removed;
 }
 
 Result<void> rename(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,
@@ -70,6 +80,11 @@ Result<void> rename(Filesystem& fs, const Caller& c, uint64_t parent, const char
   if (!source) return fs.refuse("rename", parent, from->view(), source.error());
   auto target = target_state(fs, *to_dir.value(), to.value());
   if (!target) return fs.refuse("rename", new_parent, to->view(), target.error());
+  MoveShape shape{S_ISDIR(source->st_mode), (flags & RENAME_EXCHANGE) != 0,
+                  target->has_value() && S_ISDIR(target->value().st_mode)};
+  if (auto ok = gate_move(fs, c, parent, from.value(), new_parent, to.value(), shape); !ok) {
+    return ok.error();
+  }
 
   auto moved = fs.resolver().rename(from_dir.value()->handle(), from.value(),
                                     to_dir.value()->handle(), to.value(), flags);
@@ -77,6 +92,8 @@ Result<void> rename(Filesystem& fs, const Caller& c, uint64_t parent, const char
   record_move(fs, source.value(), new_parent, to.value());
   if ((flags & RENAME_EXCHANGE) && target->has_value()) {
     record_move(fs, target->value(), parent, from.value());
+  } else if (target->has_value() && !same_inode(source.value(), target->value())) {
+    release_usage(fs, target->value());  // the replaced name is gone
   }
   return {};
 }
@@ -91,16 +108,14 @@ Result<Entry> mknod(Filesystem& fs, const Caller& c, uint64_t parent, const char
   return made->entry;
 }
 
-Result<void> refuse_link_creation(Filesystem& fs, const Caller& c, const char* op,
-                                  uint64_t parent, const char* name) {
+Result<void> refuse_link_creation(Filesystem& fs, const Caller& c, const char* op, uint64_t parent,
+                                  const char* name) {
   // Threat #3, #5: a symlink made here would be followed by whoever reads the host directory, and
   // a hardlink would give an inode a second name; neither is ever created.
   auto n = client_name(fs, op, parent, name);
   if (!n) return n.error();
-  fs.counters().denials.fetch_add(1, std::memory_order_relaxed);
-  spdlog::info("denied op={} tenant={} parent={} name={} errno={} pid={} uid={}", op,
-               fs.policy()->tenant(), parent, escape_for_log(n->view()), EPERM, c.pid, c.uid);
-  return Error{EPERM};
+  (void)c;
+  return deny_by_limit(fs, op, parent, n->view(), EPERM, "no-links");
 }
 
 }  // namespace confinefs::ops

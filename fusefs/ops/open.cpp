@@ -7,6 +7,7 @@
 #include "fusefs/ops/common.h"
 #include "fusefs/ops/credentials.h"
 #include "fusefs/ops/gate.h"
+#include "fusefs/ops/growth.h"
 #include "fusefs/ops/ops.h"
 #include "fusefs/ops/verify.h"
 #include "fusefs/sys/syscalls.h"
@@ -32,7 +33,9 @@ Result<OpenFile*> finish_open(Filesystem& fs, NodeRef node, int flags) {
                           writes(flags) ? Purpose::kWrite : Purpose::kRead);
   if (!fd) return fs.refuse("open", node->id(), "", fd.error());
   if (flags & O_TRUNC) {
-    if (auto ok = sys::ftruncate(fd->ref(), 0); !ok) return ok.error();
+    auto cut = with_growth(fs, fd->ref(), *node, grows_to(0),
+                           [&] { return sys::ftruncate(fd->ref(), 0); });
+    if (!cut) return cut.error();
   }
   return new OpenFile{std::move(fd.value()), std::move(node)};
 }
@@ -63,11 +66,15 @@ Result<Created> create_new(Filesystem& fs, const Caller& c, uint64_t parent, con
   auto dir = fs.nodes().get(parent);
   if (!dir) return Error{ESTALE};
   Result<ResolvedEntry> made = Error{EIO};
+  if (auto ok = take_inode(fs, "create", parent, name.view()); !ok) return ok.error();
   {
     CallerCredentials as_caller(fs, c);
     made = fs.resolver().create_exclusive(dir->handle(), name, host_flags(flags), mode);
   }
-  if (!made) return made.error();
+  if (!made) {
+    fs.usage().give_inode();
+    return made.error();
+  }
   auto handle = fs.resolver().path_handle(made->handle.ref());
   if (!handle) return handle.error();
   Fd io = std::move(made->handle);
@@ -96,7 +103,8 @@ Result<Created> create(Filesystem& fs, const Caller& c, uint64_t parent, const c
   auto n = client_name(fs, "create", parent, name);
   if (!n) return n.error();
   if (auto ok = gate(fs, c, "create", parent, &n.value(), Intent::kCreate); !ok) return ok.error();
-  mode = (mode & 07777) & ~static_cast<mode_t>(S_ISUID | S_ISGID);
+  // No setuid/setgid from the client; the policy's create.umask on top of the client's own.
+  mode = (mode & 07777) & ~static_cast<mode_t>(S_ISUID | S_ISGID) & ~fs.policy()->create().umask;
 
   for (int round = 0; round < kCreateOrOpenRounds; ++round) {
     auto made = create_new(fs, c, parent, n.value(), mode, flags);

@@ -15,6 +15,7 @@
 
 #include "fusefs/ops/dir_stream.h"
 #include "fusefs/ops/filesystem.h"
+#include "fusefs/ops/growth.h"
 
 namespace confinefs::ops {
 
@@ -57,8 +58,9 @@ Result<Created> create(Filesystem& fs, const Caller& c, uint64_t parent, const c
 void release(OpenFile* file);
 Result<size_t> read(OpenFile& file, void* buf, size_t size, off_t offset);
 Result<size_t> write(Filesystem& fs, OpenFile& file, const void* buf, size_t size, off_t offset);
-// The policy's growth limits for a write of length bytes at offset (EFBIG past max_file_size).
-Result<void> admit_write(Filesystem& fs, off_t offset, size_t length);
+// The policy's growth limits for a write of length bytes at offset (EFBIG past max_file_size,
+// EDQUOT past quota_bytes); keep the Growth alive until the write is done (growth.h).
+Result<Growth> admit_write(Filesystem& fs, OpenFile& file, off_t offset, size_t length);
 Result<void> fsync(OpenFile& file, bool data_only);
 Result<void> fallocate(Filesystem& fs, OpenFile& file, int mode, off_t offset, off_t length);
 Result<off_t> lseek(OpenFile& file, off_t offset, int whence);

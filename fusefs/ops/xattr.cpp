@@ -1,6 +1,7 @@
-// Extended attributes, through verified fds only (threats.md #12, #14): only the user namespace
-// is reachable; security.*, trusted.* and system.* are never set (EPERM) nor shown (ENODATA), so
-// file capabilities and ACLs cannot be planted or read through the mount.
+// Extended attributes, through verified fds only (threats.md #12, #14): only the namespaces the
+// policy allows (xattrs.namespaces: user by default, system for ACLs on request) are reachable;
+// security.* and trusted.* never are: not set (EPERM) nor shown (ENODATA), so file capabilities
+// cannot be planted or read through the mount.
 #include <fcntl.h>
 
 #include <cstring>
@@ -16,7 +17,14 @@
 namespace confinefs::ops {
 namespace {
 
-bool allowed(std::string_view name) { return name.starts_with("user.") && name.size() > 5; }
+// The policy's xattrs.namespaces (user by default; security.* and trusted.* never).
+bool allowed(Filesystem& fs, std::string_view name) {
+  return fs.policy()->xattr_allowed(name);
+}
+
+Error refuse_namespace(Filesystem& fs, const char* op, uint64_t id) {
+  return deny_by_limit(fs, op, id, "", EPERM, "xattrs.namespaces");
+}
 
 Result<Fd> xattr_fd(Filesystem& fs, const char* op, uint64_t id, Purpose purpose) {
   auto node = node_of(fs, id);
@@ -28,9 +36,9 @@ Result<Fd> xattr_fd(Filesystem& fs, const char* op, uint64_t id, Purpose purpose
 
 }  // namespace
 
-Result<size_t> getxattr(Filesystem& fs, const Caller& c, uint64_t id, const char* name,
-                        void* value, size_t size) {
-  if (!allowed(name)) return Error{ENODATA};
+Result<size_t> getxattr(Filesystem& fs, const Caller& c, uint64_t id, const char* name, void* value,
+                        size_t size) {
+  if (!allowed(fs, name)) return Error{ENODATA};
   if (auto ok = gate(fs, c, "getxattr", id, nullptr, Intent::kRead); !ok) return ok.error();
   auto fd = xattr_fd(fs, "getxattr", id, Purpose::kRead);
   if (!fd) return fd.error();
@@ -39,7 +47,7 @@ Result<size_t> getxattr(Filesystem& fs, const Caller& c, uint64_t id, const char
 
 Result<void> setxattr(Filesystem& fs, const Caller& c, uint64_t id, const char* name,
                       const void* value, size_t size, int flags) {
-  if (!allowed(name)) return Error{EPERM};
+  if (!allowed(fs, name)) return refuse_namespace(fs, "setxattr", id);
   if (auto ok = gate(fs, c, "setxattr", id, nullptr, Intent::kModify); !ok) return ok.error();
   auto fd = xattr_fd(fs, "setxattr", id, Purpose::kMetadata);
   if (!fd) return fd.error();
@@ -67,7 +75,7 @@ Result<size_t> listxattr(Filesystem& fs, const Caller& c, uint64_t id, char* lis
   size_t total = 0;
   for (size_t i = 0; i < all.size();) {
     std::string_view entry(all.data() + i);
-    if (allowed(entry)) {
+    if (allowed(fs, entry)) {
       if (size != 0) {
         if (total + entry.size() + 1 > size) return Error{ERANGE};
         std::memcpy(list + total, entry.data(), entry.size() + 1);
@@ -80,7 +88,7 @@ Result<size_t> listxattr(Filesystem& fs, const Caller& c, uint64_t id, char* lis
 }
 
 Result<void> removexattr(Filesystem& fs, const Caller& c, uint64_t id, const char* name) {
-  if (!allowed(name)) return Error{EPERM};
+  if (!allowed(fs, name)) return refuse_namespace(fs, "removexattr", id);
   if (auto ok = gate(fs, c, "removexattr", id, nullptr, Intent::kModify); !ok) return ok.error();
   auto fd = xattr_fd(fs, "removexattr", id, Purpose::kMetadata);
   if (!fd) return fd.error();

@@ -1,0 +1,63 @@
+// Usage: the bytes and inodes a tenant occupies, for limits.quota_bytes / quota_inodes.
+// Threat (issue 4, limits): a tenant filling the host's disk through the mount.
+// Accounting: a scan at start (and on each reload that keeps a quota) walks the backing tree the
+// resolver's way, one component at a time from held fds; after that, operations through the
+// mount add their deltas. Bytes are apparent sizes (st_size) of regular files, inodes are the
+// regular files and directories below the root, one per name. Changes made by outside
+// processes are seen at the next scan only (docs/policy.md, "Quotas").
+// Invariant: a size-changing operation holds the stripe lock of its inode from the size read
+// before it to the size read after it, so concurrent writes to one file never double-count.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+
+#include "fusefs/nodes/node.h"
+#include "fusefs/resolve/resolver.h"
+#include "fusefs/sys/result.h"
+
+namespace confinefs {
+
+struct UsageTotals {
+  uint64_t bytes = 0;
+  uint64_t inodes = 0;
+};
+
+class Usage {
+ public:
+  // Starts (or restarts) accounting from totals; stop() ends it and every check then passes.
+  void start(UsageTotals totals) noexcept;
+  void stop() noexcept { tracking_.store(false, std::memory_order_release); }
+  bool tracking() const noexcept { return tracking_.load(std::memory_order_acquire); }
+  UsageTotals totals() const noexcept;
+
+  // Takes n bytes when the total stays within limit (or there is no limit); false takes nothing.
+  bool take_bytes(uint64_t n, std::optional<uint64_t> limit) noexcept;
+  // Adds a measured difference; the total never goes below zero.
+  void adjust_bytes(int64_t delta) noexcept;
+  bool take_inode(std::optional<uint64_t> limit) noexcept;
+  void give_inode() noexcept;
+
+  // Serializes size-changing operations on one inode while accounting.
+  std::mutex& file_lock(const InodeKey& key) noexcept;
+
+ private:
+  static bool take(std::atomic<uint64_t>& counter, uint64_t n,
+                   std::optional<uint64_t> limit) noexcept;
+  std::atomic<bool> tracking_{false};
+  std::atomic<uint64_t> bytes_{0};
+  std::atomic<uint64_t> inodes_{0};
+  std::array<std::mutex, 64> stripes_;
+};
+
+// Deepest directory level scanned; deeper levels are not counted (their fds would pile up).
+inline constexpr size_t kMaxScanDepth = 4096;
+
+// Walks everything the mount could show (regular files and directories on the backing mount;
+// symlinks, special files and foreign mounts are skipped, as lookup would refuse them).
+Result<UsageTotals> scan_usage(const Resolver& resolver);
+
+}  // namespace confinefs
