@@ -87,7 +87,7 @@ void on_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
                 fuse_file_info* fi) {
   reply_attr(req,
              ops::setattr(fs(req), caller(req), ino, decode(attr, to_set),
-                          fi ? &file_of(fi) : nullptr),
+                          fi ? ops::as_file(fi->fh) : nullptr),
              timeouts(req));
 }
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -45,12 +46,22 @@ class Node {
   // O_PATH handle: may be walked from (directories) and reopened for I/O, never read or written.
   FdRef handle() const noexcept { return handle_.ref(); }
 
+  // Threat #5: once this inode has been seen with a second link it stays refused for the node's
+  // life. Removing the backing name afterwards leaves a single link, the one outside, so a link
+  // count checked only at use would then pass and send writes to the outside file.
+  void saw_link_count(nlink_t n) const noexcept {
+    if (n > 1 && type_ == NodeType::kRegular)
+      multiply_linked_.store(true, std::memory_order_relaxed);
+  }
+  bool multiply_linked() const noexcept { return multiply_linked_.load(std::memory_order_relaxed); }
+
  private:
   friend class NodeTable;
   const uint64_t id_;
   const InodeKey key_;
   const NodeType type_;
   const Fd handle_;
+  mutable std::atomic<bool> multiply_linked_{false};
   // Guarded by NodeTable::mutex_.
   uint64_t lookups_ = 0;
   uint64_t parent_ = 0;  // node id of the directory it was last resolved in (0 for the root)

@@ -27,6 +27,7 @@ Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, Resolv
   auto node = fs.nodes().remember(key, node_type_of(found.attr.st_mode), std::move(found.handle),
                                   parent, name.view());
   if (!node) return node.error();
+  node.value()->saw_link_count(found.attr.st_nlink);
   return Entry{node.value()->id(), found.attr};
 }
 

@@ -54,6 +54,7 @@ Result<struct stat> getattr(Filesystem& fs, const Caller& c, uint64_t id) {
   // outside process renamed or replaced its name.
   auto attr = fs.resolver().stat_handle(node.value()->handle());
   if (!attr) return fs.refuse("getattr", id, "", attr.error());
+  node.value()->saw_link_count(attr->st_nlink);
   return attr;
 }
 

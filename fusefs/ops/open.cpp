@@ -26,18 +26,20 @@ int host_flags(int client_flags) {
   return client_flags & (O_ACCMODE | O_APPEND | O_SYNC | O_DSYNC);
 }
 
-bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC); }
+bool writes(int flags) {
+  return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
 
 Result<OpenFile*> finish_open(Filesystem& fs, NodeRef node, int flags) {
-  auto fd = open_verified(fs, *node, host_flags(flags),
-                          writes(flags) ? Purpose::kWrite : Purpose::kRead);
+  auto fd =
+      open_verified(fs, *node, host_flags(flags), writes(flags) ? Purpose::kWrite : Purpose::kRead);
   if (!fd) return fs.refuse("open", node->id(), "", fd.error());
   if (flags & O_TRUNC) {
     auto cut = with_growth(fs, fd->ref(), *node, grows_to(0),
                            [&] { return sys::ftruncate(fd->ref(), 0); });
     if (!cut) return cut.error();
   }
-  return new OpenFile{std::move(fd.value()), std::move(node)};
+  return new OpenFile{HandleKind::kFile, std::move(fd.value()), std::move(node)};
 }
 
 // The existing-file half of create-or-open. ENOENT without a refusal means the name vanished.
@@ -80,7 +82,8 @@ Result<Created> create_new(Filesystem& fs, const Caller& c, uint64_t parent, con
   Fd io = std::move(made->handle);
   auto entry = remember(fs, parent, name, ResolvedEntry{std::move(handle.value()), made->attr});
   if (!entry) return entry.error();
-  return Created{entry.value(), new OpenFile{std::move(io), fs.nodes().get(entry->id)}};
+  return Created{entry.value(),
+                 new OpenFile{HandleKind::kFile, std::move(io), fs.nodes().get(entry->id)}};
 }
 
 }  // namespace
@@ -119,6 +122,8 @@ Result<Created> create(Filesystem& fs, const Caller& c, uint64_t parent, const c
   return Error{EAGAIN};
 }
 
-void release(OpenFile* file) { delete file; }
+void release(OpenFile* file) {
+  delete file;
+}
 
 }  // namespace confinefs::ops

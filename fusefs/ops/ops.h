@@ -19,18 +19,30 @@
 
 namespace confinefs::ops {
 
+// The kernel hands back file handles of files and directories alike (a SETATTR from fchmod on a
+// directory fd carries the directory's handle), so each handle says what it is.
+enum class HandleKind : uint32_t { kFile = 0x46494c45, kDirectory = 0x44495245 };
+
 // An open regular file: an fd verified at open, bound to the inode for its whole life.
 struct OpenFile {
+  HandleKind kind = HandleKind::kFile;
   Fd fd;
   NodeRef node;
 };
 
 // An open directory: a verified fd and its getdents stream (one reader at a time).
 struct OpenDir {
+  HandleKind kind = HandleKind::kDirectory;
   NodeRef node;
   std::mutex mutex;
   DirStream stream;
 };
+
+// The OpenFile behind a kernel file handle, or nullptr when the handle is a directory's.
+inline OpenFile* as_file(uint64_t fh) {
+  auto* file = reinterpret_cast<OpenFile*>(fh);
+  return file != nullptr && file->kind == HandleKind::kFile ? file : nullptr;
+}
 
 // Which attributes setattr changes (mirrors FUSE_SET_ATTR_*, without the FUSE dependency).
 struct AttrChange {

@@ -5,6 +5,35 @@
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs {
+namespace {
+
+bool hardlinks_readable(const Filesystem& fs, Purpose purpose) {
+  return purpose == Purpose::kRead && fs.policy()->hardlinks() == policy::HardlinkMode::kReadOnly;
+}
+
+// Proves with one atomic observation that a regular file is wholly inside the backing directory:
+// its recorded name (in a parent directory the daemon holds) refers to this very inode, and the
+// inode has no other name. fstat on the fd alone cannot prove it: between the open and the
+// fstat an outside process can remove the backing name of a hardlink to an outside file, leaving
+// the single, outside, link. ESTALE makes the kernel look the name up again and retry.
+Result<void> verify_sole_name(Filesystem& fs, const Node& node, Purpose purpose) {
+  auto [parent_id, name] = fs.nodes().location(node.id());
+  NodeRef parent = fs.nodes().get(parent_id);
+  if (!parent) return Error{ESTALE};
+  auto n = Name::parse(name.c_str());
+  if (!n) return Error{ESTALE};
+  auto st = fs.resolver().stat_child(parent->handle(), n.value());
+  if (!st || st->st_dev != node.key().dev || st->st_ino != node.key().ino) {
+    return Error{ESTALE, Refusal::kIdentityMismatch};
+  }
+  node.saw_link_count(st->st_nlink);
+  if (node.multiply_linked() && !hardlinks_readable(fs, purpose)) {
+    return Error{EACCES, Refusal::kHardlink};
+  }
+  return {};
+}
+
+}  // namespace
 
 Result<void> verify_identity(const Filesystem& fs, const Node& node, const struct stat& st,
                              Purpose purpose) {
@@ -12,10 +41,9 @@ Result<void> verify_identity(const Filesystem& fs, const Node& node, const struc
       st.st_dev != node.key().dev || st.st_ino != node.key().ino) {
     return Error{EIO, Refusal::kIdentityMismatch};
   }
-  if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
-    bool readable = purpose == Purpose::kRead &&
-                    fs.policy()->hardlinks() == policy::HardlinkMode::kReadOnly;
-    if (!readable) return Error{EACCES, Refusal::kHardlink};
+  node.saw_link_count(st.st_nlink);
+  if (node.multiply_linked() && !hardlinks_readable(fs, purpose)) {
+    return Error{EACCES, Refusal::kHardlink};
   }
   return {};
 }
@@ -27,6 +55,10 @@ Result<Fd> open_verified(Filesystem& fs, const Node& node, int flags, Purpose pu
   auto st = sys::fstat(fd->ref());
   if (!st) return st.error();
   if (auto ok = verify_identity(fs, node, st.value(), purpose); !ok) return ok.error();
+  // Directories cannot be hardlinked; a directory moved out of the tree is Landlock's to stop.
+  if (!node.is_dir()) {
+    if (auto ok = verify_sole_name(fs, node, purpose); !ok) return ok.error();
+  }
   if (!(flags & O_NONBLOCK)) {
     auto status = sys::get_status_flags(fd->ref());
     if (!status) return status.error();

@@ -1,8 +1,9 @@
 // Verification before use (threats.md #5, #6, #9, #14).
 // A node's O_PATH handle pins the inode it was looked up as; every read, write, truncate or
 // metadata change goes through an fd reopened from that handle and checked here with fstat:
-// same type, same (dev, ino), and for regular files a single link, because a second name may be
-// a hardlink to a file outside the backing directory.
+// same type, same (dev, ino), and for regular files a single link ever seen, because a second
+// name may be a hardlink to a file outside the backing directory, and its recorded name still
+// naming it (a single atomic statx of that name shows the inode has no name anywhere else).
 #pragma once
 
 #include "fusefs/nodes/node.h"

@@ -1,0 +1,300 @@
+// Through a real mount: every row of the core issue's two default-behaviour tables, and the
+// command line's refusals (exit status 2, nothing mounted).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <set>
+
+#include "tests/support/mount_fixture.h"
+
+namespace confinefs::testing {
+namespace {
+
+std::set<std::string> names_in(const fs::path& dir) {
+  std::set<std::string> names;
+  for (auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename());
+  return names;
+}
+
+int open_errno(const fs::path& p, int flags, mode_t mode = 0644) {
+  int fd = ::open(p.c_str(), flags, mode);
+  if (fd >= 0) {
+    ::close(fd);
+    return 0;
+  }
+  return errno;
+}
+
+class DefaultsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(m_.ok()) << "confinefs did not mount";
+    write_file(m_.outside() / "secret", "SECRET");
+  }
+  Mount m_;
+};
+
+TEST_F(DefaultsTest, HostSymlinkIsInvisibleAndNeverFollowed) {
+  fs::create_symlink(m_.outside() / "secret", m_.backing() / "link");
+  fs::create_symlink("../outside/secret", m_.backing() / "rel");
+  struct stat st {};
+  EXPECT_EQ(::lstat((m_.mnt() / "link").c_str(), &st), -1);
+  EXPECT_EQ(errno, ENOENT);
+  EXPECT_EQ(names_in(m_.mnt()), std::set<std::string>{});
+  EXPECT_NE(open_errno(m_.mnt() / "link", O_WRONLY | O_CREAT | O_TRUNC), 0);
+  EXPECT_EQ(open_errno(m_.mnt() / "rel", O_WRONLY | O_CREAT | O_EXCL), EEXIST);
+  write_file(m_.backing() / "mine", "mine");
+  EXPECT_EQ(::rename((m_.mnt() / "mine").c_str(), (m_.mnt() / "link").c_str()), -1);
+  EXPECT_EQ(read_file(m_.outside() / "secret"), "SECRET");
+  EXPECT_TRUE(fs::is_symlink(m_.backing() / "link"));
+}
+
+TEST_F(DefaultsTest, SymlinkedDirectoryIsNotCrossed) {
+  fs::create_directories(m_.outside() / "dir");
+  write_file(m_.outside() / "dir" / "inner", "OUT");
+  fs::create_directory_symlink(m_.outside() / "dir", m_.backing() / "d");
+  EXPECT_NE(open_errno(m_.mnt() / "d" / "inner", O_RDONLY), 0);
+  EXPECT_NE(open_errno(m_.mnt() / "d" / "new", O_WRONLY | O_CREAT), 0);
+  EXPECT_EQ(names_in(m_.outside() / "dir"), std::set<std::string>{"inner"});
+}
+
+TEST_F(DefaultsTest, SpecialFilesAreInvisibleAndNeverOpened) {
+  ASSERT_EQ(::mkfifo((m_.backing() / "fifo").c_str(), 0666), 0);
+  ASSERT_EQ(::mknod((m_.backing() / "sock").c_str(), S_IFSOCK | 0666, 0), 0);
+  bool have_dev = ::mknod((m_.backing() / "null").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0;
+  auto probe = std::async(std::launch::async, [&] {
+    return open_errno(m_.mnt() / "fifo", O_RDONLY);  // would block forever if it were opened
+  });
+  ASSERT_EQ(probe.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(probe.get(), ENOENT);
+  EXPECT_EQ(open_errno(m_.mnt() / "sock", O_RDONLY), ENOENT);
+  if (have_dev) {
+    EXPECT_EQ(open_errno(m_.mnt() / "null", O_RDONLY), ENOENT);
+  }
+  EXPECT_EQ(names_in(m_.mnt()), std::set<std::string>{});
+}
+
+TEST_F(DefaultsTest, OtherMountsInsideBackingAreInvisible) {
+  fs::create_directories(m_.backing() / "bind");
+  write_file(m_.outside() / "in-bind", "x");
+  ASSERT_EQ(::mount(m_.outside().c_str(), (m_.backing() / "bind").c_str(), nullptr, MS_BIND,
+                    nullptr),
+            0);
+  struct stat st {};
+  EXPECT_EQ(::stat((m_.mnt() / "bind").c_str(), &st), -1);
+  EXPECT_EQ(errno, ENOENT);
+  EXPECT_EQ(names_in(m_.mnt()), std::set<std::string>{});
+  ::umount2((m_.backing() / "bind").c_str(), MNT_DETACH);
+}
+
+TEST_F(DefaultsTest, HardlinkedFileIsVisibleButRefusedExceptUnlinkAndRename) {
+  fs::create_hard_link(m_.outside() / "secret", m_.backing() / "hl");
+  auto p = m_.mnt() / "hl";
+  struct stat st {};
+  ASSERT_EQ(::stat(p.c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 2u);
+  EXPECT_EQ(open_errno(p, O_RDONLY), EACCES);
+  EXPECT_EQ(open_errno(p, O_WRONLY), EACCES);
+  EXPECT_EQ(open_errno(p, O_WRONLY | O_TRUNC), EACCES);
+  EXPECT_EQ(::truncate(p.c_str(), 0), -1);
+  EXPECT_EQ(errno, EACCES);
+  EXPECT_EQ(::chmod(p.c_str(), 0777), -1);
+  EXPECT_EQ(errno, EACCES);
+  EXPECT_EQ(::chown(p.c_str(), 0, 0), -1);
+  EXPECT_EQ(errno, EACCES);
+  EXPECT_EQ(::utimensat(AT_FDCWD, p.c_str(), nullptr, 0), -1);
+  EXPECT_EQ(errno, EACCES);
+  EXPECT_EQ(::setxattr(p.c_str(), "user.x", "1", 1, 0), -1);
+  EXPECT_EQ(errno, EACCES);
+  EXPECT_EQ(read_file(m_.outside() / "secret"), "SECRET");
+  EXPECT_EQ(fs::status(m_.outside() / "secret").permissions(), fs::perms(0644));
+  ASSERT_EQ(::rename(p.c_str(), (m_.mnt() / "hl2").c_str()), 0);
+  ASSERT_EQ(::unlink((m_.mnt() / "hl2").c_str()), 0);
+  EXPECT_EQ(read_file(m_.outside() / "secret"), "SECRET");
+}
+
+TEST_F(DefaultsTest, SymlinkLinkAndSpecialMknodAreEperm) {
+  write_file(m_.mnt() / "f", "x");
+  EXPECT_EQ(::symlink("/etc/passwd", (m_.mnt() / "s").c_str()), -1);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_EQ(::link((m_.mnt() / "f").c_str(), (m_.mnt() / "h").c_str()), -1);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_EQ(::mkfifo((m_.mnt() / "p").c_str(), 0644), -1);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_EQ(::mknod((m_.mnt() / "c").c_str(), S_IFCHR | 0644, makedev(1, 3)), -1);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_EQ(names_in(m_.backing()), std::set<std::string>{"f"});
+}
+
+TEST_F(DefaultsTest, SetuidAndSetgidAreNeverStored) {
+  write_file(m_.mnt() / "f", "x");
+  ASSERT_EQ(::chmod((m_.mnt() / "f").c_str(), 06755), 0);
+  struct stat st {};
+  ASSERT_EQ(::stat((m_.backing() / "f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+  int fd = ::open((m_.mnt() / "g").c_str(), O_CREAT | O_WRONLY, 04755);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  ASSERT_EQ(::stat((m_.backing() / "g").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & S_ISUID, 0u);
+}
+
+TEST_F(DefaultsTest, ChownToAnotherUserIsEperm) {
+  write_file(m_.mnt() / "f", "x");
+  EXPECT_EQ(::chown((m_.mnt() / "f").c_str(), 1234, -1), -1);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_EQ(::chown((m_.mnt() / "f").c_str(), -1, 1234), -1);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_EQ(fs::status(m_.backing() / "f").permissions(), fs::status(m_.mnt() / "f").permissions());
+}
+
+TEST_F(DefaultsTest, OnlyUserXattrs) {
+  write_file(m_.mnt() / "f", "x");
+  auto p = m_.mnt() / "f";
+  ASSERT_EQ(::setxattr((m_.backing() / "f").c_str(), "trusted.t", "T", 1, 0), 0);
+  ASSERT_EQ(::setxattr(p.c_str(), "user.a", "1", 1, 0), 0);
+  char buf[64];
+  EXPECT_EQ(::getxattr(p.c_str(), "user.a", buf, sizeof buf), 1);
+  EXPECT_EQ(::setxattr(p.c_str(), "trusted.x", "1", 1, 0), -1);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_EQ(::setxattr(p.c_str(), "security.evil", "1", 1, 0), -1);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_EQ(::getxattr(p.c_str(), "trusted.t", buf, sizeof buf), -1);
+  EXPECT_EQ(errno, ENODATA);
+  EXPECT_EQ(::removexattr(p.c_str(), "trusted.t"), -1);
+  EXPECT_EQ(errno, EPERM);
+  ssize_t n = ::listxattr(p.c_str(), buf, sizeof buf);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, n), std::string("user.a", 7));
+  EXPECT_EQ(::removexattr(p.c_str(), "user.a"), 0);
+}
+
+TEST_F(DefaultsTest, RenameFlagsAreHonoured) {
+  write_file(m_.mnt() / "a", "A");
+  write_file(m_.mnt() / "b", "B");
+  EXPECT_EQ(::renameat2(AT_FDCWD, (m_.mnt() / "a").c_str(), AT_FDCWD, (m_.mnt() / "b").c_str(),
+                        RENAME_NOREPLACE),
+            -1);
+  EXPECT_EQ(errno, EEXIST);
+  ASSERT_EQ(::renameat2(AT_FDCWD, (m_.mnt() / "a").c_str(), AT_FDCWD, (m_.mnt() / "b").c_str(),
+                        RENAME_EXCHANGE),
+            0);
+  EXPECT_EQ(read_file(m_.backing() / "a"), "B");
+  EXPECT_EQ(::renameat2(AT_FDCWD, (m_.mnt() / "a").c_str(), AT_FDCWD, (m_.mnt() / "c").c_str(),
+                        RENAME_WHITEOUT),
+            -1);
+  EXPECT_EQ(errno, EINVAL);
+}
+
+TEST_F(DefaultsTest, MountIsNosuidNodevWithDefaultPermissions) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line, found;
+  while (std::getline(in, line)) {
+    if (line.find(" " + m_.mnt().string() + " ") != std::string::npos) found = line;
+  }
+  ASSERT_FALSE(found.empty());
+  EXPECT_NE(found.find("nosuid"), std::string::npos) << found;
+  EXPECT_NE(found.find("nodev"), std::string::npos) << found;
+  EXPECT_NE(found.find("default_permissions"), std::string::npos) << found;
+  EXPECT_NE(found.find("fuse.confinefs"), std::string::npos) << found;
+}
+
+// Command-line refusals: a one-line error and exit status 2, nothing mounted.
+class CommandLineTest : public ::testing::Test {
+ protected:
+  int run(std::vector<std::string> args) {
+    args.insert(args.begin(), confinefs_binary());
+    return run_command(args);
+  }
+  TempTree t_;
+};
+
+TEST_F(CommandLineTest, RefusalsExitWithStatus2AndMountNothing) {
+  auto b = t_.path() / "b";
+  auto m = t_.path() / "m";
+  fs::create_directories(b / "inner");
+  fs::create_directories(m);
+  write_file(t_.path() / "file", "x");
+  fs::create_directory_symlink(b, t_.path() / "link");
+  EXPECT_EQ(run({"-f", "-o", "bogus", b, m}), 2);
+  EXPECT_EQ(run({"-f", "--no-such-flag", b, m}), 2);
+  EXPECT_EQ(run({"-f", t_.path() / "missing", m}), 2);
+  EXPECT_EQ(run({"-f", t_.path() / "file", m}), 2);
+  EXPECT_EQ(run({"-f", t_.path() / "link", m}), 2);
+  EXPECT_EQ(run({"-f", b, b / "inner"}), 2);
+  EXPECT_EQ(run({"-f", b, b}), 2);
+  EXPECT_EQ(run({"-f", b}), 2);
+  EXPECT_FALSE(is_mounted(m));
+  EXPECT_FALSE(is_mounted(b / "inner"));
+  EXPECT_FALSE(is_mounted(b));
+}
+
+TEST_F(CommandLineTest, HelpAndVersion) {
+  EXPECT_EQ(run({"--help"}), 0);
+  EXPECT_EQ(run({"-V"}), 0);
+}
+
+TEST_F(CommandLineTest, BackgroundDaemonServesAndUnmountEndsIt) {
+  auto b = t_.path() / "b";
+  auto m = t_.path() / "m";
+  fs::create_directories(b);
+  fs::create_directories(m);
+  write_file(b / "f", "content");
+  ASSERT_EQ(run({b, m}), 0);  // daemonizes; returns once mounted
+  ASSERT_TRUE(is_mounted(m));
+  EXPECT_EQ(read_file(m / "f"), "content");
+  write_file(m / "g", "new");
+  EXPECT_EQ(read_file(b / "g"), "new");
+  EXPECT_EQ(run_command({"fusermount3", "-u", m}), 0);
+}
+
+TEST_F(CommandLineTest, MountHelperForm) {
+  // mount -t fuse.confinefs BACKING MNT (and fstab) run mount.fuse3, which runs "confinefs" from
+  // PATH with "dev,suid" added for root; the mount must still be nosuid,nodev.
+  auto b = t_.path() / "b";
+  auto m = t_.path() / "m";
+  auto bin = t_.path() / "bin";
+  fs::create_directories(b);
+  fs::create_directories(m);
+  fs::create_directories(bin);
+  fs::create_symlink(confinefs_binary(), bin / "confinefs");
+  write_file(b / "f", "via helper");
+  std::string path = bin.string() + ":" + (std::getenv("PATH") ? std::getenv("PATH") : "");
+  // With drop_privileges the helper mounts by itself with the given options only, so confinefs
+  // insists on seeing its three safety options there, and refuses (nothing served) without them.
+  EXPECT_NE(run_command({"env", "PATH=" + path, "mount.fuse3", b, m, "-t", "confinefs", "-o",
+                         "allow_other,drop_privileges"}),
+            0);
+  run_command({"umount", "-l", m});
+  for (const char* extra :
+       {"allow_other", "allow_other,default_permissions,nosuid,nodev,drop_privileges"}) {
+    SCOPED_TRACE(extra);
+    // drop_privileges makes mount.fuse3 mount itself and pass the mountpoint as /dev/fd/N.
+    ASSERT_EQ(run_command({"env", "PATH=" + path, "mount.fuse3", b, m, "-t", "confinefs", "-o",
+                           extra}),
+              0);
+    ASSERT_TRUE(is_mounted(m));
+    EXPECT_EQ(read_file(m / "f"), "via helper");
+    std::ifstream in("/proc/self/mountinfo");
+    std::string line, found;
+    while (std::getline(in, line)) {
+      if (line.find(" " + m.string() + " ") != std::string::npos) found = line;
+    }
+    EXPECT_NE(found.find("nosuid"), std::string::npos) << found;
+    EXPECT_NE(found.find("nodev"), std::string::npos) << found;
+    EXPECT_EQ(run_command({"umount", m}), 0);
+  }
+}
+
+}  // namespace
+}  // namespace confinefs::testing
