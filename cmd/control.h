@@ -1,0 +1,53 @@
+// Control: `confinefs status MOUNTPOINT` and `confinefs unmount-stale MOUNTPOINT`.
+//
+// Threat: runtime control must add no surface for the tenant. Nothing is exposed inside the mount
+// (a control file there would be visible to, and writable by, the sandbox); status goes over a
+// Unix socket in a root-only directory (/run/confinefs, mode 0700, socket 0600), and the server
+// also checks the peer's credentials (uid 0) before answering. It only reads counters: there is
+// no command that changes the daemon.
+// Invariant: the socket is bound before the daemon drops privileges (it lives outside BACKING,
+// where a confined daemon can no longer create anything) and removed by the unmount helper.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "fusefs/sys/fd.h"
+#include "fusefs/sys/result.h"
+
+namespace confinefs::cli {
+
+// /run/confinefs, or $CONFINEFS_RUN_DIR (tests).
+std::string control_dir();
+// One socket per mountpoint: <control_dir>/<hash of the canonical mountpoint>.sock.
+std::string control_socket_path(const std::string& canonical_mountpoint);
+
+class ControlServer {
+ public:
+  // Creates the directory (0700) and binds the socket (0600), replacing a stale socket file.
+  static Result<std::unique_ptr<ControlServer>> bind(const std::string& path,
+                                                     std::function<std::string()> status);
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  // Starts answering, on a thread of its own; call after the daemon confined itself, so the
+  // thread inherits the restrictions.
+  void start();
+
+ private:
+  ControlServer(Fd listener, Fd stop_read, Fd stop_write, std::function<std::string()> status);
+  void serve();
+  void answer(Fd client);
+  Fd listener_, stop_read_, stop_write_;
+  std::function<std::string()> status_;
+  std::thread thread_;
+};
+
+// The subcommands; exit statuses as documented in confinefs(8).
+int status_command(const std::string& mountpoint);
+int unmount_stale_command(const std::string& mountpoint);
+
+}  // namespace confinefs::cli

@@ -1,0 +1,111 @@
+#include "cmd/privileges.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+
+namespace confinefs::cli {
+namespace {
+
+struct CapFree {
+  void operator()(void* p) const { cap_free(p); }
+};
+using CapPtr = std::unique_ptr<std::remove_pointer_t<cap_t>, CapFree>;
+
+bool kept(std::span<const cap_value_t> keep, cap_value_t c) {
+  return std::find(keep.begin(), keep.end(), c) != keep.end();
+}
+
+// The bounding set limits what any later exec could ever hold; empty it of everything not kept.
+Result<void> drop_bounding(std::span<const cap_value_t> keep) {
+  for (cap_value_t c = 0; CAP_IS_SUPPORTED(c); ++c) {
+    if (kept(keep, c)) continue;
+    if (cap_drop_bound(c) != 0) {
+      if (errno == EPERM) return {};  // no CAP_SETPCAP: an unprivileged daemon has nothing there
+      return last_error();
+    }
+  }
+  return {};
+}
+
+std::string lookup_group(const std::string& name, gid_t& gid) {
+  errno = 0;
+  if (const group* g = ::getgrnam(name.c_str())) {
+    gid = g->gr_gid;
+    return "";
+  }
+  return "unknown group '" + name + "'";
+}
+
+}  // namespace
+
+std::string lookup_tenant(const std::optional<std::string>& user,
+                          const std::optional<std::string>& group, std::optional<Tenant>& tenant) {
+  if (!user) return group ? "group= needs user=" : "";
+  errno = 0;
+  const passwd* pw = ::getpwnam(user->c_str());
+  if (pw == nullptr) return "unknown user '" + *user + "'";
+  Tenant t{*user, pw->pw_uid, pw->pw_gid, {}};
+  if (t.uid == 0) return "user= names root; leave it out to run as root";
+  if (group) {
+    if (auto err = lookup_group(*group, t.gid); !err.empty()) return err;
+  }
+  int n = 64;
+  for (;;) {
+    t.groups.resize(static_cast<size_t>(n));
+    int got = n;
+    if (::getgrouplist(t.name.c_str(), t.gid, t.groups.data(), &got) >= 0) {
+      t.groups.resize(static_cast<size_t>(got));
+      break;
+    }
+    if (got <= n) return "cannot read the groups of '" + *user + "'";
+    n = got;
+  }
+  if (::geteuid() != 0) return "user= needs confinefs started as root";
+  tenant = std::move(t);
+  return "";
+}
+
+Result<void> set_no_new_privs() {
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return last_error();
+  return {};
+}
+
+Result<void> limit_capabilities(std::span<const cap_value_t> keep) {
+  if (auto ok = drop_bounding(keep); !ok) return ok;
+  CapPtr caps(cap_init());
+  if (!caps) return last_error();
+  if (!keep.empty()) {
+    int n = static_cast<int>(keep.size());
+    if (cap_set_flag(caps.get(), CAP_EFFECTIVE, n, keep.data(), CAP_SET) != 0 ||
+        cap_set_flag(caps.get(), CAP_PERMITTED, n, keep.data(), CAP_SET) != 0) {
+      return last_error();
+    }
+  }
+  if (cap_set_proc(caps.get()) != 0) return last_error();
+  if (CAP_AMBIENT_SUPPORTED() && cap_reset_ambient() != 0) return last_error();
+  return {};
+}
+
+Result<void> drop_privileges(const std::optional<Tenant>& tenant) {
+  if (!tenant) {
+    if (::geteuid() != 0) return limit_capabilities({});
+    return limit_capabilities(kRootServingCaps);
+  }
+  // Bounding set first, while CAP_SETPCAP is still there; the id switch then clears the rest.
+  if (auto ok = drop_bounding({}); !ok) return ok;
+  // glibc applies these to every thread of the process.
+  if (::setgroups(tenant->groups.size(), tenant->groups.data()) != 0) return last_error();
+  if (::setresgid(tenant->gid, tenant->gid, tenant->gid) != 0) return last_error();
+  if (::setresuid(tenant->uid, tenant->uid, tenant->uid) != 0) return last_error();
+  // Prove it cannot come back: with every uid the tenant's and no capability, setuid(0) fails.
+  if (::setuid(0) == 0) return Error{EPERM};
+  return limit_capabilities({});
+}
+
+}  // namespace confinefs::cli

@@ -1,0 +1,164 @@
+#include "cmd/stale_mount.h"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace confinefs::cli {
+namespace {
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string unescape(const std::string& field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size()) {
+      const std::string oct = field.substr(i + 1, 3);
+      if (oct.size() == 3 && oct.find_first_not_of("01234567") == std::string::npos) {
+        out.push_back(static_cast<char>(std::strtol(oct.c_str(), nullptr, 8)));
+        i += 3;
+        continue;
+      }
+    }
+    out.push_back(field[i]);
+  }
+  return out;
+}
+
+// "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue"
+std::optional<MountEntry> parse_line(const std::string& line) {
+  std::istringstream in(line);
+  std::string id, parent, devno, root, point, field;
+  if (!(in >> id >> parent >> devno >> root >> point)) return std::nullopt;
+  while (in >> field && field != "-") {
+  }
+  MountEntry e;
+  if (!(in >> e.fstype >> e.source)) return std::nullopt;
+  e.id = std::strtoull(id.c_str(), nullptr, 10);
+  e.mount_point = unescape(point);
+  e.source = unescape(e.source);
+  return e;
+}
+
+int run_fusermount_unmount(const std::string& path) {
+  pid_t pid = ::fork();
+  if (pid < 0) return errno;
+  if (pid == 0) {
+    ::execlp("fusermount3", "fusermount3", "-u", "-z", "-q", "--", path.c_str(),
+             static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : EPERM;
+}
+
+}  // namespace
+
+std::string canonical_mountpoint(const std::string& path) {
+  if (path.empty()) return "";
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  auto slash = p.find_last_of('/');
+  std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
+  std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : p.substr(0, slash));
+  if (base == "." || base == ".." || p == "/") {
+    parent = p;
+    base.clear();
+  }
+  char real[PATH_MAX];
+  if (::realpath(parent.c_str(), real) == nullptr) return "";
+  std::string out(real);
+  if (base.empty()) return out;
+  return out == "/" ? "/" + base : out + "/" + base;
+}
+
+std::optional<MountEntry> top_mount_at(const std::string& canonical) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  std::optional<MountEntry> top;
+  while (std::getline(in, line)) {
+    auto e = parse_line(line);
+    if (e && e->mount_point == canonical) top = std::move(e);  // later lines are mounted on top
+  }
+  return top;
+}
+
+MountProbe probe_mountpoint(const std::string& canonical) {
+  MountProbe probe;
+  auto top = top_mount_at(canonical);
+  if (!top) return probe;
+  probe.entry = std::move(*top);
+  if (probe.entry.fstype != kFsType) {
+    probe.state = MountState::kOther;
+    return probe;
+  }
+  struct stat st {};
+  bool dead = ::stat(canonical.c_str(), &st) != 0 && errno == ENOTCONN;
+  probe.state = dead ? MountState::kStale : MountState::kLive;
+  return probe;
+}
+
+Result<void> lazy_unmount(const std::string& canonical) {
+  if (::geteuid() == 0) {
+    if (::umount2(canonical.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) return last_error();
+    return {};
+  }
+  if (int err = run_fusermount_unmount(canonical); err != 0) return Error{err};
+  return {};
+}
+
+std::string clear_stale_mount(const std::string& mountpoint) {
+  if (mountpoint.starts_with("/dev/fd/")) return "";  // mount.fuse3 mounted it for us
+  std::string canonical = canonical_mountpoint(mountpoint);
+  if (canonical.empty()) return "mountpoint " + mountpoint + ": " + std::strerror(errno);
+  // Several crashed starts may have stacked stale mounts; each pass removes the topmost.
+  for (int pass = 0; pass < 8; ++pass) {
+    MountProbe probe = probe_mountpoint(canonical);
+    switch (probe.state) {
+      case MountState::kFree:
+        return "";
+      case MountState::kLive:
+        return "mountpoint " + canonical + " is already a live confinefs mount (source " +
+               probe.entry.source + "); stop that daemon first";
+      case MountState::kOther:
+        return "mountpoint " + canonical + " is the root of another filesystem (" +
+               probe.entry.fstype + " from " + probe.entry.source + "); refusing to mount over it";
+      case MountState::kStale:
+        break;
+    }
+    spdlog::warn(
+        "mountpoint {}: stale confinefs mount (transport endpoint is not connected); "
+        "unmounting it lazily",
+        canonical);
+    if (auto ok = lazy_unmount(canonical); !ok) {
+      return "cannot unmount the stale mount at " + canonical + ": " + std::strerror(ok.code());
+    }
+  }
+  return "mountpoint " + canonical + ": stale mounts keep coming back";
+}
+
+const char* state_name(MountState s) noexcept {
+  switch (s) {
+    case MountState::kFree:
+      return "not mounted";
+    case MountState::kStale:
+      return "stale";
+    case MountState::kLive:
+      return "live";
+    case MountState::kOther:
+      return "other filesystem";
+  }
+  return "?";
+}
+
+}  // namespace confinefs::cli

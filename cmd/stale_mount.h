@@ -1,0 +1,52 @@
+// What is mounted at MOUNTPOINT, read from /proc/self/mountinfo (never guessed from an error).
+//
+// Threat: a restart after a crash must recover, but must never unmount or mount over something
+// that is not a dead confinefs mount (a live session's data directory, another filesystem).
+// Invariant: a mount is treated as stale only when mountinfo shows fuse.confinefs as the topmost
+// mount at that exact path AND stat() of it fails with ENOTCONN (its daemon is gone); only then
+// is it lazily unmounted. Everything else at the mountpoint is left alone and reported.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "fusefs/sys/result.h"
+
+namespace confinefs::cli {
+
+inline constexpr const char* kFsType = "fuse.confinefs";
+
+struct MountEntry {
+  uint64_t id = 0;
+  std::string mount_point;  // unescaped
+  std::string fstype;
+  std::string source;
+};
+
+enum class MountState { kFree, kStale, kLive, kOther };
+
+struct MountProbe {
+  MountState state = MountState::kFree;
+  MountEntry entry;  // the topmost mount at the path, unless kFree
+};
+
+// The path as mountinfo spells it: the parent directory resolved (realpath), the last component
+// kept as given, so that a stale mount (whose stat fails) can still be named. "" on error.
+std::string canonical_mountpoint(const std::string& path);
+
+// The topmost mount whose mount point is exactly `canonical`.
+std::optional<MountEntry> top_mount_at(const std::string& canonical);
+
+MountProbe probe_mountpoint(const std::string& canonical);
+
+// umount2(MNT_DETACH|UMOUNT_NOFOLLOW) as root, `fusermount3 -u -z` otherwise.
+Result<void> lazy_unmount(const std::string& canonical);
+
+// Start-up: clears a stale confinefs mount at the mountpoint; returns "" when the mountpoint is
+// free afterwards, else a one-line reason to refuse (live mount, other filesystem).
+std::string clear_stale_mount(const std::string& mountpoint);
+
+const char* state_name(MountState s) noexcept;
+
+}  // namespace confinefs::cli

@@ -1,0 +1,107 @@
+#include "cmd/unmount_helper.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "cmd/privileges.h"
+#include "cmd/stale_mount.h"
+
+namespace confinefs::cli {
+namespace {
+
+constexpr int kRequestFd = 3;
+constexpr int kReplyFd = 4;
+
+// Unmounts only the mount the daemon made: same path, same mount id, still confinefs.
+int cleanup(const std::string& mountpoint, uint64_t mount_id, const std::string& socket_path) {
+  int result = 0;
+  auto top = top_mount_at(mountpoint);
+  if (top && top->id == mount_id && top->fstype == kFsType) {
+    if (auto ok = lazy_unmount(mountpoint); !ok) result = ok.code();
+  }
+  if (!socket_path.empty()) ::unlink(socket_path.c_str());
+  return result;
+}
+
+// Moves the pipe ends to fixed numbers and closes every other fd above stderr, /dev/fuse first
+// of all: a helper holding it would keep a dead daemon's connection alive.
+bool keep_only_pipes(int request, int reply) {
+  int r = ::fcntl(request, F_DUPFD, 10);
+  int w = ::fcntl(reply, F_DUPFD, 10);
+  if (r < 0 || w < 0 || ::dup2(r, kRequestFd) < 0 || ::dup2(w, kReplyFd) < 0) return false;
+  return ::close_range(kReplyFd + 1, ~0U, 0) == 0;
+}
+
+[[noreturn]] void helper_main(int request, int reply, const std::string& mountpoint,
+                              uint64_t mount_id, const std::string& socket_path) {
+  sigset_t all;
+  sigfillset(&all);
+  ::sigprocmask(SIG_BLOCK, &all, nullptr);  // SIGTERM to the whole unit must not kill it first
+  ::prctl(PR_SET_NAME, "confinefs-umnt", 0, 0, 0);
+  if (!keep_only_pipes(request, reply)) _exit(1);
+  static constexpr cap_value_t kSysAdmin[] = {CAP_SYS_ADMIN};
+  if (::geteuid() == 0) (void)limit_capabilities(kSysAdmin);
+  (void)set_no_new_privs();
+  bool done = false;
+  for (;;) {
+    char byte = 0;
+    ssize_t n = ::read(kRequestFd, &byte, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EOF: the daemon exited or died
+    unsigned char answer = static_cast<unsigned char>(cleanup(mountpoint, mount_id, socket_path));
+    done = true;
+    while (::write(kReplyFd, &answer, 1) < 0 && errno == EINTR) {
+    }
+  }
+  if (!done) cleanup(mountpoint, mount_id, socket_path);
+  _exit(0);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<UnmountHelper>> UnmountHelper::start(const std::string& mountpoint,
+                                                            uint64_t mount_id,
+                                                            const std::string& socket_path) {
+  int req[2], rep[2];
+  if (::pipe2(req, O_CLOEXEC) != 0) return last_error();
+  Fd req_read(req[0]), req_write(req[1]);
+  if (::pipe2(rep, O_CLOEXEC) != 0) return last_error();
+  Fd rep_read(rep[0]), rep_write(rep[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return last_error();
+  if (pid == 0) helper_main(req_read.get(), rep_write.get(), mountpoint, mount_id, socket_path);
+  return std::unique_ptr<UnmountHelper>(
+      new UnmountHelper(pid, std::move(req_write), std::move(rep_read)));
+}
+
+Result<void> UnmountHelper::unmount(int timeout_ms) {
+  char byte = 'U';
+  if (::write(request_.get(), &byte, 1) != 1) return last_error();
+  pollfd p{reply_.get(), POLLIN, 0};
+  int ready = ::poll(&p, 1, timeout_ms);
+  if (ready < 0) return last_error();
+  if (ready == 0) return Error{ETIMEDOUT};
+  unsigned char answer = 0;
+  if (::read(reply_.get(), &answer, 1) != 1) return Error{EPIPE};
+  if (answer != 0) return Error{answer};
+  return {};
+}
+
+UnmountHelper::~UnmountHelper() {
+  request_.reset();
+  reply_.reset();
+  // Reap it when it is quick (it is our child); otherwise init does.
+  for (int i = 0; i < 50; ++i) {
+    if (::waitpid(pid_, nullptr, WNOHANG) != 0) return;
+    ::usleep(10000);
+  }
+}
+
+}  // namespace confinefs::cli

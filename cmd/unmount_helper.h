@@ -1,0 +1,48 @@
+// The unmount helper: a tiny process forked before the daemon confines itself, which unmounts the
+// filesystem and removes the control socket when the daemon asks or when the daemon dies.
+//
+// Threat (threats.md #20): a confined daemon cannot unmount (Landlock forbids umount, and
+// CAP_SYS_ADMIN is dropped after mount), yet SIGTERM must leave no mount behind and a crash should
+// leave no stale "Transport endpoint is not connected" mount either.
+// Invariants: the helper holds no fd but its two pipes (never /dev/fuse, BACKING or the control
+// socket); it keeps CAP_SYS_ADMIN only, with no_new_privs; it acts on one fixed path, and only
+// while mountinfo shows the very mount (by mount id) the daemon made there; it ignores the stop
+// signals, so it outlives the daemon long enough to clean up, then exits.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "fusefs/sys/fd.h"
+#include "fusefs/sys/result.h"
+
+namespace confinefs::cli {
+
+class UnmountHelper {
+ public:
+  // Forks the helper for the mount `mount_id` at `mountpoint` (canonical). socket_path ("" for
+  // none) is removed with the mount. Call while the daemon has a single thread.
+  static Result<std::unique_ptr<UnmountHelper>> start(const std::string& mountpoint,
+                                                      uint64_t mount_id,
+                                                      const std::string& socket_path);
+  // Closing the request pipe tells the helper to clean up (if not done yet) and exit.
+  ~UnmountHelper();
+  UnmountHelper(const UnmountHelper&) = delete;
+  UnmountHelper& operator=(const UnmountHelper&) = delete;
+
+  // Asks the helper to unmount now; waits up to timeout_ms for its answer (0 or an errno).
+  Result<void> unmount(int timeout_ms = 10000);
+  pid_t pid() const noexcept { return pid_; }
+
+ private:
+  UnmountHelper(pid_t pid, Fd request, Fd reply)
+      : pid_(pid), request_(std::move(request)), reply_(std::move(reply)) {}
+  pid_t pid_;
+  Fd request_;  // write end: one byte asks for the unmount; EOF means the daemon is gone
+  Fd reply_;    // read end: one byte, the errno of the unmount (0 on success)
+};
+
+}  // namespace confinefs::cli
