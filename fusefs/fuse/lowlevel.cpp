@@ -137,16 +137,21 @@ void on_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
 
 void on_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
   size_t size = fuse_buf_size(in);
-  auto growth = ops::admit_write(fs(req), file_of(fi), off, size);  // settles after the copy
-  if (!growth) {
-    reply_error(req, growth.code());
-    return;
+  ssize_t n;
+  {
+    // Growth limits; the quota is settled at the end of this block, before the reply lets the
+    // client close the file (and its fd number be reused).
+    auto growth = ops::admit_write(fs(req), file_of(fi), off, size);
+    if (!growth) {
+      reply_error(req, growth.code());
+      return;
+    }
+    fuse_bufvec out = FUSE_BUFVEC_INIT(size);
+    out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+    out.buf[0].fd = file_of(fi).fd.get();
+    out.buf[0].pos = off;
+    n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
   }
-  fuse_bufvec out = FUSE_BUFVEC_INIT(size);
-  out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-  out.buf[0].fd = file_of(fi).fd.get();
-  out.buf[0].pos = off;
-  ssize_t n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
   if (n < 0) {
     reply_error(req, static_cast<int>(-n));
   } else {

@@ -185,6 +185,14 @@ Result<void> gate(Filesystem& fs, const Caller& caller, const char* op, uint64_t
   }
   auto base = verified_path(fs, node, child ? Intent::kRead : intent);
   if (!base) return stale(fs, *pol, op, node);
+  if (child != nullptr && mutates(intent)) {
+    // Adding or removing a name changes the directory's entries: a read-only directory keeps
+    // its names even where a nearer rule makes one of them writable (/inputs/scratch).
+    policy::Decision parent = pol->decide(base.value());
+    if (int code = errno_for(parent.access, Intent::kModify); code != 0) {
+      return deny(fs, *pol, op, join(base.value(), name), parent, code);
+    }
+  }
   std::string path = join(std::move(base.value()), name);
   policy::Decision d = pol->decide(path);
   int code = errno_for(d.access, intent);

@@ -71,7 +71,8 @@ void release(OpenFile* file);
 Result<size_t> read(OpenFile& file, void* buf, size_t size, off_t offset);
 Result<size_t> write(Filesystem& fs, OpenFile& file, const void* buf, size_t size, off_t offset);
 // The policy's growth limits for a write of length bytes at offset (EFBIG past max_file_size,
-// EDQUOT past quota_bytes); keep the Growth alive until the write is done (growth.h).
+// EDQUOT past quota_bytes). Keep the Growth alive until the write is done and destroy it before
+// replying: it settles the quota by reading the file's size through the fd (growth.h).
 Result<Growth> admit_write(Filesystem& fs, OpenFile& file, off_t offset, size_t length);
 Result<void> fsync(OpenFile& file, bool data_only);
 Result<void> fallocate(Filesystem& fs, OpenFile& file, int mode, off_t offset, off_t length);
