@@ -1,23 +1,42 @@
-// confinefs: start-up in a fixed order (threats.md #18-#20, ecosystem.md):
-//   parse options -> raise RLIMIT_NOFILE -> open BACKING (no following) -> check MOUNTPOINT ->
-//   load policy -> build the session (validates mount options) -> SIGHUP, then exit signals ->
-//   mount -> daemonize unless -f -> serve -> unmount.
+// confinefs: start-up in a fixed order (threats.md #7, #18-#20, ecosystem.md):
+//   parse options (or run a subcommand) -> look up the tenant (-o user=) -> raise RLIMIT_NOFILE ->
+//   open BACKING (no following) -> clear a stale mount at MOUNTPOINT, refuse a live one -> check
+//   MOUNTPOINT -> load policy -> build the session (validates mount options) -> exit signals ->
+//   mount -> daemonize unless -f -> bind the control socket, fork the unmount helper ->
+//   confine: no_new_privs, Landlock, privileges (tenant uid or the serving capabilities), seccomp
+//   -> start the threads (SIGHUP reload, control), which inherit all of it -> serve (READY=1 once
+//   the kernel completed INIT) -> STOPPING=1 -> the helper unmounts.
+// Every restriction is applied while the daemon has a single thread: Landlock and seccomp bind
+// the calling thread and its later children, and libfuse creates its workers inside serve().
 // Exit status: 0 after a clean unmount (signal or fusermount3 -u), 2 for usage and configuration
 // errors (nothing is mounted then), 1 for failures at run time.
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <string_view>
 
+#include "cmd/control.h"
+#include "cmd/landlock.h"
 #include "cmd/logging.h"
 #include "cmd/mountpoint.h"
+#include "cmd/notify.h"
 #include "cmd/options.h"
 #include "cmd/policy_source.h"
+#include "cmd/privileges.h"
 #include "cmd/reload.h"
+#include "cmd/seccomp_filter.h"
+#include "cmd/stale_mount.h"
+#include "cmd/unmount_helper.h"
 #include "fusefs/fuse/fuse_api.h"
 #include "fusefs/fuse/session.h"
 #include "fusefs/ops/filesystem.h"
@@ -47,10 +66,21 @@ std::string backing_error(const std::string& path, int code) {
   // O_NOFOLLOW|O_DIRECTORY reports a symlink as ENOTDIR; say what it really is.
   if (code == ENOTDIR && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) code = ELOOP;
   switch (code) {
-    case ELOOP: return "BACKING " + path + " is a symbolic link; give the real directory";
-    case ENOTDIR: return "BACKING " + path + " is not a directory";
-    default: return "BACKING " + path + ": " + std::strerror(code);
+    case ELOOP:
+      return "BACKING " + path + " is a symbolic link; give the real directory";
+    case ENOTDIR:
+      return "BACKING " + path + " is not a directory";
+    default:
+      return "BACKING " + path + ": " + std::strerror(code);
   }
+}
+
+std::vector<std::string> mount_options(const cli::Options& o) {
+  // Ours come last, so nothing on the command line can take them away.
+  std::vector<std::string> all = {"fsname=confinefs", "subtype=confinefs"};
+  all.insert(all.end(), o.mount_options.begin(), o.mount_options.end());
+  for (const char* forced : {"default_permissions", "nosuid", "nodev"}) all.emplace_back(forced);
+  return all;
 }
 
 fuse::CacheTimeouts timeouts_for(cli::CacheMode mode) {
@@ -62,18 +92,163 @@ fuse::CacheTimeouts timeouts_for(cli::CacheMode mode) {
   return {};
 }
 
-std::vector<std::string> mount_options(const cli::Options& o) {
-  // Ours come last, so nothing on the command line can take them away.
-  std::vector<std::string> all = {"fsname=confinefs", "subtype=confinefs"};
-  all.insert(all.end(), o.mount_options.begin(), o.mount_options.end());
-  for (const char* forced : {"default_permissions", "nosuid", "nodev"}) all.emplace_back(forced);
-  return all;
+// What the daemon is, for STATUS=, the control socket and the logs.
+struct Identity {
+  std::string tenant, backing, mountpoint;
+  int landlock_abi = 0;
+  bool seccomp = false;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  std::string line() const {
+    return "tenant=" + tenant + " backing=" + backing + " mountpoint=" + mountpoint;
+  }
+};
+
+std::string status_text(const Identity& id, Filesystem& fs) {
+  auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                             id.started);
+  auto& c = fs.counters();
+  return "live=yes\ntenant=" + fs.policy()->tenant() + "\nbacking=" + id.backing +
+         "\nmountpoint=" + id.mountpoint + "\npid=" + std::to_string(::getpid()) +
+         "\nuid=" + std::to_string(::geteuid()) +
+         "\nlandlock=" + (id.landlock_abi > 0 ? "abi" + std::to_string(id.landlock_abi) : "off") +
+         "\nseccomp=" + (id.seccomp ? "on" : "off") +
+         "\nuptime_seconds=" + std::to_string(up.count()) +
+         "\noperations=" + std::to_string(c.operations.load()) +
+         "\nrefusals=" + std::to_string(c.refusals.load()) +
+         "\ndenials=" + std::to_string(c.denials.load()) + "\n";
+}
+
+size_t thread_count() {
+  std::error_code ec;
+  size_t n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/task", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
+
+// Landlock as -o landlock= asks; false when the daemon must not go on.
+bool apply_landlock(const cli::Options& opts, Filesystem& fs, Identity& id) {
+  if (opts.landlock == cli::LandlockMode::kOff) {
+    spdlog::warn("landlock=off: a directory moved out of BACKING stays writable (threat 7)");
+    return true;
+  }
+  cli::LandlockRules rules{fs.resolver().root(), std::nullopt, opts.policy_file, false};
+  auto p = fs.policy();
+  if (p->audit().sink == policy::AuditSink::kFile) rules.audit_file = p->audit().file;
+  const char* notify = std::getenv("NOTIFY_SOCKET");
+  rules.allow_abstract_unix = notify != nullptr && notify[0] == '@';
+  auto abi = cli::restrict_to(rules);
+  if (abi) {
+    id.landlock_abi = abi.value();
+    spdlog::info("landlock ABI {}: confined to {}", abi.value(), opts.backing);
+    return true;
+  }
+  if (opts.landlock == cli::LandlockMode::kRequire) {
+    spdlog::error("landlock=require: cannot apply Landlock: {}", std::strerror(abi.code()));
+    return false;
+  }
+  spdlog::warn(
+      "Landlock unavailable ({}): a directory moved out of BACKING stays writable "
+      "(threat 7); use landlock=require to refuse to run like this",
+      std::strerror(abi.code()));
+  return true;
+}
+
+// no_new_privs, Landlock, the privilege drop, seccomp: in this order, on the only thread.
+bool confine(const cli::Options& opts, Filesystem& fs, const std::optional<cli::Tenant>& tenant,
+             Identity& id) {
+  if (size_t n = thread_count(); n != 1) {
+    spdlog::error("internal error: {} threads before confinement; only the first would be bound",
+                  n);
+    return false;
+  }
+  if (auto ok = cli::set_no_new_privs(); !ok) {
+    spdlog::error("no_new_privs: {}", std::strerror(ok.code()));
+    return false;
+  }
+  // Landlock before the id switch: the rules name files (policy, audit log) only root may open.
+  if (!apply_landlock(opts, fs, id)) return false;
+  if (auto ok = cli::drop_privileges(tenant); !ok) {
+    spdlog::error("dropping privileges: {}", std::strerror(ok.code()));
+    return false;
+  }
+  if (tenant) spdlog::info("running as {} (uid {} gid {})", tenant->name, tenant->uid, tenant->gid);
+  if (opts.seccomp) {
+    if (auto ok = cli::install_seccomp_allow_list(); !ok) {
+      spdlog::error("seccomp: {}", std::strerror(ok.code()));
+      return false;
+    }
+    id.seccomp = true;
+  }
+  return true;
+}
+
+// The mount this process made, by mount id, so the helper never unmounts anyone else's.
+uint64_t our_mount_id(const std::string& canonical) {
+  auto top = cli::top_mount_at(canonical);
+  return top && top->fstype == cli::kFsType ? top->id : 0;
+}
+
+int serve_confined(const cli::Options& opts, Filesystem& fs, fuse::Session& session,
+                   const std::optional<cli::Tenant>& tenant, Identity& id) {
+  const bool premounted = opts.mountpoint.starts_with("/dev/fd/");
+  std::unique_ptr<cli::ControlServer> control;
+  std::unique_ptr<cli::UnmountHelper> helper;
+  if (!premounted) {
+    std::string socket = cli::control_socket_path(id.mountpoint);
+    auto bound = cli::ControlServer::bind(socket, [&] { return status_text(id, fs); });
+    if (bound) {
+      control = std::move(bound.value());
+    } else {
+      spdlog::warn("control socket {}: {}; status will not answer", socket,
+                   std::strerror(bound.code()));
+    }
+    auto started = cli::UnmountHelper::start(id.mountpoint, our_mount_id(id.mountpoint),
+                                             control ? socket : std::string());
+    if (!started) {
+      spdlog::error("cannot start the unmount helper: {}", std::strerror(started.code()));
+      return kExitRuntime;
+    }
+    helper = std::move(started.value());
+  }
+  if (!confine(opts, fs, tenant, id)) return kExitRuntime;
+  // Created after confinement, so these threads inherit it.
+  cli::ReloadOnHangup hangup([&] { cli::reload_policy(opts, fs); });
+  if (!hangup.installed()) spdlog::warn("cannot install the SIGHUP handler: no policy reload");
+  if (control) control->start();
+  auto served = session.serve();
+  cli::notify_stopping("stopping: " + id.line());
+  control.reset();
+  if (helper) {
+    if (auto ok = helper->unmount(); ok) {
+      session.forget_mount();
+    } else {
+      spdlog::warn("unmount helper: {}", std::strerror(ok.code()));
+    }
+  }
+  spdlog::info("unmounted {}", opts.mountpoint);
+  if (!served) {
+    spdlog::error("session ended with error: {}", std::strerror(served.code()));
+    return kExitRuntime;
+  }
+  return 0;
 }
 
 int run(const cli::Options& opts) {
+  std::optional<cli::Tenant> tenant;
+  if (auto why = cli::lookup_tenant(opts.user, opts.group, tenant); !why.empty()) {
+    return usage_error(why);
+  }
+  if (opts.landlock == cli::LandlockMode::kRequire && cli::landlock_abi() == 0) {
+    return usage_error("landlock=require, but this kernel has no Landlock (or it is disabled)");
+  }
   raise_fd_limit();
   auto resolver = Resolver::open_root(opts.backing.c_str());
   if (!resolver) return usage_error(backing_error(opts.backing, resolver.code()));
+  if (auto why = cli::clear_stale_mount(opts.mountpoint); !why.empty()) return usage_error(why);
   if (auto why = cli::check_mountpoint(opts.mountpoint, resolver->root_attr()); !why.empty()) {
     return usage_error(why);
   }
@@ -83,9 +258,13 @@ int run(const cli::Options& opts) {
   FilesystemConfig config;
   config.max_nodes = opts.max_nodes;
   Filesystem fs(std::move(resolver.value()), config, policy);
+  Identity id{policy->tenant(), opts.backing, opts.mountpoint};
+  if (!opts.mountpoint.starts_with("/dev/fd/"))
+    id.mountpoint = cli::canonical_mountpoint(opts.mountpoint);
   fuse::MountState state{&fs, timeouts_for(opts.cache), [&] {
-                           spdlog::info("mounted {} at {} tenant={}", opts.backing,
-                                        opts.mountpoint, fs.policy()->tenant());
+                           spdlog::info("mounted {} at {} tenant={}", opts.backing, opts.mountpoint,
+                                        fs.policy()->tenant());
+                           cli::notify_ready("ready: " + id.line());
                          }};
   fuse::SessionOptions so;
   so.mountpoint = opts.mountpoint;
@@ -95,8 +274,10 @@ int run(const cli::Options& opts) {
   auto session = fuse::Session::create(&state, so);
   if (!session) return usage_error("invalid mount options (see above)");
 
-  cli::ReloadOnHangup hangup([&] { cli::reload_policy(opts, fs); });
-  if (!hangup.installed() || !session.value()->install_exit_signals()) {
+  // SIGHUP ignored until the reload handler exists (after confinement): libfuse takes only
+  // signals still at their default, and would make SIGHUP end the session.
+  ::signal(SIGHUP, SIG_IGN);
+  if (!session.value()->install_exit_signals()) {
     spdlog::error("cannot install signal handlers");
     return kExitRuntime;
   }
@@ -108,31 +289,66 @@ int run(const cli::Options& opts) {
       return kExitRuntime;
     }
   }
-  auto served = session.value()->serve();
-  session.value().reset();  // unmounts
-  spdlog::info("unmounted {}", opts.mountpoint);
-  if (!served) {
-    spdlog::error("session ended with error: {}", std::strerror(served.code()));
-    return kExitRuntime;
+  return serve_confined(opts, fs, *session.value(), tenant, id);
+}
+
+// Called as mount.confinefs by mount(8): "SOURCE DIR [-sfnv] [-N ns] [-o opts] [-t type]".
+// -s, -n, -v mean nothing here and -f (fake) is not supported; the daemon detaches as usual.
+std::vector<char*> mount_helper_args(int argc, char** argv, std::string& error) {
+  std::vector<char*> out = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "-s" || a == "-n" || a == "-v" || a == "-sn" || a == "-ns") continue;
+    if (a == "-t" && i + 1 < argc) {
+      ++i;
+    } else if (a == "-f" || a == "-N") {
+      error = "mount.confinefs: " + std::string(a) + " is not supported";
+    } else {
+      out.push_back(argv[i]);
+    }
   }
-  return 0;
+  return out;
+}
+
+// "confinefs status MOUNTPOINT", "confinefs unmount-stale MOUNTPOINT",
+// "confinefs check-policy FILE"; -1 when argv is not a subcommand.
+int run_subcommand(int argc, char** argv) {
+  if (argc != 3) return -1;
+  std::string_view sub = argv[1];
+  if (sub == "status") return cli::status_command(argv[2]);
+  if (sub == "unmount-stale") return cli::unmount_stale_command(argv[2]);
+  if (sub == "check-policy") return cli::check_policy(argv[2]);
+  return -1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string error;
-  cli::Options opts = cli::parse(argc, argv, error);
+  std::vector<char*> args(argv, argv + argc);
+  if (std::filesystem::path(argv[0]).filename().string().starts_with("mount.")) {
+    args = mount_helper_args(argc, argv, error);
+    if (!error.empty()) return usage_error(error);
+  }
+  if (int rc = run_subcommand(static_cast<int>(args.size()), args.data()); rc >= 0) return rc;
+  cli::Options opts = cli::parse(static_cast<int>(args.size()), args.data(), error);
   if (!error.empty()) return usage_error(error + " (see --help)");
   if (opts.show_help) {
     cli::print_usage(argv[0]);
+    std::printf(
+        "\nsubcommands:\n"
+        "  %s status MOUNTPOINT         is it live, which tenant, counters (root)\n"
+        "  %s unmount-stale MOUNTPOINT  lazily unmount a dead confinefs mount there\n"
+        "  %s check-policy FILE         as --check-policy\n",
+        argv[0], argv[0], argv[0]);
     return 0;
   }
   if (opts.show_version) {
     std::printf("confinefs %s\nlibfuse %s\n", CONFINEFS_VERSION, fuse_pkgversion());
     return 0;
   }
-  if (!cli::setup_logging(opts.log_level)) return usage_error("unknown log level " + opts.log_level);
+  if (!cli::setup_logging(opts.log_level))
+    return usage_error("unknown log level " + opts.log_level);
   if (opts.check_policy_file) return cli::check_policy(*opts.check_policy_file);
   return run(opts);
 }

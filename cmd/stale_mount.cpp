@@ -2,6 +2,7 @@
 
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -102,8 +103,10 @@ MountProbe probe_mountpoint(const std::string& canonical) {
     probe.state = MountState::kOther;
     return probe;
   }
-  struct stat st {};
-  bool dead = ::stat(canonical.c_str(), &st) != 0 && errno == ENOTCONN;
+  // statfs, not stat: the kernel answers stat from its attribute cache (up to an hour with
+  // cache=full) even when the daemon is gone, but always asks the daemon for statfs.
+  struct statfs sfs {};
+  bool dead = ::statfs(canonical.c_str(), &sfs) != 0 && errno == ENOTCONN;
   probe.state = dead ? MountState::kStale : MountState::kLive;
   return probe;
 }

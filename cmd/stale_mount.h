@@ -3,7 +3,7 @@
 // Threat: a restart after a crash must recover, but must never unmount or mount over something
 // that is not a dead confinefs mount (a live session's data directory, another filesystem).
 // Invariant: a mount is treated as stale only when mountinfo shows fuse.confinefs as the topmost
-// mount at that exact path AND stat() of it fails with ENOTCONN (its daemon is gone); only then
+// mount at that exact path AND statfs() of it fails with ENOTCONN (its daemon is gone); only then
 // is it lazily unmounted. Everything else at the mountpoint is left alone and reported.
 #pragma once
 

@@ -35,6 +35,9 @@ class Session {
   // Serves requests until the filesystem is unmounted or an exit signal arrives.
   Result<void> serve();
   void request_exit();
+  // Someone else (confinefs's unmount helper) has unmounted it: the destructor then only closes
+  // the channel. A confined daemon could not unmount itself anyway (Landlock, no CAP_SYS_ADMIN).
+  void forget_mount() noexcept { mounted_ = false; }
   bool mounted() const noexcept { return mounted_; }
 
  private:

@@ -1,0 +1,224 @@
+// Self-confinement of the daemon (issue 5, threats.md #7, #19, #20): no_new_privs and the
+// documented capabilities, the tenant's identity with -o user=, Landlock closing the rename-out
+// hole (and what happens without it), every operation still working under Landlock and under the
+// seccomp allow-list, SIGHUP reload and the audit file still reachable.
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "tests/deploy/daemon.h"
+#include "tests/support/mount_fixture.h"
+
+namespace confinefs::testing {
+namespace {
+
+// CAP_CHOWN(0) CAP_DAC_OVERRIDE(1) CAP_FOWNER(3) CAP_SETGID(6) CAP_SETUID(7): see
+// cmd/privileges.h and docs/deployment.md.
+constexpr const char* kRootServingCaps = "00000000000000cb";
+constexpr const char* kNoCaps = "0000000000000000";
+
+class Confinement : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
+      GTEST_SKIP() << "needs root and /dev/fuse";
+    }
+    backing_ = tree_.path() / "backing";
+    mnt_ = tree_.path() / "mnt";
+    outside_ = tree_.path() / "outside";
+    for (const auto& d : {backing_, mnt_, outside_}) fs::create_directories(d);
+  }
+  void TearDown() override { force_unmount(mnt_); }
+
+  std::vector<std::string> args(std::vector<std::string> extra = {}) {
+    std::vector<std::string> a = {"-f"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    a.push_back(backing_.string());
+    a.push_back(mnt_.string());
+    return a;
+  }
+  void stop(Daemon& d) {
+    ::kill(d.pid(), SIGTERM);
+    EXPECT_EQ(d.wait_exit(), 0) << d.log();
+    EXPECT_FALSE(is_mounted(mnt_));
+  }
+
+  TempTree tree_;
+  fs::path backing_, mnt_, outside_;
+};
+
+// Every kind of operation the daemon serves, through the mount.
+void exercise(const fs::path& mnt) {
+  fs::create_directories(mnt / "d1" / "sub");
+  fs::create_directories(mnt / "d2");
+  write_file(mnt / "d1" / "f", "hello");
+  EXPECT_EQ(read_file(mnt / "d1" / "f"), "hello");
+  fs::rename(mnt / "d1" / "f", mnt / "d2" / "g");  // across directories: Landlock REFER
+  fs::rename(mnt / "d1" / "sub", mnt / "d2" / "sub");
+  EXPECT_EQ(read_file(mnt / "d2" / "g"), "hello");
+  fs::resize_file(mnt / "d2" / "g", 2);  // Landlock TRUNCATE
+  EXPECT_EQ(read_file(mnt / "d2" / "g"), "he");
+  fs::permissions(mnt / "d2" / "g", fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(::utimensat(AT_FDCWD, (mnt / "d2" / "g").c_str(), nullptr, 0), 0);
+  EXPECT_EQ(::setxattr((mnt / "d2" / "g").c_str(), "user.k", "v", 1, 0), 0) << strerror(errno);
+  char v[8] = {};
+  EXPECT_EQ(::getxattr((mnt / "d2" / "g").c_str(), "user.k", v, sizeof v), 1);
+  char names[64];
+  EXPECT_GT(::listxattr((mnt / "d2" / "g").c_str(), names, sizeof names), 0);
+  EXPECT_EQ(::removexattr((mnt / "d2" / "g").c_str(), "user.k"), 0);
+  struct statfs sfs {};
+  EXPECT_EQ(::statfs(mnt.c_str(), &sfs), 0);
+  size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(mnt / "d2")) ++entries;
+  EXPECT_EQ(entries, 2u);
+  fs::remove(mnt / "d2" / "g");
+  fs::remove(mnt / "d2" / "sub");
+  fs::remove(mnt / "d1");
+  fs::remove(mnt / "d2");
+  EXPECT_TRUE(fs::is_empty(mnt));
+}
+
+TEST_F(Confinement, NoNewPrivsAndOnlyTheDocumentedCapabilities) {
+  Daemon d(args());
+  ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+  EXPECT_EQ(proc_status(d.pid(), "NoNewPrivs"), "1");
+  EXPECT_EQ(proc_status(d.pid(), "CapEff"), kRootServingCaps);
+  EXPECT_EQ(proc_status(d.pid(), "CapPrm"), kRootServingCaps);
+  EXPECT_EQ(proc_status(d.pid(), "CapBnd"), kRootServingCaps);
+  EXPECT_EQ(proc_status(d.pid(), "CapInh"), kNoCaps);
+  EXPECT_EQ(proc_status(d.pid(), "CapAmb"), kNoCaps);
+  // The helper that unmounts at the end keeps CAP_SYS_ADMIN (bit 21) and nothing else.
+  pid_t helper = first_child(d.pid());
+  ASSERT_GT(helper, 0);
+  EXPECT_EQ(proc_status(helper, "CapEff"), "0000000000200000");
+  EXPECT_EQ(proc_status(helper, "NoNewPrivs"), "1");
+  exercise(mnt_);
+  stop(d);
+}
+
+TEST_F(Confinement, UserOptionRunsAsTheTenant) {
+  const passwd* pw = ::getpwnam("nobody");
+  if (pw == nullptr) GTEST_SKIP() << "no user 'nobody'";
+  ASSERT_EQ(::chown(backing_.c_str(), pw->pw_uid, pw->pw_gid), 0);
+  Daemon d(args({"-o", "user=nobody"}));
+  ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+  write_file(mnt_ / "made-by-tenant", "x");  // also waits for INIT, so the switch is done
+  std::string ids = std::to_string(pw->pw_uid);
+  EXPECT_EQ(proc_status(d.pid(), "Uid"), ids + "\t" + ids + "\t" + ids + "\t" + ids);
+  std::string gid = std::to_string(pw->pw_gid);
+  EXPECT_EQ(proc_status(d.pid(), "Gid"), gid + "\t" + gid + "\t" + gid + "\t" + gid);
+  EXPECT_EQ(proc_status(d.pid(), "CapEff"), kNoCaps);
+  EXPECT_EQ(proc_status(d.pid(), "CapPrm"), kNoCaps);
+  EXPECT_EQ(proc_status(d.pid(), "CapBnd"), kNoCaps);
+  EXPECT_EQ(proc_status(d.pid(), "NoNewPrivs"), "1");
+  struct stat st {};
+  ASSERT_EQ(::stat((backing_ / "made-by-tenant").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, pw->pw_uid);
+  EXPECT_EQ(st.st_gid, pw->pw_gid);
+  fs::create_directory(mnt_ / "dir");
+  ASSERT_EQ(::stat((backing_ / "dir").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, pw->pw_uid);
+  exercise(mnt_ / "dir");
+  stop(d);
+}
+
+TEST_F(Confinement, EveryOperationWorksUnderLandlock) {
+  Daemon d(args({"-o", "landlock=require"}));
+  ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+  EXPECT_NE(d.log().find("landlock ABI"), std::string::npos) << d.log();
+  exercise(mnt_);
+  stop(d);
+}
+
+TEST_F(Confinement, EveryOperationWorksUnderTheSeccompAllowList) {
+  Daemon d(args({"-o", "seccomp=on"}));
+  ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+  exercise(mnt_);
+  auto [rc, out] = capture({confinefs_binary(), "status", mnt_.string()});
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("seccomp=on"), std::string::npos) << out;
+  EXPECT_EQ(proc_status(d.pid(), "Seccomp"), "2");
+  stop(d);
+}
+
+// The rename-out race made deterministic: the client holds a directory of the mount, an outside
+// process moves it out of BACKING, then the client creates, removes and renames in it.
+// Returns how many of those reached the moved directory.
+int rename_out_escapes(const fs::path& mnt, const fs::path& backing, const fs::path& outside) {
+  fs::create_directories(mnt / "work");
+  write_file(mnt / "work" / "old", "o");
+  int dir = ::open((mnt / "work").c_str(), O_RDONLY | O_DIRECTORY);
+  EXPECT_GE(dir, 0);
+  fs::rename(backing / "work", outside / "moved");  // the outside process
+  int escapes = 0;
+  int fd = ::openat(dir, "new", O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd >= 0) ::close(fd);
+  escapes += fs::exists(outside / "moved" / "new");
+  ::mkdirat(dir, "newdir", 0755);
+  escapes += fs::exists(outside / "moved" / "newdir");
+  ::unlinkat(dir, "old", 0);
+  escapes += !fs::exists(outside / "moved" / "old");
+  ::close(dir);
+  return escapes;
+}
+
+TEST_F(Confinement, RenameOutIsRefusedWithLandlock) {
+  Daemon d(args({"-o", "landlock=require"}));
+  ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+  EXPECT_EQ(rename_out_escapes(mnt_, backing_, outside_), 0);
+  EXPECT_TRUE(d.running()) << d.log();
+  write_file(mnt_ / "alive", "y");  // the daemon still serves the rest
+  EXPECT_EQ(read_file(backing_ / "alive"), "y");
+  stop(d);
+}
+
+// Documents the difference: without Landlock the held fd still reaches the moved directory.
+TEST_F(Confinement, RenameOutEscapesWithoutLandlock) {
+  Daemon d(args({"-o", "landlock=off"}));
+  ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+  EXPECT_GT(rename_out_escapes(mnt_, backing_, outside_), 0)
+      << "the moved directory was not reachable even without Landlock: if another defence now "
+         "closes threat 7, update this test and docs/deployment.md";
+  stop(d);
+}
+
+TEST_F(Confinement, SighupReloadAndAuditFileStillWorkUnderLandlock) {
+  fs::path conf = tree_.path() / "conf";
+  fs::create_directories(conf);
+  fs::path audit = tree_.path() / "audit.jsonl";
+  write_file(conf / "p.yaml", "version: 1\ntenant: before\naudit:\n  sink: " + audit.string() +
+                                  "\nrules:\n  - path: /denied\n    access: deny\n");
+  Daemon d(args({"-o", "landlock=require,policy=" + (conf / "p.yaml").string()}));
+  ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+  fs::create_directories(backing_ / "denied");
+  int fd = ::open((mnt_ / "denied" / "x").c_str(), O_WRONLY | O_CREAT, 0644);
+  EXPECT_LT(fd, 0);
+  if (fd >= 0) ::close(fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_NE(read_file(audit).find("denied"), std::string::npos) << read_file(audit);
+  // An editor's save: a new file renamed over the old one.
+  write_file(conf / "p.yaml.new",
+             "version: 1\ntenant: after\naudit:\n  sink: " + audit.string() + "\n");
+  fs::rename(conf / "p.yaml.new", conf / "p.yaml");
+  ::kill(d.pid(), SIGHUP);
+  std::string out;
+  for (int i = 0; i < 100 && out.find("tenant=after") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    out = capture({confinefs_binary(), "status", mnt_.string()}).second;
+  }
+  EXPECT_NE(out.find("tenant=after"), std::string::npos) << out << d.log();
+  stop(d);
+}
+
+}  // namespace
+}  // namespace confinefs::testing

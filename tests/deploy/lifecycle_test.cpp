@@ -1,0 +1,240 @@
+// Lifecycle of the daemon as systemd and operators see it (issue 5): readiness over
+// NOTIFY_SOCKET, clean stop on SIGTERM/SIGINT/unmount, recovery after SIGKILL, refusal to mount
+// over a live mount or another filesystem, and the status / unmount-stale subcommands.
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "tests/deploy/daemon.h"
+#include "tests/support/mount_fixture.h"
+
+namespace confinefs::testing {
+namespace {
+
+class Lifecycle : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
+      GTEST_SKIP() << "needs root and /dev/fuse";
+    }
+    backing_ = tree_.path() / "backing";
+    mnt_ = tree_.path() / "mnt";
+    fs::create_directories(backing_);
+    fs::create_directories(mnt_);
+  }
+  void TearDown() override { force_unmount(mnt_); }
+
+  std::vector<std::string> args(std::vector<std::string> extra = {}) {
+    std::vector<std::string> a = {"-f"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    a.push_back(backing_.string());
+    a.push_back(mnt_.string());
+    return a;
+  }
+  std::string status() { return capture({confinefs_binary(), "status", mnt_.string()}).second; }
+
+  TempTree tree_;
+  fs::path backing_, mnt_;
+};
+
+// A datagram socket standing in for systemd's notification socket.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const fs::path& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    bound_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~NotifySocket() { ::close(fd_); }
+  bool bound() const { return bound_; }
+  // Next message within timeout_ms, "" on timeout.
+  std::string next(int timeout_ms) {
+    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4096];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  }
+
+ private:
+  fs::path path_;
+  int fd_ = -1;
+  bool bound_ = false;
+};
+
+TEST_F(Lifecycle, ReadyOnlyOnceMountedAndStoppingOnSigterm) {
+  NotifySocket sock(tree_.path() / "notify.sock");
+  ASSERT_TRUE(sock.bound());
+  Daemon d(args(), {"NOTIFY_SOCKET=" + (tree_.path() / "notify.sock").string()});
+  std::string msg;
+  for (int i = 0; i < 10 && msg.find("READY=1") == std::string::npos; ++i) msg = sock.next(1000);
+  ASSERT_NE(msg.find("READY=1"), std::string::npos) << d.log();
+  // Checked the moment READY=1 arrives: the mount must already be there.
+  EXPECT_TRUE(is_mounted(mnt_));
+  EXPECT_NE(msg.find("STATUS="), std::string::npos);
+  EXPECT_NE(msg.find("mountpoint=" + mnt_.string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("backing=" + backing_.string()), std::string::npos) << msg;
+  ::kill(d.pid(), SIGTERM);
+  std::string stop = sock.next(5000);
+  EXPECT_NE(stop.find("STOPPING=1"), std::string::npos) << stop;
+  EXPECT_EQ(d.wait_exit(), 0) << d.log();
+  EXPECT_FALSE(is_mounted(mnt_));
+}
+
+TEST_F(Lifecycle, SigtermAndSigintUnmountAndExitZero) {
+  for (int sig : {SIGTERM, SIGINT}) {
+    Daemon d(args());
+    ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+    write_file(mnt_ / "f", "x");
+    ::kill(d.pid(), sig);
+    EXPECT_EQ(d.wait_exit(), 0) << strsignal(sig) << "\n" << d.log();
+    EXPECT_TRUE(wait_mounted(mnt_, false, 2000)) << strsignal(sig);
+    EXPECT_EQ(read_file(backing_ / "f"), "x");
+  }
+}
+
+TEST_F(Lifecycle, UnmountFromOutsideEndsWithExitZero) {
+  Daemon d(args());
+  ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+  EXPECT_EQ(run_command({"fusermount3", "-u", mnt_.string()}), 0);
+  EXPECT_EQ(d.wait_exit(), 0) << d.log();
+  EXPECT_FALSE(is_mounted(mnt_));
+}
+
+TEST_F(Lifecycle, SigkillIsCleanedUpByTheHelper) {
+  Daemon d(args());
+  ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+  ::kill(d.pid(), SIGKILL);
+  EXPECT_EQ(d.wait_exit(), -1);
+  EXPECT_TRUE(wait_mounted(mnt_, false, 3000)) << "the unmount helper left the dead mount";
+  Daemon again(args());
+  ASSERT_TRUE(wait_mounted(mnt_)) << again.log();
+  write_file(mnt_ / "after", "ok");
+  EXPECT_EQ(read_file(backing_ / "after"), "ok");
+}
+
+// Daemon and helper both killed (as a kill -9 of the whole unit would): the mount stays, stale;
+// the next start at the same mountpoint unmounts it lazily and serves again.
+TEST_F(Lifecycle, StaleMountAfterSigkillIsRecoveredAtRestart) {
+  {
+    Daemon d(args());
+    ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+    pid_t helper = first_child(d.pid());
+    ASSERT_GT(helper, 0);
+    ::kill(helper, SIGKILL);
+    ::kill(d.pid(), SIGKILL);
+    EXPECT_EQ(d.wait_exit(), -1);
+  }
+  struct statfs sfs {};
+  ASSERT_NE(::statfs(mnt_.c_str(), &sfs), 0);
+  ASSERT_EQ(errno, ENOTCONN);
+  auto [rc, out] = capture({confinefs_binary(), "status", mnt_.string()});
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find("state=stale"), std::string::npos) << out;
+
+  Daemon d(args());
+  ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  write_file(mnt_ / "recovered", "yes");
+  EXPECT_EQ(read_file(backing_ / "recovered"), "yes");
+  EXPECT_NE(d.log().find("stale"), std::string::npos) << d.log();
+  ::kill(d.pid(), SIGTERM);
+  EXPECT_EQ(d.wait_exit(), 0) << d.log();
+  EXPECT_TRUE(wait_mounted(mnt_, false, 2000));
+}
+
+TEST_F(Lifecycle, UnmountStaleSubcommand) {
+  {
+    Daemon d(args());
+    ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+    ::kill(first_child(d.pid()), SIGKILL);
+    ::kill(d.pid(), SIGKILL);
+    d.wait_exit();
+  }
+  ASSERT_TRUE(is_mounted(mnt_));
+  EXPECT_EQ(run_command({confinefs_binary(), "unmount-stale", mnt_.string()}), 0);
+  EXPECT_FALSE(is_mounted(mnt_));
+  // Nothing there: still success, so ExecStartPre/ExecStopPost may always run it.
+  EXPECT_EQ(run_command({confinefs_binary(), "unmount-stale", mnt_.string()}), 0);
+}
+
+TEST_F(Lifecycle, LiveMountIsRefusedAndLeftAlone) {
+  Daemon first(args());
+  ASSERT_TRUE(wait_mounted(mnt_)) << first.log();
+  Daemon second(args());
+  EXPECT_EQ(second.wait_exit(), 2) << second.log();
+  EXPECT_NE(second.log().find("already a live confinefs mount"), std::string::npos) << second.log();
+  EXPECT_NE(run_command({confinefs_binary(), "unmount-stale", mnt_.string()}), 0);
+  write_file(mnt_ / "still", "served");
+  EXPECT_EQ(read_file(backing_ / "still"), "served");
+}
+
+TEST_F(Lifecycle, AnotherFilesystemAtTheMountpointIsRefused) {
+  ASSERT_EQ(::mount("tmpfs", mnt_.c_str(), "tmpfs", 0, "size=1m"), 0) << std::strerror(errno);
+  Daemon d(args());
+  EXPECT_EQ(d.wait_exit(), 2) << d.log();
+  EXPECT_NE(d.log().find("another filesystem (tmpfs"), std::string::npos) << d.log();
+  EXPECT_NE(run_command({confinefs_binary(), "unmount-stale", mnt_.string()}), 0);
+  EXPECT_EQ(::umount2(mnt_.c_str(), 0), 0);
+}
+
+TEST_F(Lifecycle, StatusReportsTenantAndCounters) {
+  write_file(tree_.path() / "policy.yaml",
+             "version: 1\ntenant: alice\nrules:\n"
+             "  - path: /secret\n    access: deny\n");
+  Daemon d(args({"-o", "policy=" + (tree_.path() / "policy.yaml").string()}));
+  ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+  write_file(mnt_ / "a", "1");
+  struct stat st {};
+  EXPECT_NE(::stat((mnt_ / "secret").c_str(), &st), 0);
+  auto [rc, out] = capture({confinefs_binary(), "status", mnt_.string()});
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("state=live"), std::string::npos) << out;
+  EXPECT_NE(out.find("tenant=alice"), std::string::npos) << out;
+  EXPECT_NE(out.find("pid=" + std::to_string(d.pid())), std::string::npos) << out;
+  EXPECT_NE(out.find("operations="), std::string::npos) << out;
+  EXPECT_EQ(out.find("operations=0\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("denials="), std::string::npos) << out;
+  // Nothing of the control interface inside the mount.
+  for (const auto& e : fs::directory_iterator(mnt_)) EXPECT_EQ(e.path().filename(), "a");
+  ::kill(d.pid(), SIGTERM);
+  EXPECT_EQ(d.wait_exit(), 0);
+  EXPECT_EQ(capture({confinefs_binary(), "status", mnt_.string()}).first, 3);
+}
+
+// Without -f: daemonizes after mounting; the control socket, reload thread and confinement
+// belong to the background process.
+TEST_F(Lifecycle, BackgroundDaemonServesAndStops) {
+  Daemon launcher({backing_.string(), mnt_.string()});
+  EXPECT_EQ(launcher.wait_exit(), 0) << launcher.log();
+  ASSERT_TRUE(wait_mounted(mnt_));
+  auto [rc, out] = capture({confinefs_binary(), "status", mnt_.string()});
+  ASSERT_EQ(rc, 0) << out;
+  auto at = out.find("pid=");
+  ASSERT_NE(at, std::string::npos);
+  pid_t pid = std::stoi(out.substr(at + 4));
+  EXPECT_EQ(proc_status(pid, "NoNewPrivs"), "1");
+  write_file(mnt_ / "bg", "x");
+  EXPECT_EQ(read_file(backing_ / "bg"), "x");
+  ::kill(pid, SIGTERM);
+  EXPECT_TRUE(wait_mounted(mnt_, false, 5000));
+  for (int i = 0; i < 500 && ::kill(pid, 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_NE(::kill(pid, 0), 0) << "daemon still running";
+}
+
+}  // namespace
+}  // namespace confinefs::testing
