@@ -41,7 +41,7 @@ struct Limits {
 };
 
 struct CreateOptions {
-  uint32_t umask = 022;      // cleared from the mode of every file and directory created
+  uint32_t umask = 0;        // cleared from every mode created, on top of the caller's umask
   bool allow_chown = false;  // chown to ids other than the caller's own
 };
 

@@ -210,30 +210,39 @@ size_t add_plain(fuse_req_t req, char* buf, size_t room, const DirEntry& e) {
   return need > room ? 0 : need;
 }
 
-void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
-                bool plus) {
-  auto& dir = dir_of(fi);
+// Fills buf with entries from the directory's stream; returns the bytes used or the error.
+Result<size_t> fill_readdir(fuse_req_t req, fuse_ino_t ino, ops::OpenDir& dir, char* buf,
+                            size_t size, off_t off, bool plus) {
   std::lock_guard lock(dir.mutex);
   if (off != dir.stream.position()) {
-    if (auto ok = dir.stream.seek(off); !ok) return reply_error(req, ok.code());
+    if (auto ok = dir.stream.seek(off); !ok) return ok.error();
   }
-  thread_local std::vector<char> buf;
-  buf.resize(size);
   size_t used = 0;
   for (;;) {
     auto e = ops::peek_entry(fs(req), dir, !plus);
     if (!e) {
-      if (used == 0) return reply_error(req, e.code());
+      if (used == 0) return e.error();
       break;
     }
     if (!e->has_value()) break;
-    size_t n = plus ? add_plus(req, ino, buf.data() + used, size - used, **e)
-                    : add_plain(req, buf.data() + used, size - used, **e);
+    size_t n = plus ? add_plus(req, ino, buf + used, size - used, **e)
+                    : add_plain(req, buf + used, size - used, **e);
     if (n == 0) break;
     if (n != SIZE_MAX) used += n;
     dir.stream.consume();
   }
-  reply_buffer(req, buf.data(), used);
+  return used;
+}
+
+void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
+                bool plus) {
+  thread_local std::vector<char> buf;
+  buf.resize(size);
+  // The reply goes out only after the directory's lock is released: once the kernel has the
+  // reply it may close the directory, and RELEASEDIR on another thread frees the OpenDir.
+  auto used = fill_readdir(req, ino, dir_of(fi), buf.data(), size, off, plus);
+  if (!used) return reply_error(req, used.code());
+  reply_buffer(req, buf.data(), used.value());
 }
 
 void on_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {

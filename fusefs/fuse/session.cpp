@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
 #include <cstdarg>
 #include <cstdio>
 
@@ -34,6 +36,9 @@ void log_from_libfuse(enum fuse_log_level level, const char* fmt, va_list ap) {
 Result<std::unique_ptr<Session>> Session::create(MountState* state,
                                                  const SessionOptions& options) {
   fuse_set_log_func(log_from_libfuse);
+  // The kernel applies the caller's umask before CREATE and MKDIR reach us (FUSE_CAP_DONT_MASK
+  // is not requested); the daemon's own umask must not be applied a second time.
+  ::umask(0);
   std::vector<std::string> args = {"confinefs"};
   if (options.debug) args.emplace_back("-d");
   for (const auto& o : options.mount_options) {

@@ -35,8 +35,17 @@ Result<OpenFile*> finish_open(Filesystem& fs, NodeRef node, int flags) {
       open_verified(fs, *node, host_flags(flags), writes(flags) ? Purpose::kWrite : Purpose::kRead);
   if (!fd) return fs.refuse("open", node->id(), "", fd.error());
   if (flags & O_TRUNC) {
-    auto cut = with_growth(fs, fd->ref(), *node, grows_to(0),
-                           [&] { return sys::ftruncate(fd->ref(), 0); });
+    // Linux truncates on O_RDONLY|O_TRUNC too; a read-only fd cannot, so a verified writer does.
+    Fd writer;
+    FdRef target = fd->ref();
+    if ((flags & O_ACCMODE) == O_RDONLY) {
+      auto w = open_verified(fs, *node, O_WRONLY, Purpose::kWrite);
+      if (!w) return fs.refuse("open", node->id(), "", w.error());
+      writer = std::move(w.value());
+      target = writer.ref();
+    }
+    auto cut =
+        with_growth(fs, target, *node, grows_to(0), [&] { return sys::ftruncate(target, 0); });
     if (!cut) return cut.error();
   }
   return new OpenFile{HandleKind::kFile, std::move(fd.value()), std::move(node)};

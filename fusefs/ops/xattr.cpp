@@ -22,8 +22,11 @@ bool allowed(Filesystem& fs, std::string_view name) {
   return fs.policy()->xattr_allowed(name);
 }
 
-Error refuse_namespace(Filesystem& fs, const char* op, uint64_t id) {
-  return deny_by_limit(fs, op, id, "", EPERM, "xattrs.namespaces");
+// POSIX ACLs get the answer of a filesystem without ACL support (EOPNOTSUPP), which tools such
+// as cp -a and rsync -A treat as "nothing to preserve"; every other namespace is EPERM.
+Error refuse_namespace(Filesystem& fs, const char* op, uint64_t id, std::string_view name) {
+  bool acl = name == "system.posix_acl_access" || name == "system.posix_acl_default";
+  return deny_by_limit(fs, op, id, "", acl ? EOPNOTSUPP : EPERM, "xattrs.namespaces");
 }
 
 Result<Fd> xattr_fd(Filesystem& fs, const char* op, uint64_t id, Purpose purpose) {
@@ -47,7 +50,7 @@ Result<size_t> getxattr(Filesystem& fs, const Caller& c, uint64_t id, const char
 
 Result<void> setxattr(Filesystem& fs, const Caller& c, uint64_t id, const char* name,
                       const void* value, size_t size, int flags) {
-  if (!allowed(fs, name)) return refuse_namespace(fs, "setxattr", id);
+  if (!allowed(fs, name)) return refuse_namespace(fs, "setxattr", id, name);
   if (auto ok = gate(fs, c, "setxattr", id, nullptr, Intent::kModify); !ok) return ok.error();
   auto fd = xattr_fd(fs, "setxattr", id, Purpose::kMetadata);
   if (!fd) return fd.error();
@@ -88,7 +91,7 @@ Result<size_t> listxattr(Filesystem& fs, const Caller& c, uint64_t id, char* lis
 }
 
 Result<void> removexattr(Filesystem& fs, const Caller& c, uint64_t id, const char* name) {
-  if (!allowed(fs, name)) return refuse_namespace(fs, "removexattr", id);
+  if (!allowed(fs, name)) return refuse_namespace(fs, "removexattr", id, name);
   if (auto ok = gate(fs, c, "removexattr", id, nullptr, Intent::kModify); !ok) return ok.error();
   auto fd = xattr_fd(fs, "removexattr", id, Purpose::kMetadata);
   if (!fd) return fd.error();

@@ -165,7 +165,7 @@ TEST(Loader, MinimalFileGivesDefaults) {
   EXPECT_FALSE(p.has_rules());
   EXPECT_EQ(p.hardlinks(), HardlinkMode::kRefuse);
   EXPECT_FALSE(p.limits().quota_bytes);
-  EXPECT_EQ(p.create().umask, 022u);
+  EXPECT_EQ(p.create().umask, 0u);
   EXPECT_FALSE(p.create().allow_chown);
   EXPECT_EQ(p.xattr_namespaces(), unsigned{kXattrUser});
   EXPECT_EQ(p.audit().sink, AuditSink::kStderr);

@@ -28,7 +28,7 @@ limits: {}
   # quota_inodes: unlimited
   # max_name_length: unlimited
 create:
-  umask: "0022"
+  umask: "0000"
   allow_chown: false
 xattrs:
   namespaces: [user]
