@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <string_view>
 
+#include "cmd/cache_mode.h"
 #include "cmd/control.h"
 #include "cmd/landlock.h"
 #include "cmd/logging.h"
@@ -83,13 +84,21 @@ std::vector<std::string> mount_options(const cli::Options& o) {
   return all;
 }
 
-fuse::CacheTimeouts timeouts_for(cli::CacheMode mode) {
-  switch (mode) {
-    case cli::CacheMode::kStrict: return {0.0, 0.0, 0.0, false};
-    case cli::CacheMode::kAuto: return {1.0, 1.0, 1.0, false};
-    case cli::CacheMode::kFull: return {3600.0, 3600.0, 3600.0, true};
+// With mount.fuse3's drop_privileges the kernel mount already exists (MOUNTPOINT is /dev/fd/N),
+// made with exactly the options we were given: without these three it would be a mount with no
+// permission checks that honours setuid bits and devices, so it is refused.
+std::string check_premounted(const cli::Options& o) {
+  if (!o.mountpoint.starts_with("/dev/fd/")) return "";
+  for (const char* needed : {"default_permissions", "nosuid", "nodev"}) {
+    if (std::find(o.mount_options.begin(), o.mount_options.end(), needed) ==
+            o.mount_options.end() ||
+        !o.overridden.empty()) {
+      return "the mount at " + o.mountpoint +
+             " was made by mount.fuse3 (drop_privileges); add default_permissions,nosuid,nodev "
+             "to its options";
+    }
   }
-  return {};
+  return "";
 }
 
 // What the daemon is, for STATUS=, the control socket and the logs.
@@ -238,6 +247,10 @@ int serve_confined(const cli::Options& opts, Filesystem& fs, fuse::Session& sess
 }
 
 int run(const cli::Options& opts) {
+  if (auto why = check_premounted(opts); !why.empty()) return usage_error(why);
+  for (const auto& o : opts.overridden) {
+    spdlog::warn("option '{}' ignored: confinefs always mounts nosuid,nodev", o);
+  }
   std::optional<cli::Tenant> tenant;
   if (auto why = cli::lookup_tenant(opts.user, opts.group, tenant); !why.empty()) {
     return usage_error(why);
@@ -261,7 +274,7 @@ int run(const cli::Options& opts) {
   Identity id{policy->tenant(), opts.backing, opts.mountpoint};
   if (!opts.mountpoint.starts_with("/dev/fd/"))
     id.mountpoint = cli::canonical_mountpoint(opts.mountpoint);
-  fuse::MountState state{&fs, timeouts_for(opts.cache), [&] {
+  fuse::MountState state{&fs, cli::timeouts_for(opts.cache), [&] {
                            spdlog::info("mounted {} at {} tenant={}", opts.backing, opts.mountpoint,
                                         fs.policy()->tenant());
                            cli::notify_ready("ready: " + id.line());

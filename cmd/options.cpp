@@ -68,7 +68,8 @@ std::string apply_option(std::string_view item, Options& o) {
     if (value != "on" && value != "off") return "seccomp must be on or off";
     o.seccomp = value == "on";
   } else if (item == "suid" || item == "dev") {
-    return "option '" + std::string(item) + "' is refused: confinefs always mounts nosuid,nodev";
+    // mount.fuse3 adds these for root by default; confinefs overrides them with nosuid,nodev.
+    o.overridden.emplace_back(item);
   } else if ((!keyed && kMountFlags.contains(item)) || (keyed && kMountKeyed.contains(key))) {
     o.mount_options.emplace_back(item);
   } else {

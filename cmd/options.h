@@ -26,6 +26,7 @@ struct Options {
   CacheMode cache = CacheMode::kAuto;
   size_t max_nodes = 1u << 20;
   std::vector<std::string> mount_options;  // for libfuse, after our defaults
+  std::vector<std::string> overridden;     // suid/dev asked for, replaced by nosuid/nodev
   LandlockMode landlock = LandlockMode::kAuto;
   std::optional<std::string> user;   // -o user=: run as this tenant once mounted
   std::optional<std::string> group;  // -o group=: its primary group (default: the user's)

@@ -1,0 +1,13 @@
+// -o cache=strict|auto|full: how long the kernel may trust names, attributes and page cache that
+// outside writers could make stale. Confinement never depends on it: every request that reaches
+// the daemon is verified whatever the mode.
+#pragma once
+
+#include "cmd/options.h"
+#include "fusefs/fuse/mount_state.h"
+
+namespace confinefs::cli {
+
+fuse::CacheTimeouts timeouts_for(CacheMode mode);
+
+}  // namespace confinefs::cli
