@@ -10,7 +10,7 @@ build=$1
 work=$(mktemp -d /tmp/confinefs-pkg-XXXXXX)
 installed_by_us=0
 cleanup() {
-  if [ "$installed_by_us" = 1 ]; then dpkg -r confinefs >/dev/null 2>&1 || true; fi
+  if [ "$installed_by_us" = 1 ]; then dpkg -P confinefs >/dev/null 2>&1 || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -37,8 +37,9 @@ command -v cpack >/dev/null && command -v dpkg-deb >/dev/null || { echo "no cpac
 (cd "$work" && cpack -G DEB --config "$build/CPackConfig.cmake" -B "$work/deb" >"$work/cpack.log" 2>&1) ||
   { cat "$work/cpack.log"; fail "cpack"; }
 deb=$(ls "$work"/deb/confinefs_*.deb)
-dpkg-deb -c "$deb" | grep -q './usr/sbin/mount.confinefs -> confinefs' || fail ".deb lacks mount.confinefs"
-dpkg-deb -c "$deb" | grep -q './usr/lib/systemd/system/confinefs@.service' || fail ".deb lacks the unit"
+listing=$(dpkg-deb -c "$deb")
+grep -q './usr/sbin/mount.confinefs -> confinefs' <<<"$listing" || fail ".deb lacks mount.confinefs"
+grep -q './usr/lib/systemd/system/confinefs@.service' <<<"$listing" || fail ".deb lacks the unit"
 echo ".deb built: $(basename "$deb")"
 if [ "$(id -u)" != 0 ]; then echo "not root: dpkg -i/-r skipped"; exit 0; fi
 if dpkg-query -W -f='${Status}' confinefs 2>/dev/null | grep -q 'install ok installed'; then
@@ -58,4 +59,6 @@ for f in /usr/sbin/confinefs /usr/sbin/mount.confinefs /usr/lib/systemd/system/c
   [ ! -e "$f" ] || fail "dpkg -r left $f"
 done
 dpkg-query -W -f='${Status}' confinefs 2>/dev/null | grep -q 'install ok installed' && fail "still installed"
+# -r keeps dpkg's record of the maintainer scripts ("rc"); purge it so the host is as before.
+dpkg -P confinefs >/dev/null 2>&1 || true
 echo "dpkg -i / dpkg -r: ok ($(wc -l <<<"$files") paths installed and removed)"
