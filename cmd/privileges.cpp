@@ -78,12 +78,20 @@ Result<void> set_no_new_privs() {
 
 Result<void> limit_capabilities(std::span<const cap_value_t> keep) {
   if (auto ok = drop_bounding(keep); !ok) return ok;
+  CapPtr current(cap_get_proc());
   CapPtr caps(cap_init());
-  if (!caps) return last_error();
-  if (!keep.empty()) {
-    int n = static_cast<int>(keep.size());
-    if (cap_set_flag(caps.get(), CAP_EFFECTIVE, n, keep.data(), CAP_SET) != 0 ||
-        cap_set_flag(caps.get(), CAP_PERMITTED, n, keep.data(), CAP_SET) != 0) {
+  if (!current || !caps) return last_error();
+  // Keep only what is both wanted and still permitted: mount.fuse3's drop_privileges starts the
+  // daemon with fewer capabilities, and asking for more than the permitted set is EPERM.
+  std::vector<cap_value_t> held;
+  for (cap_value_t c : keep) {
+    cap_flag_value_t v = CAP_CLEAR;
+    if (cap_get_flag(current.get(), c, CAP_PERMITTED, &v) == 0 && v == CAP_SET) held.push_back(c);
+  }
+  if (!held.empty()) {
+    int n = static_cast<int>(held.size());
+    if (cap_set_flag(caps.get(), CAP_EFFECTIVE, n, held.data(), CAP_SET) != 0 ||
+        cap_set_flag(caps.get(), CAP_PERMITTED, n, held.data(), CAP_SET) != 0) {
       return last_error();
     }
   }
