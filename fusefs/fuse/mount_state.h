@@ -13,7 +13,8 @@ struct CacheTimeouts {
   double entry = 1.0;
   double attr = 1.0;
   double negative = 1.0;
-  bool keep_cache = false;  // keep the kernel page cache across opens
+  bool keep_cache = false;               // always keep the kernel page cache across opens
+  bool keep_cache_if_unchanged = false;  // keep it when mtime, ctime and size are as last open
 };
 
 struct MountState {

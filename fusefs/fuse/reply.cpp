@@ -15,18 +15,24 @@ fuse_entry_param to_param(const Entry& e, const CacheTimeouts& t) {
   return p;
 }
 
-void set_open_flags(fuse_file_info* fi, const CacheTimeouts& t) {
-  fi->keep_cache = t.keep_cache;
+void set_open_flags(fuse_file_info* fi, const CacheTimeouts& t, const ops::OpenFile& file) {
+  fi->keep_cache = t.keep_cache || (t.keep_cache_if_unchanged && file.unchanged_since_last_open);
   fi->noflush = 1;  // flush does nothing here: POSIX locks stay in the kernel
 }
 
 }  // namespace
 
-void reply_error(fuse_req_t req, int code) { fuse_reply_err(req, code); }
+void reply_error(fuse_req_t req, int code) {
+  fuse_reply_err(req, code);
+}
 
-void reply_status(fuse_req_t req, const Result<void>& r) { fuse_reply_err(req, r ? 0 : r.code()); }
+void reply_status(fuse_req_t req, const Result<void>& r) {
+  fuse_reply_err(req, r ? 0 : r.code());
+}
 
-void reply_none(fuse_req_t req) { fuse_reply_none(req); }
+void reply_none(fuse_req_t req) {
+  fuse_reply_none(req);
+}
 
 void reply_entry(fuse_req_t req, const Result<Entry>& r, const CacheTimeouts& t) {
   if (r) {
@@ -56,7 +62,7 @@ void reply_open(fuse_req_t req, const Result<ops::OpenFile*>& r, fuse_file_info*
     return;
   }
   fi->fh = reinterpret_cast<uint64_t>(r.value());
-  set_open_flags(fi, t);
+  set_open_flags(fi, t, *r.value());
   if (fuse_reply_open(req, fi) == -ENOENT) ops::release(r.value());  // the open was interrupted
 }
 
@@ -67,7 +73,7 @@ void reply_create(fuse_req_t req, const Result<ops::Created>& r, fuse_file_info*
     return;
   }
   fi->fh = reinterpret_cast<uint64_t>(r->file);
-  set_open_flags(fi, t);
+  set_open_flags(fi, t, *r->file);
   auto p = to_param(r->entry, t);
   if (fuse_reply_create(req, &p, fi) == -ENOENT) ops::release(r->file);
 }
@@ -98,7 +104,9 @@ void reply_written(fuse_req_t req, const Result<size_t>& r) {
   fuse_reply_write(req, r.value());
 }
 
-void reply_buffer(fuse_req_t req, const char* buf, size_t size) { fuse_reply_buf(req, buf, size); }
+void reply_buffer(fuse_req_t req, const char* buf, size_t size) {
+  fuse_reply_buf(req, buf, size);
+}
 
 void reply_xattr(fuse_req_t req, const Result<size_t>& r, const char* buf, size_t size) {
   if (!r) {

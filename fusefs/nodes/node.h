@@ -55,6 +55,18 @@ class Node {
   }
   bool multiply_linked() const noexcept { return multiply_linked_.load(std::memory_order_relaxed); }
 
+  // Records the content stamp (mtime, ctime, size) seen at an open; true when it equals the stamp
+  // of the previous open, i.e. nobody changed the file in between and the kernel may keep the
+  // pages it cached (cache=auto).
+  bool same_content_as_last_open(const struct stat& st) const noexcept {
+    uint64_t stamp = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000007u ^
+                     static_cast<uint64_t>(st.st_mtim.tv_nsec) * 0x9E3779B97F4A7C15ull ^
+                     static_cast<uint64_t>(st.st_ctim.tv_nsec) * 0xC2B2AE3D27D4EB4Full ^
+                     static_cast<uint64_t>(st.st_ctim.tv_sec) ^
+                     static_cast<uint64_t>(st.st_size) << 17;
+    return content_stamp_.exchange(stamp, std::memory_order_relaxed) == stamp;
+  }
+
  private:
   friend class NodeTable;
   const uint64_t id_;
@@ -62,6 +74,7 @@ class Node {
   const NodeType type_;
   const Fd handle_;
   mutable std::atomic<bool> multiply_linked_{false};
+  mutable std::atomic<uint64_t> content_stamp_{0};
   // Guarded by NodeTable::mutex_.
   uint64_t lookups_ = 0;
   uint64_t parent_ = 0;  // node id of the directory it was last resolved in (0 for the root)

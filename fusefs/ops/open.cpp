@@ -31,8 +31,9 @@ bool writes(int flags) {
 }
 
 Result<OpenFile*> finish_open(Filesystem& fs, NodeRef node, int flags) {
-  auto fd =
-      open_verified(fs, *node, host_flags(flags), writes(flags) ? Purpose::kWrite : Purpose::kRead);
+  struct stat attr {};
+  auto fd = open_verified(fs, *node, host_flags(flags),
+                          writes(flags) ? Purpose::kWrite : Purpose::kRead, &attr);
   if (!fd) return fs.refuse("open", node->id(), "", fd.error());
   if (flags & O_TRUNC) {
     // Linux truncates on O_RDONLY|O_TRUNC too; a read-only fd cannot, so a verified writer does.
@@ -48,7 +49,8 @@ Result<OpenFile*> finish_open(Filesystem& fs, NodeRef node, int flags) {
         with_growth(fs, target, *node, grows_to(0), [&] { return sys::ftruncate(target, 0); });
     if (!cut) return cut.error();
   }
-  return new OpenFile{HandleKind::kFile, std::move(fd.value()), std::move(node)};
+  bool unchanged = !(flags & O_TRUNC) && node->same_content_as_last_open(attr);
+  return new OpenFile{HandleKind::kFile, std::move(fd.value()), std::move(node), unchanged};
 }
 
 // The existing-file half of create-or-open. ENOENT without a refusal means the name vanished.

@@ -28,6 +28,7 @@ struct OpenFile {
   HandleKind kind = HandleKind::kFile;
   Fd fd;
   NodeRef node;
+  bool unchanged_since_last_open = false;  // the kernel may keep its cached pages
 };
 
 // An open directory: a verified fd and its getdents stream (one reader at a time).

@@ -48,13 +48,15 @@ Result<void> verify_identity(const Filesystem& fs, const Node& node, const struc
   return {};
 }
 
-Result<Fd> open_verified(Filesystem& fs, const Node& node, int flags, Purpose purpose) {
+Result<Fd> open_verified(Filesystem& fs, const Node& node, int flags, Purpose purpose,
+                         struct stat* attr) {
   if (node.is_dir()) flags = (flags & ~O_ACCMODE) | O_RDONLY | O_DIRECTORY;
   auto fd = fs.resolver().reopen(node.handle(), flags);
   if (!fd) return fd.error();
   auto st = sys::fstat(fd->ref());
   if (!st) return st.error();
   if (auto ok = verify_identity(fs, node, st.value(), purpose); !ok) return ok.error();
+  if (attr != nullptr) *attr = st.value();
   // Directories cannot be hardlinked; a directory moved out of the tree is Landlock's to stop.
   if (!node.is_dir()) {
     if (auto ok = verify_sole_name(fs, node, purpose); !ok) return ok.error();

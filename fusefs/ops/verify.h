@@ -23,6 +23,7 @@ Result<void> verify_identity(const Filesystem& fs, const Node& node, const struc
 
 // Reopens the node's inode with flags (O_NONBLOCK is added, and cleared again after the checks
 // unless the client asked for it) and verifies it.
-Result<Fd> open_verified(Filesystem& fs, const Node& node, int flags, Purpose purpose);
+Result<Fd> open_verified(Filesystem& fs, const Node& node, int flags, Purpose purpose,
+                         struct stat* attr = nullptr);
 
 }  // namespace confinefs

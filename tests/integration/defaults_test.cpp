@@ -196,6 +196,15 @@ TEST_F(DefaultsTest, RenameFlagsAreHonoured) {
   EXPECT_EQ(errno, EINVAL);
 }
 
+TEST_F(DefaultsTest, OutsideWriteIsSeenOnTheNextOpen) {
+  // cache=auto keeps the kernel's pages only while mtime, ctime and size are as at the last open.
+  write_file(m_.backing() / "shared", "version-1");
+  EXPECT_EQ(read_file(m_.mnt() / "shared"), "version-1");
+  EXPECT_EQ(read_file(m_.mnt() / "shared"), "version-1");  // second open: pages may be kept
+  write_file(m_.backing() / "shared", "version-2");        // an outside writer, same size
+  EXPECT_EQ(read_file(m_.mnt() / "shared"), "version-2");
+}
+
 TEST_F(DefaultsTest, MountIsNosuidNodevWithDefaultPermissions) {
   std::ifstream in("/proc/self/mountinfo");
   std::string line, found;
