@@ -124,6 +124,8 @@ Result<int> restrict_to(const LandlockRules& rules) {
   }
   add_path_rule(ruleset.ref(), "/dev/fuse", (kFsReadFile | kFsWriteFile | kFsIoctlDev) & handled,
                 0);
+  // libfuse sizes its splice pipes from this sysctl; without it large writes lose splice.
+  add_path_rule(ruleset.ref(), "/proc/sys/fs/pipe-max-size", kFsReadFile, 0);
   if (rules.audit_file) add_path_rule(ruleset.ref(), *rules.audit_file, kFsWriteFile, O_NOFOLLOW);
   if (rules.policy_file) add_policy_rules(ruleset.ref(), *rules.policy_file);
   static_assert((kBackingRights & kFsExecute) == 0, "the daemon never executes backing files");

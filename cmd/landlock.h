@@ -7,7 +7,8 @@
 // reach the rest of the host either.
 // Invariant: after restrict_to(), filesystem access is allowed beneath BACKING (no execute, no
 // special files, no symlinks), read/write/ioctl on /dev/fuse (clone_fd workers), write on the
-// audit file and read of the policy file's directory (SIGHUP reload); nothing else. TCP bind and
+// audit file, read of the policy file's directory (SIGHUP reload) and of
+// /proc/sys/fs/pipe-max-size (libfuse's splice pipes); nothing else. TCP bind and
 // connect are refused, and so are signals and abstract sockets outside the daemon's domain.
 // Landlock binds the calling thread and the threads it creates afterwards: call it while the
 // daemon has a single thread.

@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <string_view>
 
@@ -178,6 +179,8 @@ bool confine(const cli::Options& opts, Filesystem& fs, const std::optional<cli::
     spdlog::error("no_new_privs: {}", std::strerror(ok.code()));
     return false;
   }
+  // Log timestamps: load the time zone now; /etc/localtime is out of reach afterwards.
+  ::tzset();
   // Landlock before the id switch: the rules name files (policy, audit log) only root may open.
   if (!apply_landlock(opts, fs, id)) return false;
   if (auto ok = cli::drop_privileges(tenant); !ok) {

@@ -8,7 +8,8 @@
 //   CAP_SYS_ADMIN);
 //   - with -o user=: real, effective, saved and filesystem ids are the tenant's, the supplementary
 //     groups are the tenant's, and no capability is left in any set, bounding set included;
-//   - as root without user=: only kRootServingCaps stay (effective, permitted and bounding), never
+//   - as root without user=: only kRootServingCaps (those it holds) stay (effective, permitted and
+//   bounding), never
 //     CAP_DAC_READ_SEARCH, CAP_SYS_ADMIN or CAP_SETPCAP; inheritable and ambient sets are empty.
 #pragma once
 
