@@ -58,7 +58,8 @@ Decision Policy::decide(std::string_view virtual_path) const {
     int anchor = globs_[i].walk(split).anchor;
     if (anchor < 0 || anchor < best_anchor) continue;
     // Nearest match first; on the same node the more specific rule; on a full tie the earlier.
-    if (anchor > best_anchor || globs_[i].specificity() > globs_[best].specificity()) {
+    if (best < 0 || anchor > best_anchor ||
+        globs_[i].specificity() > globs_[best].specificity()) {
       best = static_cast<int>(i);
       best_anchor = anchor;
     }
