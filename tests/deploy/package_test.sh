@@ -51,6 +51,15 @@ dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -i";
 /usr/sbin/confinefs --version | grep -q '^confinefs ' || fail "installed daemon does not run"
 [ -L /usr/sbin/mount.confinefs ] || fail "mount.confinefs not installed"
 man -w confinefs >/dev/null 2>&1 || [ -e /usr/share/man/man8/confinefs.8 ] || fail "man page not installed"
+# mount(8) finds the helper link: mount -t confinefs, as /etc/fstab would.
+if [ -e /dev/fuse ]; then
+  mkdir -p "$work/b" "$work/m"
+  mount -t confinefs "$work/b" "$work/m" -o allow_other || fail "mount -t confinefs"
+  echo via-mount >"$work/m/f"
+  umount "$work/m" || fail "umount"
+  [ "$(cat "$work/b/f")" = via-mount ] || fail "mount -t confinefs did not serve BACKING"
+  sleep 0.5
+fi
 files=$(dpkg -L confinefs | grep -v '/$' || true)
 dpkg -r confinefs >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -r"; }
 installed_by_us=0
