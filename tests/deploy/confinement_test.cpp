@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 #include "tests/deploy/daemon.h"
@@ -97,6 +98,21 @@ TEST_F(Confinement, NoNewPrivsAndOnlyTheDocumentedCapabilities) {
   EXPECT_EQ(proc_status(d.pid(), "CapBnd"), kRootServingCaps);
   EXPECT_EQ(proc_status(d.pid(), "CapInh"), kNoCaps);
   EXPECT_EQ(proc_status(d.pid(), "CapAmb"), kNoCaps);
+  // Every thread, the SIGHUP-reload and control threads and libfuse's workers included.
+  size_t threads = 0;
+  for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(d.pid()) + "/task")) {
+    pid_t tid = std::stoi(t.path().filename().string());
+    std::ifstream in(t.path() / "status");
+    std::string line, nnp, eff;
+    while (std::getline(in, line)) {
+      if (line.rfind("NoNewPrivs:", 0) == 0) nnp = line.substr(line.find_last_of(" \t") + 1);
+      if (line.rfind("CapEff:", 0) == 0) eff = line.substr(line.find_last_of(" \t") + 1);
+    }
+    EXPECT_EQ(nnp, "1") << "thread " << tid;
+    EXPECT_EQ(eff, kRootServingCaps) << "thread " << tid;
+    ++threads;
+  }
+  EXPECT_GE(threads, 3u);  // main, SIGHUP reload, control, and the workers
   // The helper that unmounts at the end keeps CAP_SYS_ADMIN (bit 21) and nothing else.
   pid_t helper = first_child(d.pid());
   ASSERT_GT(helper, 0);
@@ -148,6 +164,14 @@ TEST_F(Confinement, EveryOperationWorksUnderTheSeccompAllowList) {
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("seccomp=on"), std::string::npos) << out;
   EXPECT_EQ(proc_status(d.pid(), "Seccomp"), "2");
+  for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(d.pid()) + "/task")) {
+    std::ifstream in(t.path() / "status");
+    std::string line, mode;
+    while (std::getline(in, line)) {
+      if (line.rfind("Seccomp:", 0) == 0) mode = line.substr(line.find_last_of(" \t") + 1);
+    }
+    EXPECT_EQ(mode, "2") << "thread " << t.path().filename();
+  }
   stop(d);
 }
 
