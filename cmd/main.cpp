@@ -210,7 +210,14 @@ int serve_confined(const cli::Options& opts, Filesystem& fs, fuse::Session& sess
   std::unique_ptr<cli::ControlServer> control;
   std::unique_ptr<cli::UnmountHelper> helper;
   if (!premounted) {
+    // The helper first: whatever happens from here on, it removes the socket with the mount.
     std::string socket = cli::control_socket_path(id.mountpoint);
+    auto started = cli::UnmountHelper::start(id.mountpoint, our_mount_id(id.mountpoint), socket);
+    if (!started) {
+      spdlog::error("cannot start the unmount helper: {}", std::strerror(started.code()));
+      return kExitRuntime;
+    }
+    helper = std::move(started.value());
     auto bound = cli::ControlServer::bind(socket, [&] { return status_text(id, fs); });
     if (bound) {
       control = std::move(bound.value());
@@ -218,13 +225,6 @@ int serve_confined(const cli::Options& opts, Filesystem& fs, fuse::Session& sess
       spdlog::warn("control socket {}: {}; status will not answer", socket,
                    std::strerror(bound.code()));
     }
-    auto started = cli::UnmountHelper::start(id.mountpoint, our_mount_id(id.mountpoint),
-                                             control ? socket : std::string());
-    if (!started) {
-      spdlog::error("cannot start the unmount helper: {}", std::strerror(started.code()));
-      return kExitRuntime;
-    }
-    helper = std::move(started.value());
   }
   if (!confine(opts, fs, tenant, id)) return kExitRuntime;
   // Created after confinement, so these threads inherit it.

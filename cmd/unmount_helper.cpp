@@ -21,13 +21,13 @@ constexpr int kReplyFd = 4;
 
 // Unmounts only the mount the daemon made: same path, same mount id, still confinefs.
 int cleanup(const std::string& mountpoint, uint64_t mount_id, const std::string& socket_path) {
-  int result = 0;
+  // The socket first: once the mount is gone a new daemon may start and bind the same path.
+  if (!socket_path.empty()) ::unlink(socket_path.c_str());
   auto top = top_mount_at(mountpoint);
   if (top && top->id == mount_id && top->fstype == kFsType) {
-    if (auto ok = lazy_unmount(mountpoint); !ok) result = ok.code();
+    if (auto ok = lazy_unmount(mountpoint); !ok) return ok.code();
   }
-  if (!socket_path.empty()) ::unlink(socket_path.c_str());
-  return result;
+  return 0;
 }
 
 // Moves the pipe ends to fixed numbers and closes every other fd above stderr, /dev/fuse first
