@@ -145,6 +145,10 @@ TEST_F(Confinement, UserOptionRunsAsTheTenant) {
   ASSERT_EQ(::stat((backing_ / "dir").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, pw->pw_uid);
   exercise(mnt_ / "dir");
+  // The control socket was bound as root before the switch and still answers.
+  auto [rc, out] = capture({confinefs_binary(), "status", mnt_.string()});
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("uid=" + ids + "\n"), std::string::npos) << out;
   stop(d);
 }
 
