@@ -115,10 +115,18 @@ Mount::Mount(std::vector<std::string> extra_args)
 }
 
 size_t Mount::daemon_fd_count() const {
+  // Only fds that name files or directories: libfuse's per-worker splice pipes and /dev/fuse
+  // clones grow with the number of worker threads, not with the nodes the daemon holds.
   size_t n = 0;
   std::error_code ec;
   for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid_) + "/fd", ec);
        !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::error_code link_ec;
+    std::string target = fs::read_symlink(it->path(), link_ec).string();
+    if (link_ec || target.starts_with("pipe:") || target.starts_with("socket:") ||
+        target.starts_with("anon_inode:") || target == "/dev/fuse") {
+      continue;
+    }
     ++n;
   }
   return n;

@@ -43,7 +43,7 @@ class Mount {
   const fs::path& outside() const { return outside_; }
   pid_t daemon_pid() const { return pid_; }
   bool ok() const { return ready_; }
-  // Number of open fds of the daemon (from /proc/PID/fd).
+  // Open fds of the daemon that name files or directories (from /proc/PID/fd).
   size_t daemon_fd_count() const;
   // Unmounts now and returns the daemon's exit status (-1 if it did not exit normally).
   int unmount();
