@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -91,12 +92,24 @@ Mount::Mount(std::vector<std::string> extra_args)
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   argv.push_back(backing_.string());
   argv.push_back(mnt_.string());
+  // Under AddressSanitizer, LeakSanitizer's stop-the-world uses ptrace, which a daemon that has
+  // confined itself (no_new_privs, Landlock) cannot do: it would turn every clean exit into a
+  // fatal error. The daemon runs without leak detection; the test processes keep it.
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!std::string_view(*e).starts_with("ASAN_OPTIONS=")) env.emplace_back(*e);
+  }
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  env.push_back(std::string("ASAN_OPTIONS=") + (asan ? std::string(asan) + ":" : "") +
+                "detect_leaks=0");
   pid_ = ::fork();
   if (pid_ == 0) {
-    std::vector<char*> args;
+    std::vector<char*> args, envp;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
-    ::execv(args[0], args.data());
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    ::execve(args[0], args.data(), envp.data());
     _exit(127);
   }
   for (int i = 0; i < 500 && !ready_; ++i) {
