@@ -3,13 +3,11 @@
 namespace confinefs::cli {
 
 fuse::CacheTimeouts timeouts_for(CacheMode mode) {
+  // {entry, attr, negative timeouts in seconds, keep pages always, keep pages if unchanged}
   switch (mode) {
-    case CacheMode::kStrict:
-      return {0.0, 0.0, 0.0, false};
-    case CacheMode::kAuto:
-      return {1.0, 1.0, 1.0, false};
-    case CacheMode::kFull:
-      return {3600.0, 3600.0, 3600.0, true};
+    case CacheMode::kStrict: return {0.0, 0.0, 0.0, false, false};
+    case CacheMode::kAuto: return {1.0, 1.0, 1.0, false, true};
+    case CacheMode::kFull: return {3600.0, 3600.0, 3600.0, true, true};
   }
   return {};
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <linux/fs.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -203,6 +204,34 @@ TEST_F(DefaultsTest, OutsideWriteIsSeenOnTheNextOpen) {
   EXPECT_EQ(read_file(m_.mnt() / "shared"), "version-1");  // second open: pages may be kept
   write_file(m_.backing() / "shared", "version-2");        // an outside writer, same size
   EXPECT_EQ(read_file(m_.mnt() / "shared"), "version-2");
+}
+
+// Reads a 4 MiB file through the mount, opens it again and reports how many of its pages the
+// kernel still has cached after that open (mincore on a mapping): keep_cache decides it.
+size_t pages_kept_across_open(Mount& m) {
+  constexpr size_t kSize = 4 << 20;
+  write_file(m.backing() / "big", std::string(kSize, 'x'));
+  EXPECT_EQ(read_file(m.mnt() / "big").size(), kSize);
+  int fd = ::open((m.mnt() / "big").c_str(), O_RDONLY);
+  EXPECT_GE(fd, 0);
+  void* map = ::mmap(nullptr, kSize, PROT_READ, MAP_SHARED, fd, 0);
+  EXPECT_NE(map, MAP_FAILED);
+  std::vector<unsigned char> resident(kSize / static_cast<size_t>(::sysconf(_SC_PAGESIZE)));
+  EXPECT_EQ(::mincore(map, kSize, resident.data()), 0);
+  ::munmap(map, kSize);
+  ::close(fd);
+  size_t kept = 0;
+  for (unsigned char r : resident) kept += r & 1;
+  return kept;
+}
+
+TEST(CacheModeTest, AutoKeepsPagesOfAnUnchangedFileStrictDoesNot) {
+  Mount strict({"-o", "cache=strict"});
+  ASSERT_TRUE(strict.ok());
+  EXPECT_EQ(pages_kept_across_open(strict), 0u) << "strict must drop the pages at open";
+  Mount automatic({"-o", "cache=auto"});
+  ASSERT_TRUE(automatic.ok());
+  EXPECT_GT(pages_kept_across_open(automatic), 512u) << "auto must keep an unchanged file's pages";
 }
 
 TEST_F(DefaultsTest, MountIsNosuidNodevWithDefaultPermissions) {
