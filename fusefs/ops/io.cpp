@@ -1,4 +1,5 @@
-// Content I/O on verified fds: read, write, fsync, fallocate, lseek, copy_file_range.
+// Content I/O on verified fds: write, fsync, fallocate, lseek, copy_file_range (reads are
+// answered by the FUSE layer straight from the open fd).
 // The fd was verified when the file was opened and stays bound to that inode whatever happens to
 // its name, so per-call re-verification would add a syscall and close no window: a name added
 // later (say, a hardlink) can only be made by someone who can already write the inode.
@@ -16,10 +17,6 @@ Result<Growth> admit_write(Filesystem& fs, OpenFile& file, off_t offset, size_t 
   uint64_t end = static_cast<uint64_t>(offset) + length;
   if (auto ok = check_file_size(fs, file.node->id(), end); !ok) return ok.error();
   return begin_growth(fs, file.fd.ref(), *file.node, grows_to(end));
-}
-
-Result<size_t> read(OpenFile& file, void* buf, size_t size, off_t offset) {
-  return sys::pread(file.fd.ref(), buf, size, offset);
 }
 
 Result<size_t> write(Filesystem& fs, OpenFile& file, const void* buf, size_t size, off_t offset) {

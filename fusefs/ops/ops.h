@@ -69,7 +69,6 @@ struct Created {
 Result<Created> create(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,
                        mode_t mode, int flags);
 void release(OpenFile* file);
-Result<size_t> read(OpenFile& file, void* buf, size_t size, off_t offset);
 Result<size_t> write(Filesystem& fs, OpenFile& file, const void* buf, size_t size, off_t offset);
 // The policy's growth limits for a write of length bytes at offset (EFBIG past max_file_size,
 // EDQUOT past quota_bytes). Keep the Growth alive until the write is done and destroy it before

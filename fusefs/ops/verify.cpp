@@ -11,6 +11,15 @@ bool hardlinks_readable(const Filesystem& fs, Purpose purpose) {
   return purpose == Purpose::kRead && fs.policy()->hardlinks() == policy::HardlinkMode::kReadOnly;
 }
 
+// Records a link count seen for node and refuses a node ever seen multiply linked (threat #5).
+Result<void> check_links(const Filesystem& fs, const Node& node, nlink_t nlink, Purpose purpose) {
+  node.saw_link_count(nlink);
+  if (node.multiply_linked() && !hardlinks_readable(fs, purpose)) {
+    return Error{EACCES, Refusal::kHardlink};
+  }
+  return {};
+}
+
 // Proves with one atomic observation that a regular file is wholly inside the backing directory:
 // its recorded name (in a parent directory the daemon holds) refers to this very inode, and the
 // inode has no other name. fstat on the fd alone cannot prove it: between the open and the
@@ -26,11 +35,7 @@ Result<void> verify_sole_name(Filesystem& fs, const Node& node, Purpose purpose)
   if (!st || st->st_dev != node.key().dev || st->st_ino != node.key().ino) {
     return Error{ESTALE, Refusal::kIdentityMismatch};
   }
-  node.saw_link_count(st->st_nlink);
-  if (node.multiply_linked() && !hardlinks_readable(fs, purpose)) {
-    return Error{EACCES, Refusal::kHardlink};
-  }
-  return {};
+  return check_links(fs, node, st->st_nlink, purpose);
 }
 
 }  // namespace
@@ -41,11 +46,7 @@ Result<void> verify_identity(const Filesystem& fs, const Node& node, const struc
       st.st_dev != node.key().dev || st.st_ino != node.key().ino) {
     return Error{EIO, Refusal::kIdentityMismatch};
   }
-  node.saw_link_count(st.st_nlink);
-  if (node.multiply_linked() && !hardlinks_readable(fs, purpose)) {
-    return Error{EACCES, Refusal::kHardlink};
-  }
-  return {};
+  return check_links(fs, node, st.st_nlink, purpose);
 }
 
 Result<Fd> open_verified(Filesystem& fs, const Node& node, int flags, Purpose purpose,
