@@ -1,6 +1,7 @@
 #include "fusefs/fuse/lowlevel.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 
 #include <vector>
 
@@ -40,8 +41,12 @@ void on_init(void* userdata, fuse_conn_info* conn) {
   enable(conn, FUSE_CAP_SPLICE_READ);
   enable(conn, FUSE_CAP_SPLICE_WRITE);
   enable(conn, FUSE_CAP_SPLICE_MOVE);
-  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   auto* st = static_cast<MountState*>(userdata);
+  if (st->timeouts.writeback) {
+    enable(conn, FUSE_CAP_WRITEBACK_CACHE);
+  } else {
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  }
   if (st->on_ready) st->on_ready();
 }
 
@@ -121,14 +126,27 @@ void on_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t n
                ops::rename(fs(req), caller(req), parent, name, new_parent, new_name, flags));
 }
 
+// With the writeback cache the kernel owns the file position and fills partial pages itself:
+// it appends at its own idea of the end (a host O_APPEND would move every write to the end and
+// scramble the file) and reads pages of files the client opened write-only. Neither widens what
+// the client can reach: the open is gated as a write either way, and the client's own fd keeps
+// its access mode.
+int host_open_flags(fuse_req_t req, int flags) {
+  if (!timeouts(req).writeback) return flags;
+  if ((flags & O_ACCMODE) == O_WRONLY) flags = (flags & ~O_ACCMODE) | O_RDWR;
+  return flags & ~O_APPEND;
+}
+
 void on_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  reply_open(req, ops::open(fs(req), caller(req), ino, fi->flags), fi, timeouts(req));
+  reply_open(req, ops::open(fs(req), caller(req), ino, host_open_flags(req, fi->flags)), fi,
+             timeouts(req));
 }
 
 void on_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
                fuse_file_info* fi) {
-  reply_create(req, ops::create(fs(req), caller(req), parent, name, mode, fi->flags), fi,
-               timeouts(req));
+  reply_create(
+      req, ops::create(fs(req), caller(req), parent, name, mode, host_open_flags(req, fi->flags)),
+      fi, timeouts(req));
 }
 
 void on_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {

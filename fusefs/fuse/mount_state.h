@@ -15,6 +15,9 @@ struct CacheTimeouts {
   double negative = 1.0;
   bool keep_cache = false;               // always keep the kernel page cache across opens
   bool keep_cache_if_unchanged = false;  // keep it when mtime, ctime and size are as last open
+  // The kernel buffers writes and trusts its own size and mtime: only for a backing directory
+  // that nothing but this mount writes (cache=full).
+  bool writeback = false;
 };
 
 struct MountState {

@@ -234,6 +234,36 @@ TEST(CacheModeTest, AutoKeepsPagesOfAnUnchangedFileStrictDoesNot) {
   EXPECT_GT(pages_kept_across_open(automatic), 512u) << "auto must keep an unchanged file's pages";
 }
 
+// Writes through fd at offset off (or at the end for O_APPEND fds, off ignored), then closes it.
+void write_and_close(int fd, const std::string& data, off_t off) {
+  ASSERT_GE(fd, 0) << strerror(errno);
+  ASSERT_EQ(::pwrite(fd, data.data(), data.size(), off), static_cast<ssize_t>(data.size()));
+  ASSERT_EQ(::close(fd), 0);
+}
+
+TEST(CacheModeTest, FullBuffersWritesAndKeepsAppendAndPartialPagesExact) {
+  // cache=full turns on the kernel's writeback cache. The kernel then writes whole pages at
+  // offsets it chooses: a host fd opened O_APPEND would put them all at the end, and a host fd
+  // opened write-only could not fill a partially written page.
+  Mount m({"-o", "cache=full"});
+  ASSERT_TRUE(m.ok());
+  write_file(m.backing() / "log", "hello");
+  write_and_close(::open((m.mnt() / "log").c_str(), O_WRONLY | O_APPEND), "-world", 0);
+  write_and_close(::open((m.mnt() / "log").c_str(), O_WRONLY | O_APPEND), "!", 0);
+  EXPECT_EQ(read_file(m.backing() / "log"), "hello-world!");
+
+  std::string page(8192, 'a');
+  write_file(m.backing() / "patch", page);
+  write_and_close(::open((m.mnt() / "patch").c_str(), O_WRONLY), "XYZ", 4095);
+  page.replace(4095, 3, "XYZ");
+  EXPECT_EQ(read_file(m.backing() / "patch"), page);
+
+  int fd = ::open((m.mnt() / "new").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  write_and_close(fd, "fresh", 0);
+  EXPECT_EQ(read_file(m.backing() / "new"), "fresh");
+  EXPECT_EQ(open_errno(m.mnt() / "new", O_WRONLY), 0);
+}
+
 TEST_F(DefaultsTest, MountIsNosuidNodevWithDefaultPermissions) {
   std::ifstream in("/proc/self/mountinfo");
   std::string line, found;
