@@ -68,12 +68,9 @@ std::string backing_error(const std::string& path, int code) {
   // O_NOFOLLOW|O_DIRECTORY reports a symlink as ENOTDIR; say what it really is.
   if (code == ENOTDIR && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) code = ELOOP;
   switch (code) {
-    case ELOOP:
-      return "BACKING " + path + " is a symbolic link; give the real directory";
-    case ENOTDIR:
-      return "BACKING " + path + " is not a directory";
-    default:
-      return "BACKING " + path + ": " + std::strerror(code);
+    case ELOOP: return "BACKING " + path + " is a symbolic link; give the real directory";
+    case ENOTDIR: return "BACKING " + path + " is not a directory";
+    default: return "BACKING " + path + ": " + std::strerror(code);
   }
 }
 

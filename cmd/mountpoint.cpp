@@ -25,7 +25,8 @@ std::string check_mountpoint(const std::string& mountpoint, const struct stat& b
   // Walk up through ".." to the filesystem root, comparing identities with BACKING.
   for (int depth = 0; depth < 4096; ++depth) {
     struct stat here {};
-    if (::fstat(dir.get(), &here) < 0) return "mountpoint " + mountpoint + ": " + std::strerror(errno);
+    if (::fstat(dir.get(), &here) < 0)
+      return "mountpoint " + mountpoint + ": " + std::strerror(errno);
     if (same(here, backing)) {
       return depth == 0 ? "mountpoint is BACKING itself" : "mountpoint is inside BACKING";
     }

@@ -24,16 +24,10 @@ void send(const std::string& message) {
 
 }  // namespace
 
-void notify_ready(const std::string& status) {
-  send("READY=1\nSTATUS=" + one_line(status));
-}
+void notify_ready(const std::string& status) { send("READY=1\nSTATUS=" + one_line(status)); }
 
-void notify_status(const std::string& status) {
-  send("STATUS=" + one_line(status));
-}
+void notify_status(const std::string& status) { send("STATUS=" + one_line(status)); }
 
-void notify_stopping(const std::string& status) {
-  send("STOPPING=1\nSTATUS=" + one_line(status));
-}
+void notify_stopping(const std::string& status) { send("STOPPING=1\nSTATUS=" + one_line(status)); }
 
 }  // namespace confinefs::cli

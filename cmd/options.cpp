@@ -11,14 +11,14 @@ namespace {
 // Mount options passed through to libfuse / the kernel. suid and dev are absent on purpose:
 // a confinement mount is always nosuid,nodev (threats.md #10, #12).
 const std::set<std::string_view> kMountFlags = {
-    "rw",       "ro",      "allow_other", "allow_root", "auto_unmount", "default_permissions",
-    "nosuid",   "nodev",   "exec",        "noexec",     "atime",        "noatime",
-    "nodiratime", "relatime", "strictatime", "sync",   "async",        "dirsync",
-    "lazytime", "nolazytime"};
+    "rw",         "ro",        "allow_other", "allow_root", "auto_unmount", "default_permissions",
+    "nosuid",     "nodev",     "exec",        "noexec",     "atime",        "noatime",
+    "nodiratime", "relatime",  "strictatime", "sync",       "async",        "dirsync",
+    "lazytime",   "nolazytime"};
 const std::set<std::string_view> kMountKeyed = {"fsname", "subtype", "max_read", "blksize"};
 // Options mount(8)/mount.fuse3 may hand over that mean nothing to the daemon.
-const std::set<std::string_view> kIgnored = {"defaults", "auto", "noauto", "user", "nouser",
-                                             "users", "_netdev", "nofail"};
+const std::set<std::string_view> kIgnored = {"defaults", "auto",  "noauto",  "user",
+                                             "nouser",   "users", "_netdev", "nofail"};
 
 bool parse_size(std::string_view v, size_t& out) {
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);

@@ -20,7 +20,8 @@ void on_hangup(int) {
   int saved = errno;
   char byte = 1;
   int fd = g_hangup_pipe.load();
-  if (fd >= 0) [[maybe_unused]] auto n = ::write(fd, &byte, 1);
+  if (fd >= 0) [[maybe_unused]]
+    auto n = ::write(fd, &byte, 1);
   errno = saved;
 }
 

@@ -128,16 +128,14 @@ std::string clear_stale_mount(const std::string& mountpoint) {
   for (int pass = 0; pass < 8; ++pass) {
     MountProbe probe = probe_mountpoint(canonical);
     switch (probe.state) {
-      case MountState::kFree:
-        return "";
+      case MountState::kFree: return "";
       case MountState::kLive:
         return "mountpoint " + canonical + " is already a live confinefs mount (source " +
                probe.entry.source + "); stop that daemon first";
       case MountState::kOther:
         return "mountpoint " + canonical + " is the root of another filesystem (" +
                probe.entry.fstype + " from " + probe.entry.source + "); refusing to mount over it";
-      case MountState::kStale:
-        break;
+      case MountState::kStale: break;
     }
     spdlog::warn(
         "mountpoint {}: stale confinefs mount (transport endpoint is not connected); "
@@ -152,14 +150,10 @@ std::string clear_stale_mount(const std::string& mountpoint) {
 
 const char* state_name(MountState s) noexcept {
   switch (s) {
-    case MountState::kFree:
-      return "not mounted";
-    case MountState::kStale:
-      return "stale";
-    case MountState::kLive:
-      return "live";
-    case MountState::kOther:
-      return "other filesystem";
+    case MountState::kFree: return "not mounted";
+    case MountState::kStale: return "stale";
+    case MountState::kLive: return "live";
+    case MountState::kOther: return "other filesystem";
   }
   return "?";
 }

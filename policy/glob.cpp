@@ -32,9 +32,7 @@ bool wildcard_match(std::string_view pat, std::string_view s) noexcept {
   return p == pat.size();
 }
 
-std::string quoted(std::string_view text) {
-  return "rule path '" + std::string(text) + "': ";
-}
+std::string quoted(std::string_view text) { return "rule path '" + std::string(text) + "': "; }
 
 // Whole-text checks that do not depend on components; empty string when fine.
 std::string check_text(std::string_view text) {
@@ -86,16 +84,11 @@ bool PathCursor::next(std::string_view* name) noexcept {
 
 bool Glob::Component::matches(std::string_view name) const noexcept {
   switch (kind) {
-    case Kind::kLiteral:
-      return name == text;
-    case Kind::kPrefix:
-      return name.starts_with(fixed);
-    case Kind::kSuffix:
-      return name.ends_with(fixed);
-    case Kind::kStar:
-      return wildcard_match(text, name);
-    case Kind::kGlobstar:
-      return true;
+    case Kind::kLiteral: return name == text;
+    case Kind::kPrefix: return name.starts_with(fixed);
+    case Kind::kSuffix: return name.ends_with(fixed);
+    case Kind::kStar: return wildcard_match(text, name);
+    case Kind::kGlobstar: return true;
   }
   return false;
 }

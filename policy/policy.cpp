@@ -6,31 +6,23 @@ namespace confinefs::policy {
 
 const char* access_name(Access a) noexcept {
   switch (a) {
-    case Access::kReadWrite:
-      return "read-write";
-    case Access::kReadOnly:
-      return "read-only";
-    case Access::kDeny:
-      return "deny";
-    case Access::kHidden:
-      return "hidden";
+    case Access::kReadWrite: return "read-write";
+    case Access::kReadOnly: return "read-only";
+    case Access::kDeny: return "deny";
+    case Access::kHidden: return "hidden";
   }
   return "unknown";
 }
 
 const char* hardlink_mode_name(HardlinkMode m) noexcept {
   switch (m) {
-    case HardlinkMode::kRefuse:
-      return "refuse";
-    case HardlinkMode::kReadOnly:
-      return "read-only";
+    case HardlinkMode::kRefuse: return "refuse";
+    case HardlinkMode::kReadOnly: return "read-only";
   }
   return "unknown";
 }
 
-std::shared_ptr<const Policy> Policy::defaults() {
-  return std::make_shared<const Policy>();
-}
+std::shared_ptr<const Policy> Policy::defaults() { return std::make_shared<const Policy>(); }
 
 Policy::Policy(Settings settings, std::vector<Rule> rules)
     : settings_(std::move(settings)), rules_(std::move(rules)) {
@@ -58,8 +50,7 @@ Decision Policy::decide(std::string_view virtual_path) const {
     int anchor = globs_[i].walk(split).anchor;
     if (anchor < 0 || anchor < best_anchor) continue;
     // Nearest match first; on the same node the more specific rule; on a full tie the earlier.
-    if (best < 0 || anchor > best_anchor ||
-        globs_[i].specificity() > globs_[best].specificity()) {
+    if (best < 0 || anchor > best_anchor || globs_[i].specificity() > globs_[best].specificity()) {
       best = static_cast<int>(i);
       best_anchor = anchor;
     }

@@ -20,9 +20,7 @@ namespace confinefs::policy {
 // Ordered from least to most restrictive; "stricter" comparisons rely on this order.
 enum class Access : unsigned char { kReadWrite, kReadOnly, kDeny, kHidden };
 const char* access_name(Access a) noexcept;
-inline Access stricter(Access a, Access b) noexcept {
-  return a < b ? b : a;
-}
+inline Access stricter(Access a, Access b) noexcept { return a < b ? b : a; }
 
 enum class HardlinkMode : unsigned char { kRefuse, kReadOnly };
 const char* hardlink_mode_name(HardlinkMode m) noexcept;

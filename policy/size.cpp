@@ -31,13 +31,9 @@ constexpr std::array<Unit, 16> kUnits{{
     {"PB", kK* kK* kK* kK* kK},
 }};
 
-std::string quote(std::string_view s) {
-  return "'" + std::string(s) + "'";
-}
+std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 // Parses the leading digits; *end is set past them. nullopt on overflow.
 std::optional<uint64_t> leading_number(std::string_view text, size_t* end) {

@@ -87,15 +87,9 @@ void put_create_and_xattrs(std::ostream& out, const Policy& p) {
 void put_audit(std::ostream& out, const AuditOptions& a) {
   out << "audit:\n  sink: ";
   switch (a.sink) {
-    case AuditSink::kStderr:
-      out << "stderr";
-      break;
-    case AuditSink::kJournald:
-      out << "journald";
-      break;
-    case AuditSink::kFile:
-      out << quote(a.file);
-      break;
+    case AuditSink::kStderr: out << "stderr"; break;
+    case AuditSink::kJournald: out << "journald"; break;
+    case AuditSink::kFile: out << quote(a.file); break;
   }
   out << "\n  log_allowed_mutations: " << (a.log_allowed_mutations ? "true" : "false") << "\n";
 }

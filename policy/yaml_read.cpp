@@ -9,14 +9,10 @@ namespace {
 
 std::string kind_of(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Map:
-      return "a map";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar:
-      return "'" + n.Scalar() + "'";
-    default:
-      return "nothing";
+    case YAML::NodeType::Map: return "a map";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
+    default: return "nothing";
   }
 }
 
@@ -56,13 +52,9 @@ void fail_at(const YAML::Mark& mark, std::string message) {
   throw FieldError{mark, std::move(message)};
 }
 
-YAML::Mark Field::mark() const {
-  return value.IsNull() ? key_mark : value.Mark();
-}
+YAML::Mark Field::mark() const { return value.IsNull() ? key_mark : value.Mark(); }
 
-void Field::fail(std::string message) const {
-  fail_at(mark(), std::move(message));
-}
+void Field::fail(std::string message) const { fail_at(mark(), std::move(message)); }
 
 void Field::fail_type(std::string_view expected) const {
   fail("'" + name + "' must be " + std::string(expected) + ", got " + kind_of(value));

@@ -85,23 +85,13 @@ void AuditLog::record(const Event& e, std::string_view tenant) {
 
 void AuditLog::write_line(const std::string& line) {
   switch (sink_) {
-    case policy::AuditSink::kStderr:
-      write_all(FdRef(STDERR_FILENO), line);
-      break;
-    case policy::AuditSink::kJournald:
-      send_to_journal(line);
-      break;
-    case policy::AuditSink::kFile:
-      write_all(file_.ref(), line);
-      break;
+    case policy::AuditSink::kStderr: write_all(FdRef(STDERR_FILENO), line); break;
+    case policy::AuditSink::kJournald: send_to_journal(line); break;
+    case policy::AuditSink::kFile: write_all(file_.ref(), line); break;
   }
 }
 
-void set_current_client(const Client& c) noexcept {
-  t_client = c;
-}
-Client current_client() noexcept {
-  return t_client;
-}
+void set_current_client(const Client& c) noexcept { t_client = c; }
+Client current_client() noexcept { return t_client; }
 
 }  // namespace confinefs::audit

@@ -43,16 +43,11 @@ void append_rule(std::string* out, const Event& e) {
 
 const char* kind_name(Kind k) noexcept {
   switch (k) {
-    case Kind::kPolicy:
-      return "policy";
-    case Kind::kLimit:
-      return "limit";
-    case Kind::kEscape:
-      return "escape";
-    case Kind::kStale:
-      return "stale";
-    case Kind::kAllowed:
-      return "allowed";
+    case Kind::kPolicy: return "policy";
+    case Kind::kLimit: return "limit";
+    case Kind::kEscape: return "escape";
+    case Kind::kStale: return "stale";
+    case Kind::kAllowed: return "allowed";
   }
   return "unknown";
 }

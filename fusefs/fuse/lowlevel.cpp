@@ -33,8 +33,8 @@ void enable(fuse_conn_info* conn, unsigned cap) {
 }
 
 void on_init(void* userdata, fuse_conn_info* conn) {
-  enable(conn, FUSE_CAP_ATOMIC_O_TRUNC);     // O_TRUNC arrives with open, applied after checks
-  enable(conn, FUSE_CAP_HANDLE_KILLPRIV);    // setuid/setgid bits are never stored anyway
+  enable(conn, FUSE_CAP_ATOMIC_O_TRUNC);   // O_TRUNC arrives with open, applied after checks
+  enable(conn, FUSE_CAP_HANDLE_KILLPRIV);  // setuid/setgid bits are never stored anyway
   enable(conn, FUSE_CAP_PARALLEL_DIROPS);
   enable(conn, FUSE_CAP_READDIRPLUS);
   enable(conn, FUSE_CAP_READDIRPLUS_AUTO);
@@ -88,8 +88,7 @@ ops::AttrChange decode(const struct stat* attr, int to_set) {
   return c;
 }
 
-void on_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
-                fuse_file_info* fi) {
+void on_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
   reply_attr(req,
              ops::setattr(fs(req), caller(req), ino, decode(attr, to_set),
                           fi ? ops::as_file(fi->fh) : nullptr),
@@ -122,8 +121,7 @@ void on_link(fuse_req_t req, fuse_ino_t, fuse_ino_t parent, const char* name) {
 
 void on_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
                const char* new_name, unsigned int flags) {
-  reply_status(req,
-               ops::rename(fs(req), caller(req), parent, name, new_parent, new_name, flags));
+  reply_status(req, ops::rename(fs(req), caller(req), parent, name, new_parent, new_name, flags));
 }
 
 // With the writeback cache the kernel owns the file position and fills partial pages itself:
@@ -290,7 +288,8 @@ void on_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* v
 void on_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   thread_local std::vector<char> buf;
   buf.resize(size);
-  reply_xattr(req, ops::getxattr(fs(req), caller(req), ino, name, size ? buf.data() : nullptr, size),
+  reply_xattr(req,
+              ops::getxattr(fs(req), caller(req), ino, name, size ? buf.data() : nullptr, size),
               buf.data(), size);
 }
 
@@ -315,11 +314,11 @@ void on_fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t leng
   reply_status(req, ops::fallocate(fs(req), file_of(fi), mode, offset, length));
 }
 
-void on_copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in,
-                        fuse_ino_t, off_t off_out, fuse_file_info* fi_out, size_t len, int flags) {
+void on_copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in, fuse_ino_t,
+                        off_t off_out, fuse_file_info* fi_out, size_t len, int flags) {
   if (flags != 0) return reply_error(req, EINVAL);
-  reply_written(req, ops::copy_file_range(fs(req), file_of(fi_in), off_in, file_of(fi_out),
-                                          off_out, len));
+  reply_written(
+      req, ops::copy_file_range(fs(req), file_of(fi_in), off_in, file_of(fi_out), off_out, len));
 }
 
 void on_lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence, fuse_file_info* fi) {

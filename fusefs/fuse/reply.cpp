@@ -22,17 +22,11 @@ void set_open_flags(fuse_file_info* fi, const CacheTimeouts& t, const ops::OpenF
 
 }  // namespace
 
-void reply_error(fuse_req_t req, int code) {
-  fuse_reply_err(req, code);
-}
+void reply_error(fuse_req_t req, int code) { fuse_reply_err(req, code); }
 
-void reply_status(fuse_req_t req, const Result<void>& r) {
-  fuse_reply_err(req, r ? 0 : r.code());
-}
+void reply_status(fuse_req_t req, const Result<void>& r) { fuse_reply_err(req, r ? 0 : r.code()); }
 
-void reply_none(fuse_req_t req) {
-  fuse_reply_none(req);
-}
+void reply_none(fuse_req_t req) { fuse_reply_none(req); }
 
 void reply_entry(fuse_req_t req, const Result<Entry>& r, const CacheTimeouts& t) {
   if (r) {
@@ -104,9 +98,7 @@ void reply_written(fuse_req_t req, const Result<size_t>& r) {
   fuse_reply_write(req, r.value());
 }
 
-void reply_buffer(fuse_req_t req, const char* buf, size_t size) {
-  fuse_reply_buf(req, buf, size);
-}
+void reply_buffer(fuse_req_t req, const char* buf, size_t size) { fuse_reply_buf(req, buf, size); }
 
 void reply_xattr(fuse_req_t req, const Result<size_t>& r, const char* buf, size_t size) {
   if (!r) {

@@ -33,8 +33,7 @@ void log_from_libfuse(enum fuse_log_level level, const char* fmt, va_list ap) {
 
 }  // namespace
 
-Result<std::unique_ptr<Session>> Session::create(MountState* state,
-                                                 const SessionOptions& options) {
+Result<std::unique_ptr<Session>> Session::create(MountState* state, const SessionOptions& options) {
   fuse_set_log_func(log_from_libfuse);
   // The kernel applies the caller's umask before CREATE and MKDIR reach us (FUSE_CAP_DONT_MASK
   // is not requested); the daemon's own umask must not be applied a second time.

@@ -13,7 +13,7 @@ struct fuse_session;
 namespace confinefs::fuse {
 
 struct SessionOptions {
-  std::string mountpoint;                // a directory, or /dev/fd/N from mount.fuse3
+  std::string mountpoint;                  // a directory, or /dev/fd/N from mount.fuse3
   std::vector<std::string> mount_options;  // passed to libfuse as "-o" arguments
   bool debug = false;
   bool clone_fd = true;  // one /dev/fuse fd per worker thread: less contention on the queue

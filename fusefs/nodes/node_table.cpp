@@ -6,8 +6,8 @@ namespace confinefs {
 
 NodeTable::NodeTable(InodeKey root_key, Fd root_handle, size_t max_nodes)
     : max_nodes_(max_nodes),
-      root_(std::make_shared<Node>(kRootId, root_key, NodeType::kDirectory,
-                                   std::move(root_handle))) {
+      root_(
+          std::make_shared<Node>(kRootId, root_key, NodeType::kDirectory, std::move(root_handle))) {
   root_->lookups_ = 1;
   by_id_.emplace(kRootId, root_);
   by_key_.emplace(root_key, kRootId);

@@ -39,8 +39,8 @@ Result<OpenDir*> opendir(Filesystem& fs, const Caller& c, uint64_t id) {
   if (auto ok = gate(fs, c, "opendir", id, nullptr, Intent::kRead); !ok) return ok.error();
   auto fd = open_verified(fs, *node.value(), O_RDONLY | O_DIRECTORY, Purpose::kRead);
   if (!fd) return fs.refuse("opendir", id, "", fd.error());
-  auto* dir = new OpenDir{HandleKind::kDirectory, std::move(node.value()), {},
-                          DirStream(std::move(fd.value()))};
+  auto* dir = new OpenDir{
+      HandleKind::kDirectory, std::move(node.value()), {}, DirStream(std::move(fd.value()))};
   return dir;
 }
 

@@ -25,21 +25,16 @@ std::string join(std::string path, std::string_view child) {
 
 int errno_for(Access access, Intent intent) {
   switch (access) {
-    case Access::kHidden:
-      return intent == Intent::kCreate ? EACCES : ENOENT;
-    case Access::kDeny:
-      return EACCES;
+    case Access::kHidden: return intent == Intent::kCreate ? EACCES : ENOENT;
+    case Access::kDeny: return EACCES;
     case Access::kReadOnly:
       return (intent == Intent::kModify || intent == Intent::kCreate) ? EROFS : 0;
-    case Access::kReadWrite:
-      return 0;
+    case Access::kReadWrite: return 0;
   }
   return EACCES;
 }
 
-bool mutates(Intent intent) {
-  return intent == Intent::kModify || intent == Intent::kCreate;
-}
+bool mutates(Intent intent) { return intent == Intent::kModify || intent == Intent::kCreate; }
 
 struct Link {
   uint64_t id;

@@ -25,9 +25,7 @@ Result<size_t> write(Filesystem& fs, OpenFile& file, const void* buf, size_t siz
   return sys::pwrite(file.fd.ref(), buf, size, offset);
 }
 
-Result<void> fsync(OpenFile& file, bool data_only) {
-  return sys::fsync(file.fd.ref(), data_only);
-}
+Result<void> fsync(OpenFile& file, bool data_only) { return sys::fsync(file.fd.ref(), data_only); }
 
 namespace {
 

@@ -26,9 +26,7 @@ int host_flags(int client_flags) {
   return client_flags & (O_ACCMODE | O_APPEND | O_SYNC | O_DSYNC);
 }
 
-bool writes(int flags) {
-  return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
-}
+bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC); }
 
 Result<OpenFile*> finish_open(Filesystem& fs, NodeRef node, int flags) {
   struct stat attr {};
@@ -133,8 +131,6 @@ Result<Created> create(Filesystem& fs, const Caller& c, uint64_t parent, const c
   return Error{EAGAIN};
 }
 
-void release(OpenFile* file) {
-  delete file;
-}
+void release(OpenFile* file) { delete file; }
 
 }  // namespace confinefs::ops

@@ -58,8 +58,8 @@ struct AttrChange {
 Result<Entry> lookup(Filesystem& fs, const Caller& c, uint64_t parent, const char* name);
 void forget(Filesystem& fs, uint64_t node, uint64_t count);
 Result<struct stat> getattr(Filesystem& fs, const Caller& c, uint64_t node);
-Result<struct stat> setattr(Filesystem& fs, const Caller& c, uint64_t node, const AttrChange& change,
-                            OpenFile* file);
+Result<struct stat> setattr(Filesystem& fs, const Caller& c, uint64_t node,
+                            const AttrChange& change, OpenFile* file);
 
 Result<OpenFile*> open(Filesystem& fs, const Caller& c, uint64_t node, int flags);
 struct Created {
@@ -87,8 +87,10 @@ void releasedir(OpenDir* dir);
 // looks each entry up, which classifies it too.
 Result<std::optional<DirEntry>> peek_entry(Filesystem& fs, OpenDir& dir, bool check_visible);
 Result<void> fsyncdir(OpenDir& dir, bool data_only);
-Result<Entry> mkdir(Filesystem& fs, const Caller& c, uint64_t parent, const char* name, mode_t mode);
-Result<Entry> mknod(Filesystem& fs, const Caller& c, uint64_t parent, const char* name, mode_t mode);
+Result<Entry> mkdir(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,
+                    mode_t mode);
+Result<Entry> mknod(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,
+                    mode_t mode);
 Result<void> unlink(Filesystem& fs, const Caller& c, uint64_t parent, const char* name);
 Result<void> rmdir(Filesystem& fs, const Caller& c, uint64_t parent, const char* name);
 Result<void> rename(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,

@@ -18,9 +18,7 @@ namespace confinefs::ops {
 namespace {
 
 // The policy's xattrs.namespaces (user by default; security.* and trusted.* never).
-bool allowed(Filesystem& fs, std::string_view name) {
-  return fs.policy()->xattr_allowed(name);
-}
+bool allowed(Filesystem& fs, std::string_view name) { return fs.policy()->xattr_allowed(name); }
 
 // POSIX ACLs get the answer of a filesystem without ACL support (EOPNOTSUPP), which tools such
 // as cp -a and rsync -A treat as "nothing to preserve"; every other namespace is EPERM.

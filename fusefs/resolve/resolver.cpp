@@ -5,8 +5,8 @@
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <sys/statfs.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -75,8 +75,8 @@ Resolver::~Resolver() = default;
 
 Result<Resolver> Resolver::open_root(const char* backing_path) {
   Resolver r;
-  auto root = raw_openat(FdRef(AT_FDCWD), backing_path,
-                         O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+  auto root =
+      raw_openat(FdRef(AT_FDCWD), backing_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
   if (!root) return root.error();
   r.root_ = std::move(root.value());
 

@@ -50,7 +50,8 @@ class Resolver {
   // An O_PATH handle for the inode behind an fd this daemon opened (a file it just created).
   Result<Fd> path_handle(FdRef open_fd) const;
 
-  // O_CREAT|O_EXCL|O_NOFOLLOW: fails with EEXIST on anything already at the name, symlinks included.
+  // O_CREAT|O_EXCL|O_NOFOLLOW: fails with EEXIST on anything already at the name, symlinks
+  // included.
   Result<ResolvedEntry> create_exclusive(FdRef dir, const Name& name, int flags, mode_t mode) const;
   Result<void> make_directory(FdRef dir, const Name& name, mode_t mode) const;
   Result<void> remove(FdRef dir, const Name& name, bool directory) const;

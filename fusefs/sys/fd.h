@@ -1,6 +1,7 @@
 // The only owner of raw file descriptors in confinefs.
-// Invariant: every descriptor the daemon opens lives in exactly one Fd, which closes it exactly once;
-// functions take FdRef (a borrowed, non-owning view) so a raw int never crosses a function boundary.
+// Invariant: every descriptor the daemon opens lives in exactly one Fd, which closes it exactly
+// once; functions take FdRef (a borrowed, non-owning view) so a raw int never crosses a function
+// boundary.
 #pragma once
 
 #include <unistd.h>

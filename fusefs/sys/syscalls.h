@@ -1,6 +1,6 @@
 // Thin wrappers over descriptor-based syscalls: each returns a Result built from errno read
-// immediately after the call. None of them takes a path: everything that names a host entry lives in
-// fusefs/resolve/, so this file cannot be used to reach outside the backing directory.
+// immediately after the call. None of them takes a path: everything that names a host entry lives
+// in fusefs/resolve/, so this file cannot be used to reach outside the backing directory.
 #pragma once
 
 #include <fcntl.h>
@@ -18,7 +18,8 @@
 namespace confinefs::sys {
 
 Result<struct stat> fstat(FdRef fd);
-// Mount id of the file behind fd (statx STATX_MNT_ID); compared with the root's to refuse crossings.
+// Mount id of the file behind fd (statx STATX_MNT_ID); compared with the root's to refuse
+// crossings.
 Result<uint64_t> mount_id(FdRef fd);
 Result<struct statvfs> fstatvfs(FdRef fd);
 

@@ -48,9 +48,7 @@ Ran sh(const std::string& script) {
   return r;
 }
 
-std::string q(const fs::path& p) {
-  return "'" + p.string() + "'";
-}
+std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
 bool have(const std::string& program) {
   return sh("command -v " + program + " >/dev/null").status == 0;

@@ -53,8 +53,9 @@ TEST(AuditJournaldTest, DenialsReachTheJournalWithTheirFields) {
   if (fs::exists(kJournalSocket)) GTEST_SKIP() << "a real journald owns " << kJournalSocket;
   FakeJournal journal;
   ASSERT_TRUE(journal.bound());
-  PolicyMount p("version: 1\ntenant: jt\nrules:\n  - {path: /keys, access: deny}\n"
-                "audit:\n  sink: journald\n");
+  PolicyMount p(
+      "version: 1\ntenant: jt\nrules:\n  - {path: /keys, access: deny}\n"
+      "audit:\n  sink: journald\n");
   ASSERT_TRUE(p.m().ok());
   fs::create_directories(p.backing("keys"));
   EXPECT_EQ(open_errno(p.mnt("keys"), O_RDONLY), EACCES);

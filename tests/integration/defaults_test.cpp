@@ -88,9 +88,8 @@ TEST_F(DefaultsTest, SpecialFilesAreInvisibleAndNeverOpened) {
 TEST_F(DefaultsTest, OtherMountsInsideBackingAreInvisible) {
   fs::create_directories(m_.backing() / "bind");
   write_file(m_.outside() / "in-bind", "x");
-  ASSERT_EQ(::mount(m_.outside().c_str(), (m_.backing() / "bind").c_str(), nullptr, MS_BIND,
-                    nullptr),
-            0);
+  ASSERT_EQ(
+      ::mount(m_.outside().c_str(), (m_.backing() / "bind").c_str(), nullptr, MS_BIND, nullptr), 0);
   struct stat st {};
   EXPECT_EQ(::stat((m_.mnt() / "bind").c_str(), &st), -1);
   EXPECT_EQ(errno, ENOENT);
@@ -348,9 +347,9 @@ TEST_F(CommandLineTest, MountHelperForm) {
        {"allow_other", "allow_other,default_permissions,nosuid,nodev,drop_privileges"}) {
     SCOPED_TRACE(extra);
     // drop_privileges makes mount.fuse3 mount itself and pass the mountpoint as /dev/fd/N.
-    ASSERT_EQ(run_command({"env", "PATH=" + path, "mount.fuse3", b, m, "-t", "confinefs", "-o",
-                           extra}),
-              0);
+    ASSERT_EQ(
+        run_command({"env", "PATH=" + path, "mount.fuse3", b, m, "-t", "confinefs", "-o", extra}),
+        0);
     ASSERT_TRUE(is_mounted(m));
     EXPECT_EQ(read_file(m / "f"), "via helper");
     std::ifstream in("/proc/self/mountinfo");

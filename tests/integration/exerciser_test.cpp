@@ -116,14 +116,9 @@ class Exerciser {
     // Favour page boundaries and their neighbours.
     size_t off = rng_() % (limit + 1);
     switch (rng_() % 4) {
-      case 0:
-        off &= ~size_t{4095};
-        break;
-      case 1:
-        off = (off | 4095) - (rng_() % 3);
-        break;
-      default:
-        break;
+      case 0: off &= ~size_t{4095}; break;
+      case 1: off = (off | 4095) - (rng_() % 3); break;
+      default: break;
     }
     return std::min(off, limit);
   }

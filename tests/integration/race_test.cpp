@@ -138,8 +138,8 @@ TEST_F(RaceTest, RenameExchangeOfFileAndSymlink) {
   ::symlink(secret_.c_str(), (m_.backing() / "l").c_str());
   uint64_t n = race(
       [&] {
-        ::renameat2(AT_FDCWD, (m_.backing() / "f").c_str(), AT_FDCWD,
-                    (m_.backing() / "l").c_str(), RENAME_EXCHANGE);
+        ::renameat2(AT_FDCWD, (m_.backing() / "f").c_str(), AT_FDCWD, (m_.backing() / "l").c_str(),
+                    RENAME_EXCHANGE);
       },
       [&] { use_name(m_.mnt() / "f", leaks_); });
   EXPECT_GT(n, 100u);

@@ -13,9 +13,7 @@ Glob compile(std::string_view text) {
   return g.value_or(*Glob::compile("/", &error));
 }
 
-int anchor(std::string_view glob, std::string_view path) {
-  return compile(glob).walk(path).anchor;
-}
+int anchor(std::string_view glob, std::string_view path) { return compile(glob).walk(path).anchor; }
 
 TEST(PathCursor, SplitsComponents) {
   PathCursor c("/a/bc//d");

@@ -124,9 +124,7 @@ const Malformed kMalformed[] = {
 };
 // clang-format on
 
-void PrintTo(const Malformed& m, std::ostream* os) {
-  *os << m.name;
-}
+void PrintTo(const Malformed& m, std::ostream* os) { *os << m.name; }
 
 class MalformedTest : public ::testing::TestWithParam<Malformed> {};
 

@@ -89,18 +89,10 @@ class DeviceAttack : public Attack {
 
   void step() override {
     switch (n_++ % 4) {
-      case 0:
-        place(mknodat(dir_, kTmp, S_IFCHR | 0666, makedev(1, 3)));
-        break;
-      case 1:
-        place(mknodat(dir_, kTmp, S_IFCHR | 0666, makedev(1, 5)));
-        break;
-      case 2:
-        place(make_socket());
-        break;
-      default:
-        make_regular(dir_, kTmp, kEmpty);
-        failed(renameat(dir_, kTmp, dir_, name_.c_str()));
+      case 0: place(mknodat(dir_, kTmp, S_IFCHR | 0666, makedev(1, 3))); break;
+      case 1: place(mknodat(dir_, kTmp, S_IFCHR | 0666, makedev(1, 5))); break;
+      case 2: place(make_socket()); break;
+      default: make_regular(dir_, kTmp, kEmpty); failed(renameat(dir_, kTmp, dir_, name_.c_str()));
     }
   }
 

@@ -37,9 +37,7 @@ class Options {
 
 // Set once by the main thread at the deadline; every loop polls it between attempts.
 extern std::atomic<bool> g_stop;
-inline bool stopping() {
-  return g_stop.load(std::memory_order_relaxed);
-}
+inline bool stopping() { return g_stop.load(std::memory_order_relaxed); }
 
 // errno histogram that many threads bump without a lock.
 class ErrnoCounts {

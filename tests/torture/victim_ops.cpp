@@ -41,9 +41,7 @@ namespace {
 
 constexpr char kData[] = "victim data\n";
 
-std::string path(const OpCtx& c, const std::string& rel) {
-  return c.mnt + "/" + rel;
-}
+std::string path(const OpCtx& c, const std::string& rel) { return c.mnt + "/" + rel; }
 std::string numbered(const char* prefix, const OpCtx& c, uint64_t k) {
   return prefix + std::to_string(c.tid) + "_" + std::to_string(k);
 }

@@ -15,8 +15,8 @@
 namespace confinefs {
 namespace {
 
-using testing::TempTree;
 using testing::read_file;
+using testing::TempTree;
 using testing::write_file;
 namespace fs = std::filesystem;
 constexpr uint64_t kRoot = NodeTable::kRootId;

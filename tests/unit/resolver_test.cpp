@@ -18,8 +18,8 @@
 namespace confinefs {
 namespace {
 
-using testing::TempTree;
 using testing::read_file;
+using testing::TempTree;
 using testing::write_file;
 namespace fs = std::filesystem;
 
@@ -159,8 +159,8 @@ TEST_P(ResolverTest, HardlinkIsAdmittedWithItsLinkCount) {
 
 TEST_P(ResolverTest, CreateExclusiveNeverFollowsASymlink) {
   fs::create_symlink(outside_ / "secret", backing_ / "planted");
-  auto r = resolver_->create_exclusive(resolver_->root(), Name::parse("planted").value(),
-                                       O_WRONLY, 0644);
+  auto r = resolver_->create_exclusive(resolver_->root(), Name::parse("planted").value(), O_WRONLY,
+                                       0644);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.code(), EEXIST);
   EXPECT_EQ(read_file(outside_ / "secret"), "SECRET");
@@ -210,8 +210,8 @@ INSTANTIATE_TEST_SUITE_P(Openat2AndFallback, ResolverTest, ::testing::Values(tru
                          [](const auto& info) { return info.param ? "openat2" : "fallback"; });
 
 TEST(NameTest, RejectsEverythingButOnePlainComponent) {
-  for (const char* bad : {"", ".", "..", "a/b", "/", "a/", "../x", "new\nline", "tab\there",
-                          "del\x7f"}) {
+  for (const char* bad :
+       {"", ".", "..", "a/b", "/", "a/", "../x", "new\nline", "tab\there", "del\x7f"}) {
     auto n = Name::parse(bad);
     EXPECT_FALSE(n.ok()) << "accepted " << bad;
     EXPECT_EQ(n.error().refusal, Refusal::kHostileName);
