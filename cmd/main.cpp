@@ -40,6 +40,7 @@
 #include "cmd/stale_mount.h"
 #include "cmd/unmount_helper.h"
 #include "fusefs/fuse/fuse_api.h"
+#include "fusefs/fuse/node_reclaimer.h"
 #include "fusefs/fuse/session.h"
 #include "fusefs/ops/filesystem.h"
 
@@ -61,6 +62,12 @@ void raise_fd_limit() {
     lim.rlim_cur = lim.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &lim);
   }
+}
+
+size_t fd_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return SIZE_MAX;
+  return static_cast<size_t>(lim.rlim_cur);
 }
 
 std::string backing_error(const std::string& path, int code) {
@@ -228,6 +235,7 @@ int serve_confined(const cli::Options& opts, Filesystem& fs, fuse::Session& sess
   cli::ReloadOnHangup hangup([&] { cli::reload_policy(opts, fs); });
   if (!hangup.installed()) spdlog::warn("cannot install the SIGHUP handler: no policy reload");
   if (control) control->start();
+  fuse::NodeReclaimer reclaimer(session, fs.nodes(), fuse::node_budget(opts.max_nodes, fd_limit()));
   auto served = session.serve();
   cli::notify_stopping("stopping: " + id.line());
   control.reset();

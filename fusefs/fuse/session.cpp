@@ -84,4 +84,10 @@ Result<void> Session::serve() {
 
 void Session::request_exit() { fuse_session_exit(se_); }
 
+Result<void> Session::invalidate_entry(uint64_t parent, std::string_view name) {
+  int rc = fuse_lowlevel_notify_inval_entry(se_, parent, name.data(), name.size());
+  if (rc < 0) return Error{-rc};
+  return {};
+}
+
 }  // namespace confinefs::fuse

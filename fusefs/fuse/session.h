@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fusefs/fuse/mount_state.h"
@@ -39,6 +40,10 @@ class Session {
   // the channel. A confined daemon could not unmount itself anyway (Landlock, no CAP_SYS_ADMIN).
   void forget_mount() noexcept { mounted_ = false; }
   bool mounted() const noexcept { return mounted_; }
+  // Asks the kernel to drop its entry for name in directory node parent (and, once unused, the
+  // inode, which comes back as a FORGET). Never from a request handler: the kernel takes the
+  // directory's lock, which the request's caller may hold.
+  Result<void> invalidate_entry(uint64_t parent, std::string_view name);
 
  private:
   Session(fuse_session* se, SessionOptions options) : se_(se), options_(std::move(options)) {}

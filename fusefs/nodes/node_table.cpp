@@ -1,5 +1,6 @@
 #include "fusefs/nodes/node_table.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace confinefs {
@@ -44,6 +45,7 @@ Result<NodeRef> NodeTable::remember(InodeKey key, NodeType type, Fd handle, uint
     fresh->name_.assign(name);
     by_id_.emplace(fresh->id_, fresh);
     by_key_.emplace(key, fresh->id_);
+    if (by_id_.size() >= pressure_mark_) on_pressure_();
   }
   NodeRef result = std::move(fresh);
   return result;
@@ -61,6 +63,7 @@ void NodeTable::forget(uint64_t id, uint64_t n) {
   by_key_.erase(node->key_);
   released = std::move(node);
   by_id_.erase(it);
+  ++released_;
 }
 
 void NodeTable::moved(InodeKey key, uint64_t new_parent, std::string_view new_name) {
@@ -101,6 +104,44 @@ std::pair<uint64_t, std::string> NodeTable::location(uint64_t id) const {
 size_t NodeTable::size() const {
   std::lock_guard lock(mutex_);
   return by_id_.size();
+}
+
+uint64_t NodeTable::released() const {
+  std::lock_guard lock(mutex_);
+  return released_;
+}
+
+void NodeTable::on_pressure(size_t high, std::function<void()> on_pressure) {
+  std::lock_guard lock(mutex_);
+  pressure_mark_ = high;
+  on_pressure_ = std::move(on_pressure);
+}
+
+std::vector<std::pair<uint64_t, std::string>> NodeTable::sweep(size_t count) {
+  std::vector<uint64_t> ids;
+  uint64_t after = 0;
+  {
+    std::lock_guard lock(mutex_);
+    ids.reserve(by_id_.size());
+    for (const auto& entry : by_id_) {
+      if (entry.first != kRootId) ids.push_back(entry.first);
+    }
+    after = sweep_after_;
+  }
+  // Sorted outside the lock: ids after the previous sweep first, then from the oldest again.
+  std::sort(ids.begin(), ids.end(), [after](uint64_t a, uint64_t b) {
+    return (a > after) != (b > after) ? a > after : a < b;
+  });
+  std::vector<std::pair<uint64_t, std::string>> found;
+  std::lock_guard lock(mutex_);
+  for (uint64_t id : ids) {
+    if (found.size() == count) break;
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) continue;  // forgotten meanwhile
+    found.emplace_back(it->second->parent_, it->second->name_);
+    sweep_after_ = id;
+  }
+  return found;
 }
 
 }  // namespace confinefs

@@ -9,11 +9,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "fusefs/nodes/node.h"
 #include "fusefs/sys/result.h"
@@ -46,6 +48,16 @@ class NodeTable {
   std::pair<uint64_t, std::string> location(uint64_t id) const;
   size_t size() const;
 
+  // Nodes that have left the table since it was made (a progress counter for reclaiming).
+  uint64_t released() const;
+  // Calls on_pressure (with the table's lock held: it must only wake someone) on every insertion
+  // that leaves the table at high nodes or more.
+  void on_pressure(size_t high, std::function<void()> on_pressure);
+  // Up to count nodes as (parent id, name), oldest first, continuing after the newest node the
+  // previous call returned (a sweep over node ids, so nodes the kernel cannot drop are not
+  // picked again and again): the names to invalidate when the table must shrink. Never the root.
+  std::vector<std::pair<uint64_t, std::string>> sweep(size_t count);
+
  private:
   mutable std::mutex mutex_;
   std::unordered_map<uint64_t, std::shared_ptr<Node>> by_id_;
@@ -53,6 +65,10 @@ class NodeTable {
   uint64_t next_id_ = kRootId + 1;
   const size_t max_nodes_;
   std::shared_ptr<Node> root_;
+  size_t pressure_mark_ = SIZE_MAX;
+  std::function<void()> on_pressure_;
+  uint64_t sweep_after_ = kRootId;  // guarded
+  uint64_t released_ = 0;           // guarded
 };
 
 }  // namespace confinefs

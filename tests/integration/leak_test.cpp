@@ -7,9 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -179,6 +181,36 @@ TEST_F(Leak, ReaddirplusOfBigDirectory) {
   EXPECT_FALSE(fs::exists(host));
   size_t after = settle(*mount_, baseline_);
   EXPECT_LE(after, baseline_ + kSlack) << "fds not released after removing the directory";
+}
+
+// The kernel forgets inodes when it likes; on a host with memory to spare, it may keep every name
+// a tenant touched, one daemon fd each. Past its node budget (here three quarters of max_nodes),
+// the daemon asks the kernel to drop the oldest entries, so lookups go on succeeding far past
+// max_nodes and the fd count stays near the budget instead of ending in ENFILE/EMFILE.
+TEST(NodeBudget, LookupsFarPastMaxNodesSucceedAndFdsStayNearTheBudget) {
+  constexpr int kDirs = 10, kPerDir = 1500, kMaxNodes = 4000;
+  Mount m({"-o", "max_nodes=" + std::to_string(kMaxNodes)});
+  ASSERT_TRUE(m.ok());
+  for (int d = 0; d < kDirs; ++d) {
+    fs::path dir = m.backing() / ("d" + std::to_string(d));
+    fs::create_directory(dir);
+    for (int i = 0; i < kPerDir; ++i) std::ofstream(dir / std::to_string(i)) << i;
+  }
+  size_t peak = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (int d = 0; d < kDirs; ++d) {
+      for (int i = 0; i < kPerDir; ++i) {
+        fs::path p = m.mnt() / ("d" + std::to_string(d)) / std::to_string(i);
+        struct stat st {};
+        ASSERT_EQ(::stat(p.c_str(), &st), 0) << p << ": " << std::strerror(errno);
+        ASSERT_EQ(st.st_size, static_cast<off_t>(std::to_string(i).size()));
+      }
+      peak = std::max(peak, m.daemon_fd_count());
+    }
+  }
+  std::printf("%d lookups per round, max_nodes %d, peak %zu fds\n", kDirs * kPerDir, kMaxNodes,
+              peak);
+  EXPECT_LT(peak, static_cast<size_t>(kMaxNodes));
 }
 
 }  // namespace
