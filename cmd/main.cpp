@@ -230,6 +230,12 @@ int serve_confined(const cli::Options& opts, Filesystem& fs, fuse::Session& sess
                    std::strerror(bound.code()));
     }
   }
+  if (auto watch = MountWatch::open(fs.resolver()); watch) {
+    fs.watch_mounts(std::move(watch.value()));
+  } else {
+    spdlog::warn("cannot read the mount table ({}): listings stat every entry",
+                 std::strerror(watch.code()));
+  }
   if (!confine(opts, fs, tenant, id)) return kExitRuntime;
   // Created after confinement, so these threads inherit it.
   cli::ReloadOnHangup hangup([&] { cli::reload_policy(opts, fs); });

@@ -14,40 +14,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "fusefs/sys/mountinfo.h"
+
 namespace confinefs::cli {
 namespace {
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescape(const std::string& field) {
-  std::string out;
-  for (size_t i = 0; i < field.size(); ++i) {
-    if (field[i] == '\\' && i + 3 < field.size()) {
-      const std::string oct = field.substr(i + 1, 3);
-      if (oct.size() == 3 && oct.find_first_not_of("01234567") == std::string::npos) {
-        out.push_back(static_cast<char>(std::strtol(oct.c_str(), nullptr, 8)));
-        i += 3;
-        continue;
-      }
-    }
-    out.push_back(field[i]);
-  }
-  return out;
-}
-
-// "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue"
-std::optional<MountEntry> parse_line(const std::string& line) {
-  std::istringstream in(line);
-  std::string id, parent, devno, root, point, field;
-  if (!(in >> id >> parent >> devno >> root >> point)) return std::nullopt;
-  while (in >> field && field != "-") {
-  }
-  MountEntry e;
-  if (!(in >> e.fstype >> e.source)) return std::nullopt;
-  e.id = std::strtoull(id.c_str(), nullptr, 10);
-  e.mount_point = unescape(point);
-  e.source = unescape(e.source);
-  return e;
-}
 
 int run_fusermount_unmount(const std::string& path) {
   pid_t pid = ::fork();
@@ -88,8 +58,10 @@ std::optional<MountEntry> top_mount_at(const std::string& canonical) {
   std::string line;
   std::optional<MountEntry> top;
   while (std::getline(in, line)) {
-    auto e = parse_line(line);
-    if (e && e->mount_point == canonical) top = std::move(e);  // later lines are mounted on top
+    auto e = sys::parse_mountinfo_line(line);
+    // later lines are mounted on top
+    if (e && e->mount_point == canonical)
+      top = MountEntry{e->id, e->mount_point, e->fstype, e->source};
   }
   return top;
 }

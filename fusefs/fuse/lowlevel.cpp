@@ -229,13 +229,16 @@ size_t add_plain(fuse_req_t req, char* buf, size_t room, const DirEntry& e) {
 // Fills buf with entries from the directory's stream; returns the bytes used or the error.
 Result<size_t> fill_readdir(fuse_req_t req, fuse_ino_t ino, ops::OpenDir& dir, char* buf,
                             size_t size, off_t off, bool plus) {
+  // readdirplus looks up every entry anyway; a plain listing stats each name to leave mount
+  // points out only while one can be there.
+  const bool check_visible = !plus && state(req).fs->mounts_possible();
   std::lock_guard lock(dir.mutex);
   if (off != dir.stream.position()) {
     if (auto ok = dir.stream.seek(off); !ok) return ok.error();
   }
   size_t used = 0;
   for (;;) {
-    auto e = ops::peek_entry(fs(req), dir, !plus);
+    auto e = ops::peek_entry(fs(req), dir, check_visible);
     if (!e) {
       if (used == 0) return e.error();
       break;

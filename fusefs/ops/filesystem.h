@@ -7,11 +7,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "fusefs/audit/audit_log.h"
 #include "fusefs/nodes/node_table.h"
 #include "fusefs/ops/usage.h"
+#include "fusefs/resolve/mount_watch.h"
 #include "fusefs/resolve/resolver.h"
 #include "policy/policy.h"
 
@@ -61,6 +63,11 @@ class Filesystem {
   Result<void> set_policy(std::shared_ptr<const policy::Policy> p);
 
   audit::AuditLog& audit() noexcept { return audit_; }
+
+  // Whether plain listings must stat each entry to leave mount points out; always true unless a
+  // MountWatch was installed (set once, before serving).
+  void watch_mounts(MountWatch watch) { mount_watch_.emplace(std::move(watch)); }
+  bool mounts_possible() { return !mount_watch_ || mount_watch_->mounts_possible(); }
   Usage& usage() noexcept { return usage_; }
 
   // Audits a refusal that looks like an escape attempt (threats.md: planted or raced links,
@@ -75,6 +82,7 @@ class Filesystem {
   Counters counters_;
   audit::AuditLog audit_;
   Usage usage_;
+  std::optional<MountWatch> mount_watch_;
 };
 
 }  // namespace confinefs

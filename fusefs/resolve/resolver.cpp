@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <climits>
 
 namespace confinefs {
 namespace {
@@ -162,6 +163,23 @@ Result<Fd> Resolver::open_proc_fd(FdRef fd, int flags) const {
   // Follows the /proc/self/fd magic link of our own fd: it names an inode, not a path, so
   // nothing an outside process does to the backing tree can redirect it.
   return raw_openat(proc_fds_.ref(), number, flags | O_CLOEXEC, 0);
+}
+
+Result<std::string> Resolver::root_path() const {
+  char number[16] = {};
+  auto [end, ec] = std::to_chars(number, number + sizeof number - 1, root_.get());
+  if (ec != std::errc()) return Error{EBADF};
+  *end = '\0';
+  char target[PATH_MAX + 1];
+  ssize_t n = ::readlinkat(proc_fds_.get(), number, target, PATH_MAX);
+  if (n < 0) return last_error();
+  std::string path(target, static_cast<size_t>(n));
+  if (path.empty() || path[0] != '/' || path.ends_with(" (deleted)")) return Error{ENOENT};
+  return path;
+}
+
+Result<Fd> Resolver::open_mount_table() const {
+  return raw_openat(proc_fds_.ref(), "../mountinfo", O_RDONLY | O_CLOEXEC, 0);
 }
 
 Result<Fd> Resolver::reopen(FdRef handle, int flags) const {

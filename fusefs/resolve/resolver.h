@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 #include "fusefs/resolve/name.h"
 #include "fusefs/sys/fd.h"
@@ -67,6 +68,12 @@ class Resolver {
 
   // /proc/self names the opening process: call again after a daemonizing fork.
   Result<void> rebind_proc();
+
+  // Where BACKING is now, as the kernel names it (the /proc/self/fd link of the root handle):
+  // for reading the mount table only, never for opening anything. ENOENT once it is deleted.
+  Result<std::string> root_path() const;
+  // This process's /proc/PID/mountinfo, next to the verified /proc/self/fd directory.
+  Result<Fd> open_mount_table() const;
 
   Resolver(Resolver&&) noexcept;
   Resolver& operator=(Resolver&&) = delete;

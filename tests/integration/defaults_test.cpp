@@ -97,6 +97,23 @@ TEST_F(DefaultsTest, OtherMountsInsideBackingAreInvisible) {
   ::umount2((m_.backing() / "bind").c_str(), MNT_DETACH);
 }
 
+TEST_F(DefaultsTest, MountPointsAppearingLaterLeaveLaterListingsToo) {
+  // Past the first batch the kernel asks for plain READDIR, which skips the per-name statx while
+  // no mount point can lie under BACKING. A bind mount made after a listing (so after the daemon
+  // last read the mount table) must still be left out of the next one, and shown again once gone.
+  const fs::path big = m_.backing() / "big";
+  fs::create_directories(big);
+  for (int i = 0; i < 3000; ++i) write_file(big / ("file-" + std::to_string(i)), "");
+  fs::create_directories(big / "zz-bind");  // created last: listed in a late, plain batch
+  EXPECT_EQ(names_in(m_.mnt() / "big").size(), 3001u);
+  ASSERT_EQ(::mount(m_.outside().c_str(), (big / "zz-bind").c_str(), nullptr, MS_BIND, nullptr), 0);
+  auto names = names_in(m_.mnt() / "big");
+  ::umount2((big / "zz-bind").c_str(), MNT_DETACH);
+  EXPECT_EQ(names.size(), 3000u);
+  EXPECT_EQ(names.count("zz-bind"), 0u);
+  EXPECT_EQ(names_in(m_.mnt() / "big").count("zz-bind"), 1u);
+}
+
 TEST_F(DefaultsTest, HardlinkedFileIsVisibleButRefusedExceptUnlinkAndRename) {
   fs::create_hard_link(m_.outside() / "secret", m_.backing() / "hl");
   auto p = m_.mnt() / "hl";
