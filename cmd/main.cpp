@@ -216,7 +216,8 @@ int serve_confined(const cli::Options& opts, Filesystem& fs, fuse::Session& sess
   if (!premounted) {
     // The helper first: whatever happens from here on, it removes the socket with the mount.
     std::string socket = cli::control_socket_path(id.mountpoint);
-    auto started = cli::UnmountHelper::start(id.mountpoint, our_mount_id(id.mountpoint), socket);
+    auto started = cli::UnmountHelper::start(id.mountpoint, our_mount_id(id.mountpoint),
+                                             cli::unique_mount_id_at(id.mountpoint), socket);
     if (!started) {
       spdlog::error("cannot start the unmount helper: {}", std::strerror(started.code()));
       return kExitRuntime;

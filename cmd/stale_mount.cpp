@@ -1,5 +1,6 @@
 #include "cmd/stale_mount.h"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -81,6 +82,19 @@ MountProbe probe_mountpoint(const std::string& canonical) {
   bool dead = ::statfs(canonical.c_str(), &sfs) != 0 && errno == ENOTCONN;
   probe.state = dead ? MountState::kStale : MountState::kLive;
   return probe;
+}
+
+uint64_t unique_mount_id_at(const std::string& canonical) {
+#ifndef STATX_MNT_ID_UNIQUE
+  constexpr unsigned STATX_MNT_ID_UNIQUE = 0x4000U;  // Linux 6.8; not in Debian 12's headers
+#endif
+  struct statx stx {};
+  if (::statx(AT_FDCWD, canonical.c_str(), AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT,
+              STATX_MNT_ID_UNIQUE, &stx) != 0 ||
+      !(stx.stx_mask & STATX_MNT_ID_UNIQUE)) {
+    return 0;
+  }
+  return stx.stx_mnt_id;
 }
 
 Result<void> lazy_unmount(const std::string& canonical) {

@@ -38,6 +38,12 @@ std::string canonical_mountpoint(const std::string& path);
 // The topmost mount whose mount point is exactly `canonical`.
 std::optional<MountEntry> top_mount_at(const std::string& canonical);
 
+// The never-reused id of the topmost mount at `canonical` (STATX_MNT_ID_UNIQUE, Linux 6.8), read
+// without asking the mounted filesystem anything (a FUSE daemon that stopped serving must not
+// hang the caller); 0 when the kernel cannot tell. mountinfo's ids are reused as soon as a mount
+// goes away, so a fresh mount at the same path can carry the id of the one just unmounted.
+uint64_t unique_mount_id_at(const std::string& canonical);
+
 MountProbe probe_mountpoint(const std::string& canonical);
 
 // umount2(MNT_DETACH|UMOUNT_NOFOLLOW) as root, `fusermount3 -u -z` otherwise.

@@ -19,12 +19,19 @@ namespace {
 constexpr int kRequestFd = 3;
 constexpr int kReplyFd = 4;
 
-// Unmounts only the mount the daemon made: same path, same mount id, still confinefs.
-int cleanup(const std::string& mountpoint, uint64_t mount_id, const std::string& socket_path) {
+struct OurMount {
+  uint64_t id;
+  uint64_t unique_id;  // 0: the kernel has none
+};
+
+// Unmounts only the mount the daemon made: same path, same mount id, still confinefs, and the
+// same unique id where there is one.
+int cleanup(const std::string& mountpoint, OurMount ours, const std::string& socket_path) {
   // The socket first: once the mount is gone a new daemon may start and bind the same path.
   if (!socket_path.empty()) ::unlink(socket_path.c_str());
   auto top = top_mount_at(mountpoint);
-  if (top && top->id == mount_id && top->fstype == kFsType) {
+  if (top && top->id == ours.id && top->fstype == kFsType &&
+      (ours.unique_id == 0 || unique_mount_id_at(mountpoint) == ours.unique_id)) {
     if (auto ok = lazy_unmount(mountpoint); !ok) return ok.code();
   }
   return 0;
@@ -39,8 +46,8 @@ bool keep_only_pipes(int request, int reply) {
   return ::close_range(kReplyFd + 1, ~0U, 0) == 0;
 }
 
-[[noreturn]] void helper_main(int request, int reply, const std::string& mountpoint,
-                              uint64_t mount_id, const std::string& socket_path) {
+[[noreturn]] void helper_main(int request, int reply, const std::string& mountpoint, OurMount ours,
+                              const std::string& socket_path) {
   sigset_t all;
   sigfillset(&all);
   ::sigprocmask(SIG_BLOCK, &all, nullptr);  // SIGTERM to the whole unit must not kill it first
@@ -55,19 +62,19 @@ bool keep_only_pipes(int request, int reply) {
     ssize_t n = ::read(kRequestFd, &byte, 1);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // EOF: the daemon exited or died
-    unsigned char answer = static_cast<unsigned char>(cleanup(mountpoint, mount_id, socket_path));
+    unsigned char answer = static_cast<unsigned char>(cleanup(mountpoint, ours, socket_path));
     done = true;
     while (::write(kReplyFd, &answer, 1) < 0 && errno == EINTR) {
     }
   }
-  if (!done) cleanup(mountpoint, mount_id, socket_path);
+  if (!done) cleanup(mountpoint, ours, socket_path);
   _exit(0);
 }
 
 }  // namespace
 
 Result<std::unique_ptr<UnmountHelper>> UnmountHelper::start(const std::string& mountpoint,
-                                                            uint64_t mount_id,
+                                                            uint64_t mount_id, uint64_t unique_id,
                                                             const std::string& socket_path) {
   int req[2], rep[2];
   if (::pipe2(req, O_CLOEXEC) != 0) return last_error();
@@ -76,7 +83,10 @@ Result<std::unique_ptr<UnmountHelper>> UnmountHelper::start(const std::string& m
   Fd rep_read(rep[0]), rep_write(rep[1]);
   pid_t pid = ::fork();
   if (pid < 0) return last_error();
-  if (pid == 0) helper_main(req_read.get(), rep_write.get(), mountpoint, mount_id, socket_path);
+  if (pid == 0) {
+    helper_main(req_read.get(), rep_write.get(), mountpoint, OurMount{mount_id, unique_id},
+                socket_path);
+  }
   return std::unique_ptr<UnmountHelper>(
       new UnmountHelper(pid, std::move(req_write), std::move(rep_read)));
 }

@@ -6,7 +6,9 @@
 // leave no stale "Transport endpoint is not connected" mount either.
 // Invariants: the helper holds no fd but its two pipes (never /dev/fuse, BACKING or the control
 // socket); it keeps CAP_SYS_ADMIN only, with no_new_privs; it acts on one fixed path, and only
-// while mountinfo shows the very mount (by mount id) the daemon made there; it ignores the stop
+// while the topmost mount there is the very mount the daemon made (mountinfo's id and type, and
+// the never-reused unique mount id where the kernel has one: mountinfo ids are reused at once,
+// so a new mount at the same path may carry the old one's); it ignores the stop
 // signals, so it outlives the daemon long enough to clean up, then exits.
 #pragma once
 
@@ -23,10 +25,11 @@ namespace confinefs::cli {
 
 class UnmountHelper {
  public:
-  // Forks the helper for the mount `mount_id` at `mountpoint` (canonical). socket_path ("" for
-  // none) is removed with the mount. Call while the daemon has a single thread.
+  // Forks the helper for the mount `mount_id` (unique id `unique_id`, 0 if unknown) at
+  // `mountpoint` (canonical). socket_path ("" for none) is removed with the mount. Call while
+  // the daemon has a single thread.
   static Result<std::unique_ptr<UnmountHelper>> start(const std::string& mountpoint,
-                                                      uint64_t mount_id,
+                                                      uint64_t mount_id, uint64_t unique_id,
                                                       const std::string& socket_path);
   // Closing the request pipe tells the helper to clean up (if not done yet) and exit.
   ~UnmountHelper();

@@ -3,15 +3,18 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/fs.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <future>
 #include <set>
@@ -340,6 +343,40 @@ TEST_F(CommandLineTest, BackgroundDaemonServesAndUnmountEndsIt) {
   write_file(m / "g", "new");
   EXPECT_EQ(read_file(b / "g"), "new");
   EXPECT_EQ(run_command({"fusermount3", "-u", m}), 0);
+}
+
+TEST_F(CommandLineTest, AnOldDaemonNeverUnmountsTheNewMountAtItsPath) {
+  // Unmounted from outside, a daemon asks its unmount helper to clean up. mountinfo gives the
+  // next mount the id of the one just removed, so by then a new mount at the same path looks
+  // like the old one there; it must survive the old daemon's exit.
+  auto b_old = t_.path() / "b-old";
+  auto b_new = t_.path() / "b-new";
+  auto m = t_.path() / "m";
+  fs::create_directories(b_old);
+  fs::create_directories(b_new);
+  fs::create_directories(m);
+  write_file(b_new / "f", "new");
+  pid_t old = ::fork();
+  ASSERT_GE(old, 0);
+  if (old == 0) {
+    std::string bin = confinefs_binary();
+    ::execl(bin.c_str(), bin.c_str(), "-f", b_old.c_str(), m.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 500 && !is_mounted(m); ++i) ::usleep(10000);
+  ASSERT_TRUE(is_mounted(m));
+  ::kill(old, SIGSTOP);  // the old daemon notices the unmount only after the new mount exists
+  // umount(2) itself: umount(8) would stat the path first, and the stopped daemon never answers.
+  EXPECT_EQ(::umount2(m.c_str(), 0), 0) << std::strerror(errno);
+  ASSERT_EQ(run({b_new, m}), 0);
+  ::kill(old, SIGCONT);
+  int status = -1;
+  for (int i = 0; i < 500 && ::waitpid(old, &status, WNOHANG) == 0; ++i) ::usleep(10000);
+  EXPECT_TRUE(WIFEXITED(status)) << "the old daemon did not exit";
+  ::usleep(200000);  // its helper acts after the daemon asks or exits
+  EXPECT_TRUE(is_mounted(m));
+  EXPECT_EQ(read_file(m / "f"), "new");
+  run_command({"umount", m});
 }
 
 TEST_F(CommandLineTest, MountHelperForm) {
