@@ -28,34 +28,13 @@ namespace {
 constexpr const char* kRootServingCaps = "00000000000000cb";
 constexpr const char* kNoCaps = "0000000000000000";
 
-class Confinement : public ::testing::Test {
+class Confinement : public DaemonTest {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
-      GTEST_SKIP() << "needs root and /dev/fuse";
-    }
-    backing_ = tree_.path() / "backing";
-    mnt_ = tree_.path() / "mnt";
-    outside_ = tree_.path() / "outside";
-    for (const auto& d : {backing_, mnt_, outside_}) fs::create_directories(d);
-  }
-  void TearDown() override { force_unmount(mnt_); }
-
-  std::vector<std::string> args(std::vector<std::string> extra = {}) {
-    std::vector<std::string> a = {"-f"};
-    a.insert(a.end(), extra.begin(), extra.end());
-    a.push_back(backing_.string());
-    a.push_back(mnt_.string());
-    return a;
-  }
   void stop(Daemon& d) {
     ::kill(d.pid(), SIGTERM);
     EXPECT_EQ(d.wait_exit(), 0) << d.log();
     EXPECT_FALSE(is_mounted(mnt_));
   }
-
-  TempTree tree_;
-  fs::path backing_, mnt_, outside_;
 };
 
 // Every kind of operation the daemon serves, through the mount.

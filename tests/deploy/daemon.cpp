@@ -146,4 +146,22 @@ void force_unmount(const fs::path& path) {
   for (int i = 0; i < 8 && is_mounted(path); ++i) ::umount2(path.c_str(), MNT_DETACH);
 }
 
+void DaemonTest::SetUp() {
+  if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
+    GTEST_SKIP() << "needs root and /dev/fuse";
+  }
+  backing_ = tree_.path() / "backing";
+  mnt_ = tree_.path() / "mnt";
+  outside_ = tree_.path() / "outside";
+  for (const auto& d : {backing_, mnt_, outside_}) fs::create_directories(d);
+}
+
+std::vector<std::string> DaemonTest::args(std::vector<std::string> extra) const {
+  std::vector<std::string> a = {"-f"};
+  a.insert(a.end(), extra.begin(), extra.end());
+  a.push_back(backing_.string());
+  a.push_back(mnt_.string());
+  return a;
+}
+
 }  // namespace confinefs::testing

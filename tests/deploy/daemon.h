@@ -3,11 +3,14 @@
 // tests/support/mount_fixture.h the test decides how the daemon ends (SIGTERM, SIGKILL, ...).
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "tests/support/mount_fixture.h"
 
 namespace confinefs::testing {
 
@@ -44,5 +47,18 @@ pid_t first_child(pid_t pid);
 std::pair<int, std::string> capture(const std::vector<std::string>& argv);
 // Lazily unmounts path if it is mounted (test clean-up).
 void force_unmount(const fs::path& path);
+
+// A fresh tree (backing/, mnt/, outside/) for one daemon; skipped without root and /dev/fuse, and
+// whatever is left mounted at mnt/ is unmounted afterwards.
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override { force_unmount(mnt_); }
+  // Foreground daemon arguments: "-f", extra, BACKING, MOUNTPOINT.
+  std::vector<std::string> args(std::vector<std::string> extra = {}) const;
+
+  TempTree tree_;
+  fs::path backing_, mnt_, outside_;
+};
 
 }  // namespace confinefs::testing

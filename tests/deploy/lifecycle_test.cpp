@@ -21,30 +21,9 @@
 namespace confinefs::testing {
 namespace {
 
-class Lifecycle : public ::testing::Test {
+class Lifecycle : public DaemonTest {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
-      GTEST_SKIP() << "needs root and /dev/fuse";
-    }
-    backing_ = tree_.path() / "backing";
-    mnt_ = tree_.path() / "mnt";
-    fs::create_directories(backing_);
-    fs::create_directories(mnt_);
-  }
-  void TearDown() override { force_unmount(mnt_); }
-
-  std::vector<std::string> args(std::vector<std::string> extra = {}) {
-    std::vector<std::string> a = {"-f"};
-    a.insert(a.end(), extra.begin(), extra.end());
-    a.push_back(backing_.string());
-    a.push_back(mnt_.string());
-    return a;
-  }
   std::string status() { return capture({confinefs_binary(), "status", mnt_.string()}).second; }
-
-  TempTree tree_;
-  fs::path backing_, mnt_;
 };
 
 // A datagram socket standing in for systemd's notification socket.

@@ -24,21 +24,6 @@
 namespace confinefs::testing {
 namespace {
 
-std::set<std::string> names_in(const fs::path& dir) {
-  std::set<std::string> names;
-  for (auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename());
-  return names;
-}
-
-int open_errno(const fs::path& p, int flags, mode_t mode = 0644) {
-  int fd = ::open(p.c_str(), flags, mode);
-  if (fd >= 0) {
-    ::close(fd);
-    return 0;
-  }
-  return errno;
-}
-
 class DefaultsTest : public ::testing::Test {
  protected:
   void SetUp() override {

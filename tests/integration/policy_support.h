@@ -26,22 +26,9 @@ int errno_of(F&& call) {
   return call() < 0 ? errno : 0;
 }
 
-inline int open_errno(const fs::path& p, int flags, mode_t mode = 0644) {
-  int fd = ::open(p.c_str(), flags, mode);
-  if (fd < 0) return errno;
-  ::close(fd);
-  return 0;
-}
-
 inline int stat_errno(const fs::path& p) {
   struct stat st {};
   return errno_of([&] { return ::lstat(p.c_str(), &st); });
-}
-
-inline std::set<std::string> names_in(const fs::path& dir) {
-  std::set<std::string> names;
-  for (auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename());
-  return names;
 }
 
 class PolicyMount {

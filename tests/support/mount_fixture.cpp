@@ -1,5 +1,6 @@
 #include "tests/support/mount_fixture.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,6 +74,19 @@ std::string read_file(const fs::path& p) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+int open_errno(const fs::path& p, int flags, mode_t mode) {
+  int fd = ::open(p.c_str(), flags, mode);
+  if (fd < 0) return errno;
+  ::close(fd);
+  return 0;
+}
+
+std::set<std::string> names_in(const fs::path& dir) {
+  std::set<std::string> names;
+  for (auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename());
+  return names;
 }
 
 void write_file(const fs::path& p, const std::string& content) {

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,5 +66,9 @@ int run_command(const std::vector<std::string>& argv, const fs::path& cwd = {});
 // Reads a whole file (throws on error); writes one (creating/truncating).
 std::string read_file(const fs::path& p);
 void write_file(const fs::path& p, const std::string& content);
+// errno of open(p, flags, mode), 0 when it opens (the fd is closed again).
+int open_errno(const fs::path& p, int flags, mode_t mode = 0644);
+// The names readdir shows in dir ("." and ".." left out).
+std::set<std::string> names_in(const fs::path& dir);
 
 }  // namespace confinefs::testing
