@@ -9,11 +9,19 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <array>
 #include <charconv>
 #include <climits>
 
 namespace confinefs {
 namespace {
+
+// The name of fd's entry in /proc/self/fd: its number, NUL-terminated (an int always fits).
+std::array<char, 16> proc_fd_name(FdRef fd) {
+  std::array<char, 16> name{};
+  std::to_chars(name.data(), name.data() + name.size() - 1, fd.get());
+  return name;
+}
 
 // Flags the resolver adds to every open; the caller's flags can never remove them. (openat2
 // rejects O_NOCTTY together with O_PATH, and an O_PATH fd cannot become a terminal anyway.)
@@ -156,22 +164,14 @@ Result<struct stat> Resolver::stat_handle(FdRef handle) const {
 }
 
 Result<Fd> Resolver::open_proc_fd(FdRef fd, int flags) const {
-  char number[16] = {};
-  auto [end, ec] = std::to_chars(number, number + sizeof number - 1, fd.get());
-  if (ec != std::errc()) return Error{EBADF};
-  *end = '\0';
   // Follows the /proc/self/fd magic link of our own fd: it names an inode, not a path, so
   // nothing an outside process does to the backing tree can redirect it.
-  return raw_openat(proc_fds_.ref(), number, flags | O_CLOEXEC, 0);
+  return raw_openat(proc_fds_.ref(), proc_fd_name(fd).data(), flags | O_CLOEXEC, 0);
 }
 
 Result<std::string> Resolver::root_path() const {
-  char number[16] = {};
-  auto [end, ec] = std::to_chars(number, number + sizeof number - 1, root_.get());
-  if (ec != std::errc()) return Error{EBADF};
-  *end = '\0';
   char target[PATH_MAX + 1];
-  ssize_t n = ::readlinkat(proc_fds_.get(), number, target, PATH_MAX);
+  ssize_t n = ::readlinkat(proc_fds_.get(), proc_fd_name(root_.ref()).data(), target, PATH_MAX);
   if (n < 0) return last_error();
   std::string path(target, static_cast<size_t>(n));
   if (path.empty() || path[0] != '/' || path.ends_with(" (deleted)")) return Error{ENOENT};
