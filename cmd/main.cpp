@@ -202,12 +202,6 @@ bool confine(const cli::Options& opts, Filesystem& fs, const std::optional<cli::
   return true;
 }
 
-// The mount this process made, by mount id, so the helper never unmounts anyone else's.
-uint64_t our_mount_id(const std::string& canonical) {
-  auto top = cli::top_mount_at(canonical);
-  return top && top->fstype == cli::kFsType ? top->id : 0;
-}
-
 int serve_confined(const cli::Options& opts, Filesystem& fs, fuse::Session& session,
                    const std::optional<cli::Tenant>& tenant, Identity& id) {
   const bool premounted = opts.mountpoint.starts_with("/dev/fd/");
@@ -216,8 +210,9 @@ int serve_confined(const cli::Options& opts, Filesystem& fs, fuse::Session& sess
   if (!premounted) {
     // The helper first: whatever happens from here on, it removes the socket with the mount.
     std::string socket = cli::control_socket_path(id.mountpoint);
-    auto started = cli::UnmountHelper::start(id.mountpoint, our_mount_id(id.mountpoint),
-                                             cli::unique_mount_id_at(id.mountpoint), socket);
+    // The mount this process made, so the helper never unmounts anyone else's.
+    auto started =
+        cli::UnmountHelper::start(id.mountpoint, cli::mount_identity_at(id.mountpoint), socket);
     if (!started) {
       spdlog::error("cannot start the unmount helper: {}", std::strerror(started.code()));
       return kExitRuntime;

@@ -20,6 +20,21 @@
 namespace confinefs::cli {
 namespace {
 
+// The never-reused id of the topmost mount at `canonical`, 0 when the kernel cannot tell;
+// AT_STATX_DONT_SYNC answers from the kernel's cache without asking the filesystem.
+uint64_t unique_mount_id_at(const std::string& canonical) {
+#ifndef STATX_MNT_ID_UNIQUE
+  constexpr unsigned STATX_MNT_ID_UNIQUE = 0x4000U;  // Linux 6.8; not in Debian 12's headers
+#endif
+  struct statx stx {};
+  if (::statx(AT_FDCWD, canonical.c_str(), AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT,
+              STATX_MNT_ID_UNIQUE, &stx) != 0 ||
+      !(stx.stx_mask & STATX_MNT_ID_UNIQUE)) {
+    return 0;
+  }
+  return stx.stx_mnt_id;
+}
+
 int run_fusermount_unmount(const std::string& path) {
   pid_t pid = ::fork();
   if (pid < 0) return errno;
@@ -84,17 +99,16 @@ MountProbe probe_mountpoint(const std::string& canonical) {
   return probe;
 }
 
-uint64_t unique_mount_id_at(const std::string& canonical) {
-#ifndef STATX_MNT_ID_UNIQUE
-  constexpr unsigned STATX_MNT_ID_UNIQUE = 0x4000U;  // Linux 6.8; not in Debian 12's headers
-#endif
-  struct statx stx {};
-  if (::statx(AT_FDCWD, canonical.c_str(), AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT,
-              STATX_MNT_ID_UNIQUE, &stx) != 0 ||
-      !(stx.stx_mask & STATX_MNT_ID_UNIQUE)) {
-    return 0;
-  }
-  return stx.stx_mnt_id;
+MountIdentity mount_identity_at(const std::string& canonical) {
+  auto top = top_mount_at(canonical);
+  if (!top || top->fstype != kFsType) return {};
+  return MountIdentity{top->id, unique_mount_id_at(canonical)};
+}
+
+bool still_mounted(const std::string& canonical, const MountIdentity& ours) {
+  auto now = mount_identity_at(canonical);
+  return now.id != 0 && now.id == ours.id &&
+         (ours.unique_id == 0 || now.unique_id == ours.unique_id);
 }
 
 Result<void> lazy_unmount(const std::string& canonical) {

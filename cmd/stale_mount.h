@@ -38,11 +38,19 @@ std::string canonical_mountpoint(const std::string& path);
 // The topmost mount whose mount point is exactly `canonical`.
 std::optional<MountEntry> top_mount_at(const std::string& canonical);
 
-// The never-reused id of the topmost mount at `canonical` (STATX_MNT_ID_UNIQUE, Linux 6.8), read
-// without asking the mounted filesystem anything (a FUSE daemon that stopped serving must not
-// hang the caller); 0 when the kernel cannot tell. mountinfo's ids are reused as soon as a mount
-// goes away, so a fresh mount at the same path can carry the id of the one just unmounted.
-uint64_t unique_mount_id_at(const std::string& canonical);
+// Which confinefs mount is topmost at a path, to recognise it later. mountinfo's ids are reused
+// as soon as a mount goes away, so a fresh mount at the same path can carry the id of the one
+// just unmounted; the never-reused unique id (STATX_MNT_ID_UNIQUE, Linux 6.8) tells them apart.
+struct MountIdentity {
+  uint64_t id = 0;         // mountinfo's; 0: no confinefs mount there
+  uint64_t unique_id = 0;  // 0: the kernel has none
+};
+
+// The topmost confinefs mount at `canonical`. The unique id is read without asking the mounted
+// filesystem anything (a FUSE daemon that stopped serving must not hang the caller).
+MountIdentity mount_identity_at(const std::string& canonical);
+// Whether the topmost mount at `canonical` is still `ours`.
+bool still_mounted(const std::string& canonical, const MountIdentity& ours);
 
 MountProbe probe_mountpoint(const std::string& canonical);
 

@@ -19,19 +19,12 @@ namespace {
 constexpr int kRequestFd = 3;
 constexpr int kReplyFd = 4;
 
-struct OurMount {
-  uint64_t id;
-  uint64_t unique_id;  // 0: the kernel has none
-};
-
-// Unmounts only the mount the daemon made: same path, same mount id, still confinefs, and the
-// same unique id where there is one.
-int cleanup(const std::string& mountpoint, OurMount ours, const std::string& socket_path) {
+// Unmounts only the mount the daemon made.
+int cleanup(const std::string& mountpoint, const MountIdentity& ours,
+            const std::string& socket_path) {
   // The socket first: once the mount is gone a new daemon may start and bind the same path.
   if (!socket_path.empty()) ::unlink(socket_path.c_str());
-  auto top = top_mount_at(mountpoint);
-  if (top && top->id == ours.id && top->fstype == kFsType &&
-      (ours.unique_id == 0 || unique_mount_id_at(mountpoint) == ours.unique_id)) {
+  if (still_mounted(mountpoint, ours)) {
     if (auto ok = lazy_unmount(mountpoint); !ok) return ok.code();
   }
   return 0;
@@ -46,8 +39,8 @@ bool keep_only_pipes(int request, int reply) {
   return ::close_range(kReplyFd + 1, ~0U, 0) == 0;
 }
 
-[[noreturn]] void helper_main(int request, int reply, const std::string& mountpoint, OurMount ours,
-                              const std::string& socket_path) {
+[[noreturn]] void helper_main(int request, int reply, const std::string& mountpoint,
+                              const MountIdentity& ours, const std::string& socket_path) {
   sigset_t all;
   sigfillset(&all);
   ::sigprocmask(SIG_BLOCK, &all, nullptr);  // SIGTERM to the whole unit must not kill it first
@@ -74,7 +67,7 @@ bool keep_only_pipes(int request, int reply) {
 }  // namespace
 
 Result<std::unique_ptr<UnmountHelper>> UnmountHelper::start(const std::string& mountpoint,
-                                                            uint64_t mount_id, uint64_t unique_id,
+                                                            const MountIdentity& ours,
                                                             const std::string& socket_path) {
   int req[2], rep[2];
   if (::pipe2(req, O_CLOEXEC) != 0) return last_error();
@@ -84,8 +77,7 @@ Result<std::unique_ptr<UnmountHelper>> UnmountHelper::start(const std::string& m
   pid_t pid = ::fork();
   if (pid < 0) return last_error();
   if (pid == 0) {
-    helper_main(req_read.get(), rep_write.get(), mountpoint, OurMount{mount_id, unique_id},
-                socket_path);
+    helper_main(req_read.get(), rep_write.get(), mountpoint, ours, socket_path);
   }
   return std::unique_ptr<UnmountHelper>(
       new UnmountHelper(pid, std::move(req_write), std::move(rep_read)));

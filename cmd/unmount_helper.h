@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "cmd/stale_mount.h"
 #include "fusefs/sys/fd.h"
 #include "fusefs/sys/result.h"
 
@@ -25,11 +26,10 @@ namespace confinefs::cli {
 
 class UnmountHelper {
  public:
-  // Forks the helper for the mount `mount_id` (unique id `unique_id`, 0 if unknown) at
-  // `mountpoint` (canonical). socket_path ("" for none) is removed with the mount. Call while
-  // the daemon has a single thread.
+  // Forks the helper for the mount `ours` at `mountpoint` (canonical). socket_path ("" for
+  // none) is removed with the mount. Call while the daemon has a single thread.
   static Result<std::unique_ptr<UnmountHelper>> start(const std::string& mountpoint,
-                                                      uint64_t mount_id, uint64_t unique_id,
+                                                      const MountIdentity& ours,
                                                       const std::string& socket_path);
   // Closing the request pipe tells the helper to clean up (if not done yet) and exit.
   ~UnmountHelper();
