@@ -28,6 +28,7 @@
 
 #include "cmd/cache_mode.h"
 #include "cmd/control.h"
+#include "cmd/kernel_mount.h"
 #include "cmd/landlock.h"
 #include "cmd/logging.h"
 #include "cmd/mountpoint.h"
@@ -202,7 +203,39 @@ bool confine(const cli::Options& opts, Filesystem& fs, const std::optional<cli::
   return true;
 }
 
+// Mounts with the new mount API when it can, so the mount's ids are exact (kernel_mount.h);
+// otherwise (not root, or allow_root/auto_unmount) libfuse mounts, with fusermount3 if need be.
+Result<std::optional<cli::KernelMount>> mount_filesystem(const cli::Options& opts,
+                                                         const Identity& id,
+                                                         fuse::Session& session) {
+  auto words = cli::kernel_mount_options(mount_options(opts));
+  if (words && !opts.mountpoint.starts_with("/dev/fd/")) {
+    auto own = cli::KernelMount::mount(id.mountpoint, *words);
+    if (own) {
+      if (auto ok = session.adopt(own->take_channel()); !ok) return ok.error();
+      return std::optional<cli::KernelMount>(std::move(own.value()));
+    }
+    if (own.code() != EPERM && own.code() != ENOSYS) {
+      spdlog::error("cannot mount at {}: {}", id.mountpoint, std::strerror(own.code()));
+      return own.error();
+    }
+    spdlog::debug("fsopen: {}; libfuse mounts", std::strerror(own.code()));
+  }
+  for (const auto& w : opts.mount_options) {
+    if (cli::kernel_only_option(w) && !opts.mountpoint.starts_with("/dev/fd/")) {
+      spdlog::error(
+          "option {} needs confinefs to mount by itself (as root, without allow_root "
+          "or auto_unmount)",
+          w);
+      return Error{EINVAL};
+    }
+  }
+  if (auto ok = session.mount(); !ok) return ok.error();
+  return std::optional<cli::KernelMount>();
+}
+
 int serve_confined(const cli::Options& opts, Filesystem& fs, fuse::Session& session,
+                   std::optional<cli::KernelMount>& own_mount,
                    const std::optional<cli::Tenant>& tenant, Identity& id) {
   const bool premounted = opts.mountpoint.starts_with("/dev/fd/");
   std::unique_ptr<cli::ControlServer> control;
@@ -211,13 +244,14 @@ int serve_confined(const cli::Options& opts, Filesystem& fs, fuse::Session& sess
     // The helper first: whatever happens from here on, it removes the socket with the mount.
     std::string socket = cli::control_socket_path(id.mountpoint);
     // The mount this process made, so the helper never unmounts anyone else's.
-    auto started =
-        cli::UnmountHelper::start(id.mountpoint, cli::mount_identity_at(id.mountpoint), socket);
+    auto ours = own_mount ? own_mount->identity() : cli::mount_identity_at(id.mountpoint);
+    auto started = cli::UnmountHelper::start(id.mountpoint, ours, socket);
     if (!started) {
       spdlog::error("cannot start the unmount helper: {}", std::strerror(started.code()));
       return kExitRuntime;
     }
     helper = std::move(started.value());
+    if (own_mount) own_mount->release();
     auto bound = cli::ControlServer::bind(socket, [&] { return status_text(id, fs); });
     if (bound) {
       control = std::move(bound.value());
@@ -292,6 +326,7 @@ int run(const cli::Options& opts) {
   fuse::SessionOptions so;
   so.mountpoint = opts.mountpoint;
   so.mount_options = mount_options(opts);
+  std::erase_if(so.mount_options, [](const std::string& w) { return cli::kernel_only_option(w); });
   so.debug = opts.debug;
   if (opts.single_thread) so.max_threads = 1;
   auto session = fuse::Session::create(&state, so);
@@ -304,7 +339,8 @@ int run(const cli::Options& opts) {
     spdlog::error("cannot install signal handlers");
     return kExitRuntime;
   }
-  if (!session.value()->mount()) return kExitRuntime;
+  auto own_mount = mount_filesystem(opts, id, *session.value());
+  if (!own_mount) return kExitRuntime;
   if (!opts.foreground) {
     if (fuse_daemonize(0) != 0) return kExitRuntime;
     if (auto ok = fs.resolver().rebind_proc(); !ok) {
@@ -312,7 +348,7 @@ int run(const cli::Options& opts) {
       return kExitRuntime;
     }
   }
-  return serve_confined(opts, fs, *session.value(), tenant, id);
+  return serve_confined(opts, fs, *session.value(), own_mount.value(), tenant, id);
 }
 
 // Called as mount.confinefs by mount(8): "SOURCE DIR [-sfnv] [-N ns] [-o opts] [-t type]".

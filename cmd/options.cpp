@@ -15,7 +15,7 @@ const std::set<std::string_view> kMountFlags = {
     "nosuid",     "nodev",     "exec",        "noexec",     "atime",        "noatime",
     "nodiratime", "relatime",  "strictatime", "sync",       "async",        "dirsync",
     "lazytime",   "nolazytime"};
-const std::set<std::string_view> kMountKeyed = {"fsname", "subtype", "max_read", "blksize"};
+const std::set<std::string_view> kMountKeyed = {"fsname"};
 // Options mount(8)/mount.fuse3 may hand over that mean nothing to the daemon.
 const std::set<std::string_view> kIgnored = {"defaults", "auto",  "noauto",  "user",
                                              "nouser",   "users", "_netdev", "nofail"};
@@ -67,6 +67,10 @@ std::string apply_option(std::string_view item, Options& o) {
   } else if (key == "seccomp" && keyed) {
     if (value != "on" && value != "off") return "seccomp must be on or off";
     o.seccomp = value == "on";
+  } else if (key == "subtype" && keyed) {
+    // Start-up and the unmount helper recognise confinefs's own mounts by fuse.confinefs: under
+    // another subtype a dead mount would never be cleaned up.
+    if (value != "confinefs") return "subtype is always confinefs";
   } else if (item == "suid" || item == "dev") {
     // mount.fuse3 adds these for root by default; confinefs overrides them with nosuid,nodev.
     o.overridden.emplace_back(item);
@@ -169,7 +173,9 @@ void print_usage(const char* program) {
       "\n"
       "mount options passed to the kernel: rw, ro, allow_other, allow_root, auto_unmount,\n"
       "  default_permissions, nosuid, nodev, exec, noexec, atime, noatime, nodiratime,\n"
-      "  relatime, strictatime, sync, async, dirsync, fsname=, subtype=, max_read=, blksize=.\n"
+      "  relatime, strictatime, sync, async, dirsync, lazytime, nolazytime, fsname=.\n"
+      "  (nodiratime, relatime, strictatime and [no]lazytime need confinefs to mount\n"
+      "  by itself: as root, without allow_root or auto_unmount.)\n"
       "  Always added: default_permissions,nosuid,nodev (suid and dev are refused).\n",
       program);
 }

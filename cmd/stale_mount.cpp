@@ -20,21 +20,6 @@
 namespace confinefs::cli {
 namespace {
 
-// The never-reused id of the topmost mount at `canonical`, 0 when the kernel cannot tell;
-// AT_STATX_DONT_SYNC answers from the kernel's cache without asking the filesystem.
-uint64_t unique_mount_id_at(const std::string& canonical) {
-#ifndef STATX_MNT_ID_UNIQUE
-  constexpr unsigned STATX_MNT_ID_UNIQUE = 0x4000U;  // Linux 6.8; not in Debian 12's headers
-#endif
-  struct statx stx {};
-  if (::statx(AT_FDCWD, canonical.c_str(), AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT,
-              STATX_MNT_ID_UNIQUE, &stx) != 0 ||
-      !(stx.stx_mask & STATX_MNT_ID_UNIQUE)) {
-    return 0;
-  }
-  return stx.stx_mnt_id;
-}
-
 int run_fusermount_unmount(const std::string& path) {
   pid_t pid = ::fork();
   if (pid < 0) return errno;
@@ -99,10 +84,31 @@ MountProbe probe_mountpoint(const std::string& canonical) {
   return probe;
 }
 
+MountIdentity statx_mount_ids(int dirfd, const char* path, int flags) {
+#ifndef STATX_MNT_ID_UNIQUE
+  constexpr unsigned STATX_MNT_ID_UNIQUE = 0x4000U;  // Linux 6.8; not in Debian 12's headers
+#endif
+  // AT_STATX_DONT_SYNC: answered from the kernel's cache, never by asking the FUSE daemon (which
+  // may not serve yet, or any more).
+  flags |= AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT;
+  struct statx stx {};
+  if (::statx(dirfd, path, flags, STATX_MNT_ID, &stx) != 0 || !(stx.stx_mask & STATX_MNT_ID)) {
+    return {};
+  }
+  MountIdentity ids{stx.stx_mnt_id, 0};
+  // One id per call: the kernel fills stx_mnt_id with whichever of the two was asked for.
+  if (::statx(dirfd, path, flags, STATX_MNT_ID_UNIQUE, &stx) == 0 &&
+      (stx.stx_mask & STATX_MNT_ID_UNIQUE)) {
+    ids.unique_id = stx.stx_mnt_id;
+  }
+  return ids;
+}
+
 MountIdentity mount_identity_at(const std::string& canonical) {
   auto top = top_mount_at(canonical);
   if (!top || top->fstype != kFsType) return {};
-  return MountIdentity{top->id, unique_mount_id_at(canonical)};
+  auto ids = statx_mount_ids(AT_FDCWD, canonical.c_str(), 0);
+  return ids.id == top->id ? ids : MountIdentity{};
 }
 
 bool still_mounted(const std::string& canonical, const MountIdentity& ours) {

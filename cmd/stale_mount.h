@@ -46,8 +46,12 @@ struct MountIdentity {
   uint64_t unique_id = 0;  // 0: the kernel has none
 };
 
-// The topmost confinefs mount at `canonical`. The unique id is read without asking the mounted
-// filesystem anything (a FUSE daemon that stopped serving must not hang the caller).
+// The ids of the mount that statx(dirfd, path, flags) lands on; {} when the kernel cannot tell.
+// Never asks the mounted filesystem anything (a FUSE daemon that does not serve must not hang
+// the caller).
+MountIdentity statx_mount_ids(int dirfd, const char* path, int flags);
+// The topmost confinefs mount at `canonical`, read back by path: a guess right after mounting
+// (see kernel_mount.h), exact only when nothing else can have mounted there since.
 MountIdentity mount_identity_at(const std::string& canonical);
 // Whether the topmost mount at `canonical` is still `ours`.
 bool still_mounted(const std::string& canonical, const MountIdentity& ours);

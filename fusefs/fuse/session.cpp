@@ -65,6 +65,13 @@ Result<void> Session::mount() {
   return {};
 }
 
+Result<void> Session::adopt(Fd channel) {
+  std::string named = "/dev/fd/" + std::to_string(channel.get());
+  if (fuse_session_mount(se_, named.c_str()) != 0) return Error{EIO};
+  (void)channel.release();  // libfuse's from here on
+  return {};
+}
+
 Result<void> Session::install_exit_signals() {
   if (fuse_set_signal_handlers(se_) != 0) return Error{EIO};
   signals_ = true;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fusefs/fuse/mount_state.h"
+#include "fusefs/sys/fd.h"
 #include "fusefs/sys/result.h"
 
 struct fuse_session;
@@ -30,6 +31,9 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   Result<void> mount();
+  // Serves a connection mounted by the caller (the /dev/fuse fd); libfuse then knows no mount
+  // point, so unmounting stays the caller's.
+  Result<void> adopt(Fd channel);
   // Installs libfuse's SIGINT/SIGTERM handling (after the caller installed its SIGHUP handler,
   // so libfuse's, which would end the session, is never installed for SIGHUP).
   Result<void> install_exit_signals();

@@ -7,17 +7,22 @@
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <set>
+#include <sstream>
 
 #include "tests/support/mount_fixture.h"
 
@@ -269,16 +274,80 @@ TEST(CacheModeTest, FullBuffersWritesAndKeepsAppendAndPartialPagesExact) {
 }
 
 TEST_F(DefaultsTest, MountIsNosuidNodevWithDefaultPermissions) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line, found;
-  while (std::getline(in, line)) {
-    if (line.find(" " + m_.mnt().string() + " ") != std::string::npos) found = line;
-  }
+  std::string found = mountinfo_line(m_.mnt());
   ASSERT_FALSE(found.empty());
   EXPECT_NE(found.find("nosuid"), std::string::npos) << found;
   EXPECT_NE(found.find("nodev"), std::string::npos) << found;
   EXPECT_NE(found.find("default_permissions"), std::string::npos) << found;
   EXPECT_NE(found.find("fuse.confinefs"), std::string::npos) << found;
+}
+
+// The mountinfo fields after the mount point: the per-mount options, then (after " - ") the
+// filesystem type, the source and the superblock's options.
+struct MountFields {
+  std::set<std::string> mount_options, super_options;
+  std::string source;
+};
+
+MountFields mount_fields(const std::string& line) {
+  auto words = [](const std::string& csv) {
+    std::set<std::string> out;
+    std::istringstream in(csv);
+    for (std::string w; std::getline(in, w, ',');) out.insert(w);
+    return out;
+  };
+  std::istringstream in(line);
+  std::vector<std::string> f;
+  for (std::string w; in >> w;) f.push_back(w);
+  auto dash = std::find(f.begin(), f.end(), "-");
+  MountFields out;
+  if (f.size() < 6 || dash == f.end() || f.end() - dash < 4) return out;
+  out.mount_options = words(f[5]);
+  out.source = dash[2];
+  out.super_options = words(dash[3]);
+  return out;
+}
+
+TEST(MountOptionsTest, EveryPassedOptionReachesTheKernelAndTheLastWordWins) {
+  Mount m({"-o",
+           "noexec,exec,noexec,rw,ro,strictatime,noatime,nodiratime,sync,dirsync,"
+           "lazytime,allow_other,fsname=tenant-a"});
+  ASSERT_TRUE(m.ok());
+  auto f = mount_fields(mountinfo_line(m.mnt()));
+  for (const char* o : {"ro", "noexec", "noatime", "nodiratime", "nosuid", "nodev"}) {
+    EXPECT_TRUE(f.mount_options.contains(o)) << o;
+  }
+  for (const char* o :
+       {"ro", "sync", "dirsync", "lazytime", "allow_other", "default_permissions"}) {
+    EXPECT_TRUE(f.super_options.contains(o)) << o;
+  }
+  EXPECT_EQ(f.source, "tenant-a");
+  EXPECT_EQ(open_errno(m.mnt() / "new", O_WRONLY | O_CREAT), EROFS);
+
+  Mount undone({"-o", "ro,rw,noexec,exec,sync,async"});
+  ASSERT_TRUE(undone.ok());
+  f = mount_fields(mountinfo_line(undone.mnt()));
+  EXPECT_TRUE(f.mount_options.contains("rw"));
+  EXPECT_FALSE(f.mount_options.contains("noexec"));
+  EXPECT_FALSE(f.super_options.contains("sync"));
+  EXPECT_EQ(f.source, "confinefs");
+  EXPECT_EQ(open_errno(undone.mnt() / "new", O_WRONLY | O_CREAT), 0);
+}
+
+TEST(MountOptionsTest, OptionsOnlyLibfuseImplementsStillMountNosuidNodev) {
+  // allow_root and auto_unmount are libfuse's own machinery, so libfuse mounts these.
+  Mount m({"-o", "allow_root,auto_unmount"});
+  ASSERT_TRUE(m.ok());
+  auto f = mount_fields(mountinfo_line(m.mnt()));
+  EXPECT_TRUE(f.mount_options.contains("nosuid"));
+  EXPECT_TRUE(f.mount_options.contains("nodev"));
+  EXPECT_TRUE(f.super_options.contains("default_permissions"));
+  write_file(m.mnt() / "f", "served");
+  EXPECT_EQ(read_file(m.backing() / "f"), "served");
+  // libfuse 3.14 knows no nodiratime: said so, and nothing is mounted.
+  Mount refused({"-o", "allow_root,nodiratime"});
+  EXPECT_FALSE(refused.ok());
+  EXPECT_FALSE(is_mounted(refused.mnt()));
 }
 
 // Command-line refusals: a one-line error and exit status 2, nothing mounted.
@@ -299,6 +368,8 @@ TEST_F(CommandLineTest, RefusalsExitWithStatus2AndMountNothing) {
   write_file(t_.path() / "file", "x");
   fs::create_directory_symlink(b, t_.path() / "link");
   EXPECT_EQ(run({"-f", "-o", "bogus", b, m}), 2);
+  EXPECT_EQ(run({"-f", "-o", "max_read=65536", b, m}), 2);  // libfuse's INIT would fail
+  EXPECT_EQ(run({"-f", "-o", "blksize=4096", b, m}), 2);    // block-device FUSE only
   EXPECT_EQ(run({"-f", "--no-such-flag", b, m}), 2);
   EXPECT_EQ(run({"-f", t_.path() / "missing", m}), 2);
   EXPECT_EQ(run({"-f", t_.path() / "file", m}), 2);
@@ -330,38 +401,93 @@ TEST_F(CommandLineTest, BackgroundDaemonServesAndUnmountEndsIt) {
   EXPECT_EQ(run_command({"fusermount3", "-u", m}), 0);
 }
 
-TEST_F(CommandLineTest, AnOldDaemonNeverUnmountsTheNewMountAtItsPath) {
-  // Unmounted from outside, a daemon asks its unmount helper to clean up. mountinfo gives the
-  // next mount the id of the one just removed, so by then a new mount at the same path looks
-  // like the old one there; it must survive the old daemon's exit.
-  auto b_old = t_.path() / "b-old";
-  auto b_new = t_.path() / "b-new";
-  auto m = t_.path() / "m";
-  fs::create_directories(b_old);
-  fs::create_directories(b_new);
-  fs::create_directories(m);
-  write_file(b_new / "f", "new");
+// Starts `confinefs -f backing mnt` under ptrace and returns once its mount syscall (mount(2) by
+// libfuse or move_mount by confinefs) has succeeded, with the daemon held right there: whatever
+// happens at mnt now happens before the daemon's next step, as a preempted daemon would see it.
+pid_t start_held_after_mount(const fs::path& backing, const fs::path& mnt) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+    std::string bin = confinefs_binary();
+    ::execl(bin.c_str(), bin.c_str(), "-f", backing.c_str(), mnt.c_str(),
+            static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFSTOPPED(status)) return -1;  // at exec
+  ::ptrace(PTRACE_SETOPTIONS, pid, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL);
+  uint64_t entered = 0;
+  for (;;) {
+    if (::ptrace(PTRACE_SYSCALL, pid, nullptr, nullptr) != 0) return -1;
+    if (::waitpid(pid, &status, 0) != pid || !WIFSTOPPED(status)) return -1;
+    if (WSTOPSIG(status) != (SIGTRAP | 0x80)) continue;
+    __ptrace_syscall_info info{};
+    ::ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof info, &info);
+    if (info.op == PTRACE_SYSCALL_INFO_ENTRY) entered = info.entry.nr;
+    bool mounting = entered == SYS_mount || entered == SYS_move_mount;
+    if (info.op == PTRACE_SYSCALL_INFO_EXIT && mounting && info.exit.rval == 0) return pid;
+  }
+}
+
+// Unmounted from outside, a daemon asks its unmount helper to clean up; by then a new mount may
+// sit at the same path, which must survive the old daemon's exit.
+class OldDaemonTest : public CommandLineTest {
+ protected:
+  void SetUp() override {
+    fs::create_directories(b_old_);
+    fs::create_directories(b_new_);
+    fs::create_directories(m_);
+    write_file(b_old_ / "f", "old");
+    write_file(b_new_ / "f", "new");
+  }
+  // Replaces the old daemon's mount with a new daemon's, resumes the old daemon with `resume`
+  // and checks that the new mount outlives it.
+  void expect_new_mount_survives(pid_t old, int umount_flags, const std::function<void()>& resume) {
+    // umount(2) itself: umount(8) would stat the path first, and the held daemon never answers.
+    ASSERT_EQ(::umount2(m_.c_str(), umount_flags), 0) << std::strerror(errno);
+    ASSERT_EQ(run({b_new_, m_}), 0);
+    resume();
+    int status = -1;
+    for (int i = 0; i < 500 && ::waitpid(old, &status, WNOHANG) == 0; ++i) ::usleep(10000);
+    EXPECT_TRUE(WIFEXITED(status)) << "the old daemon did not exit";
+    ::usleep(200000);  // its helper acts after the daemon asks or exits
+    EXPECT_TRUE(is_mounted(m_));
+    EXPECT_EQ(read_file(m_ / "f"), "new");
+    run_command({"umount", m_});
+  }
+  fs::path b_old_ = t_.path() / "b-old", b_new_ = t_.path() / "b-new", m_ = t_.path() / "m";
+};
+
+TEST_F(OldDaemonTest, StoppedWhileServingItNeverUnmountsTheNewMount) {
+  // mountinfo gives the next mount the id of the one just removed, so the new mount looks like
+  // the old one there; only the never-reused unique mount id tells them apart.
   pid_t old = ::fork();
   ASSERT_GE(old, 0);
   if (old == 0) {
     std::string bin = confinefs_binary();
-    ::execl(bin.c_str(), bin.c_str(), "-f", b_old.c_str(), m.c_str(), static_cast<char*>(nullptr));
+    ::execl(bin.c_str(), bin.c_str(), "-f", b_old_.c_str(), m_.c_str(),
+            static_cast<char*>(nullptr));
     _exit(127);
   }
-  for (int i = 0; i < 500 && !is_mounted(m); ++i) ::usleep(10000);
-  ASSERT_TRUE(is_mounted(m));
+  bool serving = false;
+  for (int i = 0; i < 500 && !serving; ++i) {
+    serving = is_mounted(m_) && open_errno(m_ / "f", O_RDONLY) == 0;
+    if (!serving) ::usleep(10000);
+  }
+  ASSERT_TRUE(serving);
   ::kill(old, SIGSTOP);  // the old daemon notices the unmount only after the new mount exists
-  // umount(2) itself: umount(8) would stat the path first, and the stopped daemon never answers.
-  EXPECT_EQ(::umount2(m.c_str(), 0), 0) << std::strerror(errno);
-  ASSERT_EQ(run({b_new, m}), 0);
-  ::kill(old, SIGCONT);
-  int status = -1;
-  for (int i = 0; i < 500 && ::waitpid(old, &status, WNOHANG) == 0; ++i) ::usleep(10000);
-  EXPECT_TRUE(WIFEXITED(status)) << "the old daemon did not exit";
-  ::usleep(200000);  // its helper acts after the daemon asks or exits
-  EXPECT_TRUE(is_mounted(m));
-  EXPECT_EQ(read_file(m / "f"), "new");
-  run_command({"umount", m});
+  expect_new_mount_survives(old, 0, [&] { ::kill(old, SIGCONT); });
+}
+
+TEST_F(OldDaemonTest, HeldRightAfterMountingItNeverUnmountsTheNewMount) {
+  // Preempted between its mount syscall and noting which mount it made, a daemon that reads that
+  // back from the path would note the new mount.
+  pid_t old = start_held_after_mount(b_old_, m_);
+  ASSERT_GT(old, 0);
+  ASSERT_TRUE(is_mounted(m_));
+  // Lazily: the held daemon may still have its new mount's fd open, which makes it busy.
+  expect_new_mount_survives(old, MNT_DETACH,
+                            [&] { ASSERT_EQ(::ptrace(PTRACE_DETACH, old, nullptr, nullptr), 0); });
 }
 
 TEST_F(CommandLineTest, MountHelperForm) {
@@ -391,11 +517,7 @@ TEST_F(CommandLineTest, MountHelperForm) {
         0);
     ASSERT_TRUE(is_mounted(m));
     EXPECT_EQ(read_file(m / "f"), "via helper");
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line, found;
-    while (std::getline(in, line)) {
-      if (line.find(" " + m.string() + " ") != std::string::npos) found = line;
-    }
+    std::string found = mountinfo_line(m);
     EXPECT_NE(found.find("nosuid"), std::string::npos) << found;
     EXPECT_NE(found.find("nodev"), std::string::npos) << found;
     EXPECT_EQ(run_command({"umount", m}), 0);

@@ -28,20 +28,21 @@ TempTree::~TempTree() {
   fs::remove_all(root_, ec);
 }
 
-bool is_mounted(const fs::path& path) {
+std::string mountinfo_line(const fs::path& path) {
   std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  std::string want = " " + path.string() + " ";
+  std::string line, top;
   while (std::getline(in, line)) {
-    // Field 5 is the mount point; match it as a whole field.
+    // Field 5 is the mount point; match it as a whole field. Later lines are mounted on top.
     std::istringstream fields(line);
     std::string f;
     for (int i = 0; i < 5 && fields >> f; ++i) {
     }
-    if (f == path.string()) return true;
+    if (f == path.string()) top = line;
   }
-  return false;
+  return top;
 }
+
+bool is_mounted(const fs::path& path) { return !mountinfo_line(path).empty(); }
 
 std::string confinefs_binary() {
   if (const char* env = std::getenv("CONFINEFS_BIN")) return env;

@@ -57,6 +57,8 @@ class Mount {
   int exit_status_ = -2;
 };
 
+// The /proc/self/mountinfo line of the topmost mount at path, "" when nothing is mounted there.
+std::string mountinfo_line(const fs::path& path);
 // True when path is currently a mountpoint according to /proc/self/mountinfo.
 bool is_mounted(const fs::path& path);
 // Path of the confinefs binary under test (CONFINEFS_BIN, set by CMake).
