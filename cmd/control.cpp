@@ -181,7 +181,8 @@ int unmount_stale_command(const std::string& mountpoint) {
     return kExitUsage;
   }
   MountProbe probe = probe_mountpoint(canonical);
-  if (probe.state == MountState::kLive || probe.state == MountState::kOther) {
+  if (probe.state == MountState::kLive || probe.state == MountState::kOther ||
+      probe.state == MountState::kSilent) {
     std::fprintf(stderr, "confinefs: %s: %s mount (%s), left alone\n", canonical.c_str(),
                  state_name(probe.state), probe.entry.fstype.c_str());
     return kExitProblem;

@@ -9,16 +9,41 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <future>
+#include <memory>
 #include <sstream>
+#include <thread>
 
 #include "fusefs/sys/mountinfo.h"
 
 namespace confinefs::cli {
 namespace {
+
+constexpr auto kAnswerWait = std::chrono::seconds(3);
+
+enum class Answer { kServed, kGone, kSilent };
+
+// statfs, not stat: the kernel answers stat from its attribute cache (up to an hour with
+// cache=full) even when the daemon is gone, but always asks the daemon for statfs. A daemon that
+// is stopped or stuck never answers, so it is asked from a thread of its own and, after
+// kAnswerWait, taken as silent; that thread stays blocked until the daemon answers or this
+// process exits (the kernel's wait is killable).
+Answer ask_daemon(const std::string& canonical) {
+  auto answer = std::make_shared<std::promise<Answer>>();
+  auto reply = answer->get_future();
+  std::thread([canonical, answer] {
+    struct statfs sfs {};
+    bool gone = ::statfs(canonical.c_str(), &sfs) != 0 && errno == ENOTCONN;
+    answer->set_value(gone ? Answer::kGone : Answer::kServed);
+  }).detach();
+  if (reply.wait_for(kAnswerWait) != std::future_status::ready) return Answer::kSilent;
+  return reply.get();
+}
 
 int run_fusermount_unmount(const std::string& path) {
   pid_t pid = ::fork();
@@ -76,11 +101,11 @@ MountProbe probe_mountpoint(const std::string& canonical) {
     probe.state = MountState::kOther;
     return probe;
   }
-  // statfs, not stat: the kernel answers stat from its attribute cache (up to an hour with
-  // cache=full) even when the daemon is gone, but always asks the daemon for statfs.
-  struct statfs sfs {};
-  bool dead = ::statfs(canonical.c_str(), &sfs) != 0 && errno == ENOTCONN;
-  probe.state = dead ? MountState::kStale : MountState::kLive;
+  switch (ask_daemon(canonical)) {
+    case Answer::kServed: probe.state = MountState::kLive; break;
+    case Answer::kGone: probe.state = MountState::kStale; break;
+    case Answer::kSilent: probe.state = MountState::kSilent; break;
+  }
   return probe;
 }
 
@@ -138,6 +163,9 @@ std::string clear_stale_mount(const std::string& mountpoint) {
       case MountState::kLive:
         return "mountpoint " + canonical + " is already a live confinefs mount (source " +
                probe.entry.source + "); stop that daemon first";
+      case MountState::kSilent:
+        return "mountpoint " + canonical + " is a confinefs mount whose daemon does not answer " +
+               "(stopped or stuck; source " + probe.entry.source + "); stop that daemon first";
       case MountState::kOther:
         return "mountpoint " + canonical + " is the root of another filesystem (" +
                probe.entry.fstype + " from " + probe.entry.source + "); refusing to mount over it";
@@ -160,6 +188,7 @@ const char* state_name(MountState s) noexcept {
     case MountState::kStale: return "stale";
     case MountState::kLive: return "live";
     case MountState::kOther: return "other filesystem";
+    case MountState::kSilent: return "not answering";
   }
   return "?";
 }

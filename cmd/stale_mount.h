@@ -24,7 +24,8 @@ struct MountEntry {
   std::string source;
 };
 
-enum class MountState { kFree, kStale, kLive, kOther };
+// kSilent: a confinefs mount whose daemon did not answer within a few seconds (stopped, stuck).
+enum class MountState { kFree, kStale, kLive, kOther, kSilent };
 
 struct MountProbe {
   MountState state = MountState::kFree;

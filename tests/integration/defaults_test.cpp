@@ -490,6 +490,41 @@ TEST_F(OldDaemonTest, HeldRightAfterMountingItNeverUnmountsTheNewMount) {
                             [&] { ASSERT_EQ(::ptrace(PTRACE_DETACH, old, nullptr, nullptr), 0); });
 }
 
+TEST_F(CommandLineTest, AStoppedDaemonsMountIsReportedNotWaitedOn) {
+  // statfs on a mount whose daemon is stopped waits as long as the daemon does; status, start-up
+  // and unmount-stale give up after a few seconds and say so. timeout(1) turns a hang into 124.
+  auto b = t_.path() / "b";
+  auto m = t_.path() / "m";
+  fs::create_directories(b);
+  fs::create_directories(m);
+  write_file(b / "f", "x");
+  pid_t daemon = ::fork();
+  ASSERT_GE(daemon, 0);
+  if (daemon == 0) {
+    std::string bin = confinefs_binary();
+    ::execl(bin.c_str(), bin.c_str(), "-f", b.c_str(), m.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  bool serving = false;
+  for (int i = 0; i < 500 && !serving; ++i) {
+    serving = is_mounted(m) && open_errno(m / "f", O_RDONLY) == 0;
+    if (!serving) ::usleep(10000);
+  }
+  ASSERT_TRUE(serving);
+  ::kill(daemon, SIGSTOP);
+  std::string bin = confinefs_binary();
+  EXPECT_EQ(run_command({"timeout", "60", bin, "status", m}), 1);
+  EXPECT_EQ(run_command({"timeout", "60", bin, "-f", b, m}), 2);
+  EXPECT_EQ(run_command({"timeout", "60", bin, "unmount-stale", m}), 1);
+  EXPECT_TRUE(is_mounted(m)) << "a silent daemon's mount is not stale";
+  ::kill(daemon, SIGCONT);
+  EXPECT_EQ(run_command({"timeout", "60", bin, "status", m}), 0);
+  EXPECT_EQ(::umount2(m.c_str(), 0), 0);
+  int status = -1;
+  EXPECT_EQ(::waitpid(daemon, &status, 0), daemon);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 TEST_F(CommandLineTest, MountHelperForm) {
   // mount -t fuse.confinefs BACKING MNT (and fstab) run mount.fuse3, which runs "confinefs" from
   // PATH with "dev,suid" added for root; the mount must still be nosuid,nodev.
