@@ -1,6 +1,8 @@
 #include "cmd/stale_mount.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -14,11 +16,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <future>
-#include <memory>
 #include <sstream>
-#include <thread>
 
+#include "fusefs/sys/fd.h"
 #include "fusefs/sys/mountinfo.h"
 
 namespace confinefs::cli {
@@ -30,19 +30,30 @@ enum class Answer { kServed, kGone, kSilent };
 
 // statfs, not stat: the kernel answers stat from its attribute cache (up to an hour with
 // cache=full) even when the daemon is gone, but always asks the daemon for statfs. A daemon that
-// is stopped or stuck never answers, so it is asked from a thread of its own and, after
-// kAnswerWait, taken as silent; that thread stays blocked until the daemon answers or this
-// process exits (the kernel's wait is killable).
+// is stopped or stuck never answers, so a child process asks, and is killed (the kernel's wait
+// is killable) when no answer came within kAnswerWait. A child, not a thread: a thread would
+// stay blocked in the kernel until this process exits.
 Answer ask_daemon(const std::string& canonical) {
-  auto answer = std::make_shared<std::promise<Answer>>();
-  auto reply = answer->get_future();
-  std::thread([canonical, answer] {
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0) return Answer::kSilent;
+  Fd from_child(ends[0]), to_parent(ends[1]);
+  pid_t child = ::fork();
+  if (child < 0) return Answer::kSilent;
+  if (child == 0) {
     struct statfs sfs {};
-    bool gone = ::statfs(canonical.c_str(), &sfs) != 0 && errno == ENOTCONN;
-    answer->set_value(gone ? Answer::kGone : Answer::kServed);
-  }).detach();
-  if (reply.wait_for(kAnswerWait) != std::future_status::ready) return Answer::kSilent;
-  return reply.get();
+    char gone = ::statfs(canonical.c_str(), &sfs) != 0 && errno == ENOTCONN ? 1 : 0;
+    _exit(::write(to_parent.get(), &gone, 1) == 1 ? 0 : 1);
+  }
+  to_parent.reset();
+  pollfd p{from_child.get(), POLLIN, 0};
+  int wait_ms = static_cast<int>(std::chrono::milliseconds(kAnswerWait).count());
+  char gone = 0;
+  bool answered = ::poll(&p, 1, wait_ms) == 1 && ::read(from_child.get(), &gone, 1) == 1;
+  if (!answered) ::kill(child, SIGKILL);
+  while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  if (!answered) return Answer::kSilent;
+  return gone ? Answer::kGone : Answer::kServed;
 }
 
 int run_fusermount_unmount(const std::string& path) {

@@ -401,17 +401,28 @@ TEST_F(CommandLineTest, BackgroundDaemonServesAndUnmountEndsIt) {
   EXPECT_EQ(run_command({"fusermount3", "-u", m}), 0);
 }
 
+// Starts `confinefs -f backing mnt` and returns its pid once a read of mnt/f succeeds through it
+// (so it is serving, past everything it does at start), or -1.
+pid_t start_serving(const fs::path& backing, const fs::path& mnt) {
+  auto env = daemon_environment();
+  pid_t pid = ::fork();
+  if (pid == 0) exec_daemon({confinefs_binary(), "-f", backing, mnt}, env);
+  for (int i = 0; pid > 0 && i < 500; ++i) {
+    if (is_mounted(mnt) && open_errno(mnt / "f", O_RDONLY) == 0) return pid;
+    ::usleep(10000);
+  }
+  return -1;
+}
+
 // Starts `confinefs -f backing mnt` under ptrace and returns once its mount syscall (mount(2) by
 // libfuse or move_mount by confinefs) has succeeded, with the daemon held right there: whatever
 // happens at mnt now happens before the daemon's next step, as a preempted daemon would see it.
 pid_t start_held_after_mount(const fs::path& backing, const fs::path& mnt) {
+  auto env = daemon_environment();
   pid_t pid = ::fork();
   if (pid == 0) {
     ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
-    std::string bin = confinefs_binary();
-    ::execl(bin.c_str(), bin.c_str(), "-f", backing.c_str(), mnt.c_str(),
-            static_cast<char*>(nullptr));
-    _exit(127);
+    exec_daemon({confinefs_binary(), "-f", backing, mnt}, env);
   }
   int status = 0;
   if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFSTOPPED(status)) return -1;  // at exec
@@ -461,20 +472,8 @@ class OldDaemonTest : public CommandLineTest {
 TEST_F(OldDaemonTest, StoppedWhileServingItNeverUnmountsTheNewMount) {
   // mountinfo gives the next mount the id of the one just removed, so the new mount looks like
   // the old one there; only the never-reused unique mount id tells them apart.
-  pid_t old = ::fork();
-  ASSERT_GE(old, 0);
-  if (old == 0) {
-    std::string bin = confinefs_binary();
-    ::execl(bin.c_str(), bin.c_str(), "-f", b_old_.c_str(), m_.c_str(),
-            static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  bool serving = false;
-  for (int i = 0; i < 500 && !serving; ++i) {
-    serving = is_mounted(m_) && open_errno(m_ / "f", O_RDONLY) == 0;
-    if (!serving) ::usleep(10000);
-  }
-  ASSERT_TRUE(serving);
+  pid_t old = start_serving(b_old_, m_);
+  ASSERT_GT(old, 0);
   ::kill(old, SIGSTOP);  // the old daemon notices the unmount only after the new mount exists
   expect_new_mount_survives(old, 0, [&] { ::kill(old, SIGCONT); });
 }
@@ -498,19 +497,8 @@ TEST_F(CommandLineTest, AStoppedDaemonsMountIsReportedNotWaitedOn) {
   fs::create_directories(b);
   fs::create_directories(m);
   write_file(b / "f", "x");
-  pid_t daemon = ::fork();
-  ASSERT_GE(daemon, 0);
-  if (daemon == 0) {
-    std::string bin = confinefs_binary();
-    ::execl(bin.c_str(), bin.c_str(), "-f", b.c_str(), m.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  bool serving = false;
-  for (int i = 0; i < 500 && !serving; ++i) {
-    serving = is_mounted(m) && open_errno(m / "f", O_RDONLY) == 0;
-    if (!serving) ::usleep(10000);
-  }
-  ASSERT_TRUE(serving);
+  pid_t daemon = start_serving(b, m);
+  ASSERT_GT(daemon, 0);
   ::kill(daemon, SIGSTOP);
   std::string bin = confinefs_binary();
   EXPECT_EQ(run_command({"timeout", "60", bin, "status", m}), 1);

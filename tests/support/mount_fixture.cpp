@@ -42,6 +42,30 @@ std::string mountinfo_line(const fs::path& path) {
   return top;
 }
 
+std::vector<std::string> daemon_environment() {
+  // Under AddressSanitizer, LeakSanitizer's stop-the-world uses ptrace, which a daemon that has
+  // confined itself (no_new_privs, Landlock) cannot do: it would turn every clean exit into a
+  // fatal error. The daemon runs without leak detection; the test processes keep it.
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!std::string_view(*e).starts_with("ASAN_OPTIONS=")) env.emplace_back(*e);
+  }
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  env.push_back(std::string("ASAN_OPTIONS=") + (asan ? std::string(asan) + ":" : "") +
+                "detect_leaks=0");
+  return env;
+}
+
+void exec_daemon(std::vector<std::string> argv, std::vector<std::string> env) {
+  std::vector<char*> args, envp;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  ::execve(args[0], args.data(), envp.data());
+  _exit(127);
+}
+
 bool is_mounted(const fs::path& path) { return !mountinfo_line(path).empty(); }
 
 std::string confinefs_binary() {
@@ -107,26 +131,9 @@ Mount::Mount(std::vector<std::string> extra_args)
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   argv.push_back(backing_.string());
   argv.push_back(mnt_.string());
-  // Under AddressSanitizer, LeakSanitizer's stop-the-world uses ptrace, which a daemon that has
-  // confined itself (no_new_privs, Landlock) cannot do: it would turn every clean exit into a
-  // fatal error. The daemon runs without leak detection; the test processes keep it.
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (!std::string_view(*e).starts_with("ASAN_OPTIONS=")) env.emplace_back(*e);
-  }
-  const char* asan = std::getenv("ASAN_OPTIONS");
-  env.push_back(std::string("ASAN_OPTIONS=") + (asan ? std::string(asan) + ":" : "") +
-                "detect_leaks=0");
+  std::vector<std::string> env = daemon_environment();
   pid_ = ::fork();
-  if (pid_ == 0) {
-    std::vector<char*> args, envp;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    ::execve(args[0], args.data(), envp.data());
-    _exit(127);
-  }
+  if (pid_ == 0) exec_daemon(argv, env);
   for (int i = 0; i < 500 && !ready_; ++i) {
     if (is_mounted(mnt_)) {
       ready_ = true;

@@ -57,6 +57,11 @@ class Mount {
   int exit_status_ = -2;
 };
 
+// The environment for a confinefs daemon under test (ASAN_OPTIONS gains detect_leaks=0: a
+// confined daemon cannot run LeakSanitizer). Built before fork(), for exec_daemon() in the child.
+std::vector<std::string> daemon_environment();
+// In a forked child: execs argv (argv[0] is the binary) with env; never returns.
+[[noreturn]] void exec_daemon(std::vector<std::string> argv, std::vector<std::string> env);
 // The /proc/self/mountinfo line of the topmost mount at path, "" when nothing is mounted there.
 std::string mountinfo_line(const fs::path& path);
 // True when path is currently a mountpoint according to /proc/self/mountinfo.
