@@ -236,9 +236,11 @@ Result<size_t> fill_readdir(fuse_req_t req, fuse_ino_t ino, ops::OpenDir& dir, c
   if (off != dir.stream.position()) {
     if (auto ok = dir.stream.seek(off); !ok) return ok.error();
   }
+  auto scope = ops::listing_scope(fs(req), dir, check_visible);
+  if (!scope) return scope.error();
   size_t used = 0;
   for (;;) {
-    auto e = ops::peek_entry(fs(req), dir, check_visible);
+    auto e = ops::peek_entry(fs(req), dir, scope.value());
     if (!e) {
       if (used == 0) return e.error();
       break;

@@ -19,16 +19,16 @@ bool is_dot_or_dotdot(const char* name) {
 }
 
 // Whether a listed entry is one lookup() would admit; "." and ".." are always listed.
-// dir_path is the directory's verified virtual path when the policy has rules.
-bool visible(Filesystem& fs, OpenDir& dir, const std::optional<std::string>& dir_path,
-             const DirEntry& e, bool check_type) {
+bool visible(Filesystem& fs, OpenDir& dir, const ListingScope& scope, const DirEntry& e) {
   if (is_dot_or_dotdot(e.name)) return true;
   if (e.type != DT_REG && e.type != DT_DIR && e.type != DT_UNKNOWN) return false;
   auto name = Name::parse(e.name);
   if (!name) return false;
-  if (dir_path && hidden_from_listing(fs, *dir_path, name->view())) return false;
+  if (scope.dir_path && hidden_from_listing(*scope.policy, *scope.dir_path, name->view())) {
+    return false;
+  }
   // A mount point or bind-mounted file keeps DT_DIR/DT_REG in the listing: only statx shows it.
-  return !check_type || fs.resolver().stat_child(dir.stream.fd(), name.value()).ok();
+  return !scope.check_visible || fs.resolver().stat_child(dir.stream.fd(), name.value()).ok();
 }
 
 }  // namespace
@@ -46,16 +46,23 @@ Result<OpenDir*> opendir(Filesystem& fs, const Caller& c, uint64_t id) {
 
 void releasedir(OpenDir* dir) { delete dir; }
 
-Result<std::optional<DirEntry>> peek_entry(Filesystem& fs, OpenDir& dir, bool check_visible) {
-  // Checked on every call: a directory moved by an outside process under a hidden path after
-  // it was opened lists nothing more (ENOENT), and rules apply to where it is now.
-  auto dir_path = listing_path(fs, dir.node->id());
-  if (!dir_path) return dir_path.error();
+Result<ListingScope> listing_scope(Filesystem& fs, OpenDir& dir, bool check_visible) {
+  ListingScope scope{fs.policy(), std::nullopt, check_visible};
+  if (scope.policy->has_rules()) {
+    auto path = listing_path(fs, dir.node->id());
+    if (!path) return path.error();
+    scope.dir_path = std::move(path.value());
+  }
+  return scope;
+}
+
+Result<std::optional<DirEntry>> peek_entry(Filesystem& fs, OpenDir& dir,
+                                           const ListingScope& scope) {
   for (;;) {
     auto e = dir.stream.peek();
     if (!e || !e->has_value()) return e;
     DirEntry entry = e->value();
-    if (visible(fs, dir, dir_path.value(), entry, check_visible)) {
+    if (visible(fs, dir, scope, entry)) {
       // Never report the host's parent of the backing root: ".." of the root is the root.
       if (dir.node->id() == NodeTable::kRootId && is_dot_or_dotdot(entry.name)) {
         entry.ino = dir.node->key().ino;

@@ -239,15 +239,13 @@ Result<void> gate_move(Filesystem& fs, const Caller& caller, uint64_t from_dir, 
   return {};
 }
 
-Result<std::optional<std::string>> listing_path(Filesystem& fs, uint64_t dir) {
-  if (!fs.policy()->has_rules()) return std::optional<std::string>();
-  auto path = verified_path(fs, dir, Intent::kRead);
-  if (!path) return path.error();
-  return std::optional<std::string>(std::move(path.value()));
+Result<std::string> listing_path(Filesystem& fs, uint64_t dir) {
+  return verified_path(fs, dir, Intent::kRead);
 }
 
-bool hidden_from_listing(Filesystem& fs, const std::string& dir_path, std::string_view name) {
-  return fs.policy()->decide(join(dir_path, name)).access == Access::kHidden;
+bool hidden_from_listing(const policy::Policy& pol, const std::string& dir_path,
+                         std::string_view name) {
+  return pol.decide(join(dir_path, name)).access == Access::kHidden;
 }
 
 Error deny_by_limit(Filesystem& fs, const char* op, uint64_t node, std::string_view child, int code,

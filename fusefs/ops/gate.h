@@ -42,11 +42,12 @@ struct MoveShape {
 Result<void> gate_move(Filesystem& fs, const Caller& caller, uint64_t from_dir, const Name& from,
                        uint64_t to_dir, const Name& to, const MoveShape& shape);
 
-// The verified virtual path of dir for filtering a listing; nullopt when the policy has no rules
-// (nothing is hidden); ENOENT when dir's chain no longer holds.
-Result<std::optional<std::string>> listing_path(Filesystem& fs, uint64_t dir);
-// True when the policy hides dir_path/name from listings.
-bool hidden_from_listing(Filesystem& fs, const std::string& dir_path, std::string_view name);
+// The verified virtual path of dir for filtering a listing; ENOENT when dir's chain no longer
+// holds.
+Result<std::string> listing_path(Filesystem& fs, uint64_t dir);
+// True when pol hides dir_path/name from listings.
+bool hidden_from_listing(const policy::Policy& pol, const std::string& dir_path,
+                         std::string_view name);
 
 // Audits a refusal decided outside the rules (limits, chown, xattr namespaces, link creation)
 // and returns code.

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -82,10 +83,18 @@ Result<size_t> copy_file_range(Filesystem& fs, OpenFile& in, off_t in_off, OpenF
 
 Result<OpenDir*> opendir(Filesystem& fs, const Caller& c, uint64_t node);
 void releasedir(OpenDir* dir);
+// What one READDIR request may show of a directory, decided once for all its entries: the
+// policy as it is now and, when it has rules, where the directory is now (a directory moved
+// under a hidden path after it was opened lists nothing more: ENOENT).
+struct ListingScope {
+  std::shared_ptr<const policy::Policy> policy;
+  std::optional<std::string> dir_path;  // the verified virtual path; only with rules
+  bool check_visible = false;  // classify each entry with statx (plain readdir; readdirplus
+                               // looks each entry up, which classifies it too)
+};
+Result<ListingScope> listing_scope(Filesystem& fs, OpenDir& dir, bool check_visible);
 // Next visible entry at or after the stream position, without consuming it; nullopt at the end.
-// With check_visible the entry is classified with statx (plain readdir); readdirplus instead
-// looks each entry up, which classifies it too.
-Result<std::optional<DirEntry>> peek_entry(Filesystem& fs, OpenDir& dir, bool check_visible);
+Result<std::optional<DirEntry>> peek_entry(Filesystem& fs, OpenDir& dir, const ListingScope& scope);
 Result<void> fsyncdir(OpenDir& dir, bool data_only);
 Result<Entry> mkdir(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,
                     mode_t mode);

@@ -44,8 +44,10 @@ class OpsTest : public ::testing::Test {
     auto dir = ops::opendir(*fs_, caller_, dir_id);
     EXPECT_TRUE(dir.ok());
     std::set<std::string> names;
-    for (;;) {
-      auto e = ops::peek_entry(*fs_, *dir.value(), true);
+    auto scope = ops::listing_scope(*fs_, *dir.value(), true);
+    EXPECT_TRUE(scope.ok());
+    for (; scope;) {
+      auto e = ops::peek_entry(*fs_, *dir.value(), scope.value());
       if (!e || !e->has_value()) break;
       names.insert((*e)->name);
       dir.value()->stream.consume();
