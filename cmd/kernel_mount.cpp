@@ -7,7 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string_view>
+#include <utility>
 
 namespace confinefs::cli {
 namespace {
@@ -115,7 +117,8 @@ std::optional<KernelMountOptions> kernel_mount_options(const std::vector<std::st
   return o;
 }
 
-Result<KernelMount> KernelMount::mount(const std::string& canonical, const KernelMountOptions& o) {
+Result<KernelMount> KernelMount::mount(FdRef target, const std::string& canonical,
+                                       const KernelMountOptions& o) {
   Fd fs(::fsopen("fuse", FSOPEN_CLOEXEC));
   if (!fs.valid()) return last_error();
   Fd channel(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
@@ -126,7 +129,8 @@ Result<KernelMount> KernelMount::mount(const std::string& canonical, const Kerne
   if (!mnt.valid()) return last_error();
   MountIdentity ids = statx_mount_ids(mnt.get(), "", AT_EMPTY_PATH);
   if (ids.id == 0) return Error{ENOTSUP};
-  if (::move_mount(mnt.get(), "", AT_FDCWD, canonical.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+  if (::move_mount(mnt.get(), "", target.get(), "",
+                   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
     return last_error();
   }
   return KernelMount(canonical, std::move(channel), ids);

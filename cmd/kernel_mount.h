@@ -37,9 +37,12 @@ bool kernel_only_option(std::string_view word);
 
 class KernelMount {
  public:
-  // Opens /dev/fuse and mounts that connection at `canonical`. ENOSYS or EPERM: this kernel or
-  // this caller cannot (the caller falls back to libfuse, which runs fusermount3).
-  static Result<KernelMount> mount(const std::string& canonical, const KernelMountOptions& o);
+  // Opens /dev/fuse and mounts that connection onto the directory `target` (the mount point
+  // start-up checked, held as an fd so that no path is resolved again), which is `canonical`.
+  // ENOSYS or EPERM: this kernel or this caller cannot (the caller falls back to libfuse, which
+  // runs fusermount3).
+  static Result<KernelMount> mount(FdRef target, const std::string& canonical,
+                                   const KernelMountOptions& o);
 
   KernelMount(KernelMount&& other) noexcept;
   KernelMount& operator=(KernelMount&&) = delete;

@@ -207,10 +207,11 @@ bool confine(const cli::Options& opts, Filesystem& fs, const std::optional<cli::
 // otherwise (not root, or allow_root/auto_unmount) libfuse mounts, with fusermount3 if need be.
 Result<std::optional<cli::KernelMount>> mount_filesystem(const cli::Options& opts,
                                                          const Identity& id,
+                                                         const cli::CheckedMountpoint& checked,
                                                          fuse::Session& session) {
   auto words = cli::kernel_mount_options(mount_options(opts));
-  if (words && !opts.mountpoint.starts_with("/dev/fd/")) {
-    auto own = cli::KernelMount::mount(id.mountpoint, *words);
+  if (words && checked.dir.valid()) {
+    auto own = cli::KernelMount::mount(checked.dir.ref(), id.mountpoint, *words);
     if (own) {
       if (auto ok = session.adopt(own->take_channel()); !ok) return ok.error();
       return std::optional<cli::KernelMount>(std::move(own.value()));
@@ -306,9 +307,8 @@ int run(const cli::Options& opts) {
   auto resolver = Resolver::open_root(opts.backing.c_str());
   if (!resolver) return usage_error(backing_error(opts.backing, resolver.code()));
   if (auto why = cli::clear_stale_mount(opts.mountpoint); !why.empty()) return usage_error(why);
-  if (auto why = cli::check_mountpoint(opts.mountpoint, resolver->root_attr()); !why.empty()) {
-    return usage_error(why);
-  }
+  auto checked = cli::check_mountpoint(opts.mountpoint, resolver->root_attr());
+  if (!checked.refusal.empty()) return usage_error(checked.refusal);
   auto policy = cli::load_startup_policy(opts);
   if (!policy) return kExitUsage;
 
@@ -339,8 +339,9 @@ int run(const cli::Options& opts) {
     spdlog::error("cannot install signal handlers");
     return kExitRuntime;
   }
-  auto own_mount = mount_filesystem(opts, id, *session.value());
+  auto own_mount = mount_filesystem(opts, id, checked, *session.value());
   if (!own_mount) return kExitRuntime;
+  checked.dir.reset();
   if (!opts.foreground) {
     if (fuse_daemonize(0) != 0) return kExitRuntime;
     if (auto ok = fs.resolver().rebind_proc(); !ok) {

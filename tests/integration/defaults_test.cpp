@@ -414,10 +414,12 @@ pid_t start_serving(const fs::path& backing, const fs::path& mnt) {
   return -1;
 }
 
-// Starts `confinefs -f backing mnt` under ptrace and returns once its mount syscall (mount(2) by
-// libfuse or move_mount by confinefs) has succeeded, with the daemon held right there: whatever
-// happens at mnt now happens before the daemon's next step, as a preempted daemon would see it.
-pid_t start_held_after_mount(const fs::path& backing, const fs::path& mnt) {
+// Starts `confinefs -f backing mnt` under ptrace and returns with the daemon held at the first
+// stop `here` accepts (called at every syscall entry and exit with the syscall number), or -1.
+// Whatever happens meanwhile happens between two of the daemon's steps, as a preempted daemon
+// would see it.
+pid_t start_held(const fs::path& backing, const fs::path& mnt,
+                 const std::function<bool(const __ptrace_syscall_info&, uint64_t nr)>& here) {
   auto env = daemon_environment();
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -427,17 +429,51 @@ pid_t start_held_after_mount(const fs::path& backing, const fs::path& mnt) {
   int status = 0;
   if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFSTOPPED(status)) return -1;  // at exec
   ::ptrace(PTRACE_SETOPTIONS, pid, nullptr, PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL);
-  uint64_t entered = 0;
+  uint64_t nr = 0;
   for (;;) {
     if (::ptrace(PTRACE_SYSCALL, pid, nullptr, nullptr) != 0) return -1;
     if (::waitpid(pid, &status, 0) != pid || !WIFSTOPPED(status)) return -1;
     if (WSTOPSIG(status) != (SIGTRAP | 0x80)) continue;
     __ptrace_syscall_info info{};
     ::ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof info, &info);
-    if (info.op == PTRACE_SYSCALL_INFO_ENTRY) entered = info.entry.nr;
-    bool mounting = entered == SYS_mount || entered == SYS_move_mount;
-    if (info.op == PTRACE_SYSCALL_INFO_EXIT && mounting && info.exit.rval == 0) return pid;
+    if (info.op == PTRACE_SYSCALL_INFO_ENTRY) nr = info.entry.nr;
+    if (here(info, nr)) return pid;
   }
+}
+
+// Held right after its mount syscall (mount(2) by libfuse or move_mount by confinefs) succeeded.
+pid_t start_held_after_mount(const fs::path& backing, const fs::path& mnt) {
+  return start_held(backing, mnt, [](const __ptrace_syscall_info& info, uint64_t nr) {
+    return info.op == PTRACE_SYSCALL_INFO_EXIT && (nr == SYS_mount || nr == SYS_move_mount) &&
+           info.exit.rval == 0;
+  });
+}
+
+TEST_F(CommandLineTest, TheMountLandsOnTheCheckedDirectoryWhenItsPathIsSwapped) {
+  // threats.md #4: MOUNTPOINT is checked not to be BACKING or inside it. Swapping a component of
+  // its path for a symlink into BACKING after that check must not move the mount there (a mount
+  // inside its own backing directory would see itself).
+  auto b = t_.path() / "b";
+  auto p = t_.path() / "p";
+  fs::create_directories(b / "m");
+  fs::create_directories(p / "m");
+  write_file(b / "f", "x");
+  // Held when it starts making the mount, after every check.
+  pid_t daemon = start_held(b, p / "m", [](const __ptrace_syscall_info& info, uint64_t nr) {
+    return info.op == PTRACE_SYSCALL_INFO_ENTRY && (nr == SYS_fsopen || nr == SYS_mount);
+  });
+  ASSERT_GT(daemon, 0);
+  fs::rename(p, t_.path() / "p-checked");
+  fs::create_directory_symlink(b, p);
+  ASSERT_EQ(::ptrace(PTRACE_DETACH, daemon, nullptr, nullptr), 0);
+  auto checked = t_.path() / "p-checked" / "m";
+  for (int i = 0; i < 500 && !is_mounted(checked) && !is_mounted(b / "m"); ++i) ::usleep(10000);
+  EXPECT_FALSE(is_mounted(b / "m")) << "the mount went inside BACKING";
+  EXPECT_TRUE(is_mounted(checked));
+  for (const auto& at : {checked, b / "m"}) ::umount2(at.c_str(), MNT_DETACH);
+  int status = -1;
+  for (int i = 0; i < 500 && ::waitpid(daemon, &status, WNOHANG) == 0; ++i) ::usleep(10000);
+  if (!WIFEXITED(status)) ::kill(daemon, SIGKILL);
 }
 
 // Unmounted from outside, a daemon asks its unmount helper to clean up; by then a new mount may
