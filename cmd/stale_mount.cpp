@@ -49,10 +49,15 @@ Answer ask_daemon(const std::string& canonical) {
   int wait_ms = static_cast<int>(std::chrono::milliseconds(kAnswerWait).count());
   char gone = 0;
   bool answered = ::poll(&p, 1, wait_ms) == 1 && ::read(from_child.get(), &gone, 1) == 1;
-  if (!answered) ::kill(child, SIGKILL);
+  if (!answered) {
+    ::kill(child, SIGKILL);
+    // Gone at once, unless the daemon had already read the request: the kernel then waits for
+    // its answer whatever the signal, and the child is left for init to reap.
+    for (int i = 0; i < 20 && ::waitpid(child, nullptr, WNOHANG) == 0; ++i) ::usleep(5000);
+    return Answer::kSilent;
+  }
   while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
   }
-  if (!answered) return Answer::kSilent;
   return gone ? Answer::kGone : Answer::kServed;
 }
 
