@@ -102,8 +102,7 @@ std::optional<MountEntry> top_mount_at(const std::string& canonical) {
   while (std::getline(in, line)) {
     auto e = sys::parse_mountinfo_line(line);
     // later lines are mounted on top
-    if (e && e->mount_point == canonical)
-      top = MountEntry{e->id, e->mount_point, e->fstype, e->source};
+    if (e && e->mount_point == canonical) top = std::move(e);
   }
   return top;
 }

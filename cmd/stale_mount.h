@@ -11,18 +11,14 @@
 #include <optional>
 #include <string>
 
+#include "fusefs/sys/mountinfo.h"
 #include "fusefs/sys/result.h"
 
 namespace confinefs::cli {
 
 inline constexpr const char* kFsType = "fuse.confinefs";
 
-struct MountEntry {
-  uint64_t id = 0;
-  std::string mount_point;  // unescaped
-  std::string fstype;
-  std::string source;
-};
+using MountEntry = sys::MountInfoLine;
 
 // kSilent: a confinefs mount whose daemon did not answer within a few seconds (stopped, stuck).
 enum class MountState { kFree, kStale, kLive, kOther, kSilent };

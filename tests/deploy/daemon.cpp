@@ -34,13 +34,7 @@ Daemon::Daemon(std::vector<std::string> args, std::vector<std::string> env) {
   pid_ = ::fork();
   if (pid_ == 0) {
     ::dup2(log_fd, 2);
-    std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    ::execve(argv[0], argv.data(), envp.data());
-    _exit(127);
+    exec_daemon(args, env);
   }
   ::close(log_fd);
 }
