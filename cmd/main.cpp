@@ -26,6 +26,7 @@
 #include <filesystem>
 #include <string_view>
 
+#include "cmd/backing_mount.h"
 #include "cmd/cache_mode.h"
 #include "cmd/control.h"
 #include "cmd/kernel_mount.h"
@@ -112,6 +113,7 @@ struct Identity {
   std::string tenant, backing, mountpoint;
   int landlock_abi = 0;
   bool seccomp = false;
+  cli::BackingMountState backing_mount = cli::BackingMountState::kNone;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   std::string line() const {
@@ -128,6 +130,7 @@ std::string status_text(const Identity& id, Filesystem& fs) {
          "\nuid=" + std::to_string(::geteuid()) +
          "\nlandlock=" + (id.landlock_abi > 0 ? "abi" + std::to_string(id.landlock_abi) : "off") +
          "\nseccomp=" + (id.seccomp ? "on" : "off") +
+         "\nbacking_mount=" + cli::backing_mount_name(id.backing_mount) +
          "\nuptime_seconds=" + std::to_string(up.count()) +
          "\noperations=" + std::to_string(c.operations.load()) +
          "\nrefusals=" + std::to_string(c.refusals.load()) +
@@ -304,7 +307,9 @@ int run(const cli::Options& opts) {
     return usage_error("landlock=require, but this kernel has no Landlock (or it is disabled)");
   }
   raise_fd_limit();
-  auto resolver = Resolver::open_root(opts.backing.c_str());
+  auto backing = cli::open_backing(opts.backing, opts.backing_mount);
+  if (!backing) return usage_error(backing_error(opts.backing, backing.code()));
+  auto resolver = Resolver::open_root(std::move(backing->dir));
   if (!resolver) return usage_error(backing_error(opts.backing, resolver.code()));
   if (auto why = cli::clear_stale_mount(opts.mountpoint); !why.empty()) return usage_error(why);
   auto checked = cli::check_mountpoint(opts.mountpoint, resolver->root_attr());
@@ -316,6 +321,7 @@ int run(const cli::Options& opts) {
   config.max_nodes = opts.max_nodes;
   Filesystem fs(std::move(resolver.value()), config, policy);
   Identity id{policy->tenant(), opts.backing, opts.mountpoint};
+  id.backing_mount = backing->state;
   if (!opts.mountpoint.starts_with("/dev/fd/"))
     id.mountpoint = cli::canonical_mountpoint(opts.mountpoint);
   fuse::MountState state{&fs, cli::timeouts_for(opts.cache), [&] {

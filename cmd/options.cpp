@@ -60,6 +60,16 @@ std::string apply_option(std::string_view item, Options& o) {
     } else {
       return "landlock must be auto, require or off";
     }
+  } else if (key == "backing_mount" && keyed) {
+    if (value == "auto") {
+      o.backing_mount = BackingMountMode::kAuto;
+    } else if (value == "require") {
+      o.backing_mount = BackingMountMode::kRequire;
+    } else if (value == "off") {
+      o.backing_mount = BackingMountMode::kOff;
+    } else {
+      return "backing_mount must be auto, require or off";
+    }
   } else if (key == "user" && keyed && !value.empty()) {
     o.user = std::string(value);
   } else if (key == "group" && keyed && !value.empty()) {
@@ -168,6 +178,8 @@ void print_usage(const char* program) {
       "  max_nodes=N          most inodes known at once (default 1048576)\n"
       "  log_level=LEVEL      as --log-level\n"
       "  landlock=auto|require|off  confine the daemon to BACKING once mounted (default auto)\n"
+      "  backing_mount=auto|require|off  make BACKING a mount of its own, so no hardlink\n"
+      "                       can be linked or renamed in from outside (default auto: as root)\n"
       "  user=NAME, group=NAME  run as the tenant once mounted (started as root)\n"
       "  seccomp=on|off       syscall allow-list once mounted (default off)\n"
       "\n"

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "cmd/backing_mount.h"
+
 namespace confinefs::cli {
 
 enum class CacheMode { kStrict, kAuto, kFull };
@@ -28,6 +30,7 @@ struct Options {
   std::vector<std::string> mount_options;  // for libfuse, after our defaults
   std::vector<std::string> overridden;     // suid/dev asked for, replaced by nosuid/nodev
   LandlockMode landlock = LandlockMode::kAuto;
+  BackingMountMode backing_mount = BackingMountMode::kAuto;  // -o backing_mount=
   std::optional<std::string> user;   // -o user=: run as this tenant once mounted
   std::optional<std::string> group;  // -o group=: its primary group (default: the user's)
   bool seccomp = false;              // -o seccomp=on: syscall allow-list once mounted

@@ -20,12 +20,18 @@ Result<void> check_links(const Filesystem& fs, const Node& node, nlink_t nlink, 
   return {};
 }
 
-// Proves with one atomic observation that a regular file is wholly inside the backing directory:
-// its recorded name (in a parent directory the daemon holds) refers to this very inode, and the
-// inode has no other name. fstat on the fd alone cannot prove it: between the open and the
-// fstat an outside process can remove the backing name of a hardlink to an outside file, leaving
-// the single, outside, link. ESTALE makes the kernel look the name up again and retry.
+// Checks that a regular file's recorded name (in a parent directory the daemon holds) refers to
+// this very inode and that the inode has no other name: fstat on the fd alone cannot, since
+// between the open and the fstat an outside process can remove the backing name of a hardlink to
+// an outside file, leaving the single, outside, link. ESTALE makes the kernel look the name up
+// again and retry. This is the second layer, not a proof: unlink lowers the link count before
+// the name disappears, so while a backing name of a two-link inode is being unlinked the name
+// shows one link. The first layer makes that state unreachable from outside: BACKING is a mount
+// of its own (cmd/backing_mount.h), so link(2) and rename(2) from outside fail with EXDEV.
 Result<void> verify_sole_name(Filesystem& fs, const Node& node, Purpose purpose) {
+  if (node.multiply_linked() && !hardlinks_readable(fs, purpose)) {
+    return Error{EACCES, Refusal::kHardlink};
+  }
   auto [parent_id, name] = fs.nodes().location(node.id());
   NodeRef parent = fs.nodes().get(parent_id);
   if (!parent) return Error{ESTALE};
@@ -52,6 +58,13 @@ Result<void> verify_identity(const Filesystem& fs, const Node& node, const struc
 Result<Fd> open_verified(Filesystem& fs, const Node& node, int flags, Purpose purpose,
                          struct stat* attr) {
   if (node.is_dir()) flags = (flags & ~O_ACCMODE) | O_RDONLY | O_DIRECTORY;
+  // Before the open too: opening a file that may be outside BACKING is itself an effect on it
+  // (its watchers see IN_OPEN and IN_CLOSE_WRITE, a lease on it is broken, a running binary
+  // gives ETXTBSY). What is known (a second link seen at lookup) and what the name shows now
+  // refuse it without touching it.
+  if (!node.is_dir()) {
+    if (auto ok = verify_sole_name(fs, node, purpose); !ok) return ok.error();
+  }
   auto fd = fs.resolver().reopen(node.handle(), flags);
   if (!fd) return fd.error();
   auto st = sys::fstat(fd->ref());
@@ -59,6 +72,7 @@ Result<Fd> open_verified(Filesystem& fs, const Node& node, int flags, Purpose pu
   if (auto ok = verify_identity(fs, node, st.value(), purpose); !ok) return ok.error();
   if (attr != nullptr) *attr = st.value();
   // Directories cannot be hardlinked; a directory moved out of the tree is Landlock's to stop.
+  // Again after the open: a link raced in between the first check and the open is seen here.
   if (!node.is_dir()) {
     if (auto ok = verify_sole_name(fs, node, purpose); !ok) return ok.error();
   }

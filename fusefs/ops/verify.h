@@ -3,7 +3,8 @@
 // metadata change goes through an fd reopened from that handle and checked here with fstat:
 // same type, same (dev, ino), and for regular files a single link ever seen, because a second
 // name may be a hardlink to a file outside the backing directory, and its recorded name still
-// naming it (a single atomic statx of that name shows the inode has no name anywhere else).
+// naming it with a single link, checked before the open and again after it (verify.cpp says what
+// this cannot prove alone, and cmd/backing_mount.h what does).
 #pragma once
 
 #include "fusefs/nodes/node.h"

@@ -83,17 +83,22 @@ Resolver::Resolver(Resolver&& o) noexcept
 Resolver::~Resolver() = default;
 
 Result<Resolver> Resolver::open_root(const char* backing_path) {
-  Resolver r;
   auto root =
       raw_openat(FdRef(AT_FDCWD), backing_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
   if (!root) return root.error();
-  r.root_ = std::move(root.value());
+  return open_root(std::move(root.value()));
+}
+
+Result<Resolver> Resolver::open_root(Fd backing_dir) {
+  Resolver r;
+  r.root_ = std::move(backing_dir);
 
   struct statx stx {};
   if (::statx(r.root_.get(), "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_MNT_ID, &stx) < 0) {
     return last_error();
   }
   if (!(stx.stx_mask & STATX_MNT_ID)) return Error{EOPNOTSUPP};
+  if (!S_ISDIR(stx.stx_mode)) return Error{ENOTDIR};
   r.root_attr_ = to_stat(stx);
   r.root_mount_id_ = stx.stx_mnt_id;
 

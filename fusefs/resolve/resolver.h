@@ -31,6 +31,9 @@ class Resolver {
   // The single use of a host path string for backing content: BACKING itself, opened once at start
   // with O_NOFOLLOW|O_DIRECTORY so a symlink as its last component is refused.
   static Result<Resolver> open_root(const char* backing_path);
+  // The same from a directory handle start-up opened (cmd/backing_mount.h): its mount is the one
+  // every lookup must stay on.
+  static Result<Resolver> open_root(Fd backing_dir);
 
   FdRef root() const noexcept { return root_.ref(); }
   const struct stat& root_attr() const noexcept { return root_attr_; }

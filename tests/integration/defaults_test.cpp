@@ -5,6 +5,7 @@
 #include <linux/fs.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
@@ -107,8 +108,24 @@ TEST_F(DefaultsTest, MountPointsAppearingLaterLeaveLaterListingsToo) {
   EXPECT_EQ(names_in(m_.mnt() / "big").count("zz-bind"), 1u);
 }
 
+TEST_F(DefaultsTest, ARefusedHardlinkIsNeverOpenedOnTheHost) {
+  // Opening a file that may be outside is an effect on it (watchers, leases, ETXTBSY): a name
+  // known to have two links is refused before any open of the inode.
+  ASSERT_EQ(m_.link_from_before(m_.outside() / "secret", "hl"), 0);
+  int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  ASSERT_GE(watch, 0);
+  ASSERT_GE(::inotify_add_watch(watch, (m_.outside() / "secret").c_str(), IN_OPEN | IN_CLOSE), 0);
+  EXPECT_EQ(open_errno(m_.mnt() / "hl", O_WRONLY), EACCES);
+  EXPECT_EQ(open_errno(m_.mnt() / "hl", O_RDONLY), EACCES);
+  EXPECT_EQ(::truncate((m_.mnt() / "hl").c_str(), 0), -1);
+  char events[4096];
+  ssize_t n = ::read(watch, events, sizeof events);
+  EXPECT_EQ(n, -1) << "the outside file was opened " << n / sizeof(inotify_event) << "+ times";
+  ::close(watch);
+}
+
 TEST_F(DefaultsTest, HardlinkedFileIsVisibleButRefusedExceptUnlinkAndRename) {
-  fs::create_hard_link(m_.outside() / "secret", m_.backing() / "hl");
+  ASSERT_EQ(m_.link_from_before(m_.outside() / "secret", "hl"), 0);
   auto p = m_.mnt() / "hl";
   struct stat st {};
   ASSERT_EQ(::stat(p.c_str(), &st), 0);

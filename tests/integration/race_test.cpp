@@ -123,13 +123,30 @@ TEST_F(RaceTest, HardlinkAppearingAtTheUsedName) {
   auto tmp = m_.backing() / ".tmp";
   uint64_t n = race(
       [&] {
-        ::link(secret_.c_str(), tmp.c_str());
+        m_.link_from_before(secret_, ".tmp");
         ::rename(tmp.c_str(), name.c_str());
         write_file(tmp, "benign");
         ::rename(tmp.c_str(), name.c_str());
       },
       [&] { use_name(m_.mnt() / "data", leaks_); });
   EXPECT_GT(n, 100u);
+  EXPECT_EQ(leaks_, 0);
+}
+
+TEST_F(RaceTest, HardlinkRacedInAndOutByPathNeverGetsIn) {
+  // link(OUTSIDE/secret, BACKING/results.json); unlink(...) by path, against in-place rewrites
+  // (O_CREAT|O_TRUNC) and reads: the link-count checks alone lose this race (unlink lowers the
+  // count before the name goes); BACKING being a mount of its own makes every link() EXDEV.
+  auto name = m_.backing() / "results.json";
+  std::atomic<uint64_t> linked{0};
+  uint64_t n = race(
+      [&] {
+        if (::link(secret_.c_str(), name.c_str()) == 0) linked++;
+        ::unlink(name.c_str());
+      },
+      [&] { use_name(m_.mnt() / "results.json", leaks_); });
+  EXPECT_GT(n, 1000u);
+  EXPECT_EQ(linked.load(), 0u);
   EXPECT_EQ(leaks_, 0);
 }
 

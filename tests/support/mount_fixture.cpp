@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,7 +24,28 @@ TempTree::TempTree() {
   root_ = tmpl;
 }
 
+namespace {
+
+// Mount points at or below dir, deepest (mounted last) first.
+std::vector<std::string> mounts_under(const fs::path& dir) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::vector<std::string> points;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string f;
+    for (int i = 0; i < 5 && fields >> f; ++i) {
+    }
+    if (f == dir.string() || f.starts_with(dir.string() + "/")) points.push_back(f);
+  }
+  return {points.rbegin(), points.rend()};
+}
+
+}  // namespace
+
 TempTree::~TempTree() {
+  // The daemon leaves BACKING bound onto itself (cmd/backing_mount.h); a test's tree goes whole.
+  for (const auto& point : mounts_under(root_)) ::umount2(point.c_str(), MNT_DETACH);
   std::error_code ec;
   fs::remove_all(root_, ec);
 }
@@ -127,6 +149,7 @@ Mount::Mount(std::vector<std::string> extra_args)
   fs::create_directories(backing_);
   fs::create_directories(mnt_);
   fs::create_directories(outside_);
+  backing_before_ = Fd(::open(backing_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   std::vector<std::string> argv = {confinefs_binary(), "-f", "--log-level", "warn"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   argv.push_back(backing_.string());
@@ -147,6 +170,11 @@ Mount::Mount(std::vector<std::string> extra_args)
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+}
+
+int Mount::link_from_before(const fs::path& target, const std::string& name) const {
+  return ::linkat(AT_FDCWD, target.c_str(), backing_before_.get(), name.c_str(), 0) == 0 ? 0
+                                                                                         : errno;
 }
 
 size_t Mount::daemon_fd_count() const {

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "fusefs/sys/fd.h"
+
 namespace confinefs::testing {
 
 namespace fs = std::filesystem;
@@ -48,10 +50,16 @@ class Mount {
   size_t daemon_fd_count() const;
   // Unmounts now and returns the daemon's exit status (-1 if it did not exit normally).
   int unmount();
+  // Hardlinks target into BACKING as name through a handle opened before the daemon started, as
+  // an outside process that held BACKING since then can (the daemon binds BACKING onto itself,
+  // so link(2) by path fails with EXDEV): what the link-count checks must still refuse.
+  // 0 or the errno.
+  int link_from_before(const fs::path& target, const std::string& name) const;
 
  private:
   TempTree tree_;
   fs::path backing_, mnt_, outside_;
+  Fd backing_before_;  // O_PATH, on the mount BACKING was on before the daemon started
   pid_t pid_ = -1;
   bool ready_ = false;
   int exit_status_ = -2;

@@ -13,7 +13,10 @@
 namespace torture {
 
 struct AttackEnv {
-  UniqueFd backing;             // the backing directory the daemon serves
+  // The backing directory the daemon serves. scripts/torture opens it before any daemon starts
+  // and passes it down (--backing-fd): an outside process that has held BACKING since before the
+  // daemon made it a mount of its own, the worst case for the link-count checks.
+  UniqueFd backing;
   std::string backing_path;     // same, for the few calls that need a path (mount, bind)
   std::string target;           // outside file the victim must never write to (absolute)
   std::string secret;           // outside file whose content must never be read
@@ -33,6 +36,8 @@ class Attack {
   // Called once after the deadline: restore what must not outlive the run (mounts, manifests).
   virtual void finish() {}
   virtual uint64_t attempts() const { return attempts_; }
+  // Attempts whose hostile object the kernel let into BACKING (reported where they differ).
+  virtual uint64_t placed() const { return attempts(); }
 
  protected:
   void attempted(uint64_t n = 1) { attempts_ += n; }
@@ -60,6 +65,7 @@ void remove_any(int dirfd, const char* name);
 
 std::unique_ptr<Attack> make_symlink_attack(const AttackEnv& env, std::string name);
 std::unique_ptr<Attack> make_hardlink_attack(const AttackEnv& env, std::string name);
+std::unique_ptr<Attack> make_hardlink_race_attack(const AttackEnv& env, std::string name);
 std::unique_ptr<Attack> make_replace_attack(const AttackEnv& env, std::string name);
 std::unique_ptr<Attack> make_exchange_attack(const AttackEnv& env, std::string file,
                                              std::string dir);

@@ -53,6 +53,7 @@ std::unique_ptr<Attack> make_attack(const std::string& scenario, const AttackEnv
       kAttacks = {
           {"symlink", [](auto& e) { return make_symlink_attack(e, "results.json"); }},
           {"hardlink", [](auto& e) { return make_hardlink_attack(e, "results.json"); }},
+          {"hardlink-race", [](auto& e) { return make_hardlink_race_attack(e, "results.json"); }},
           {"intermediate", [](auto& e) { return make_intermediate_attack(e, "d"); }},
           {"replace", [](auto& e) { return make_replace_attack(e, "f"); }},
           {"exchange", [](auto& e) { return make_exchange_attack(e, "results.json", "d"); }},
@@ -72,7 +73,9 @@ std::unique_ptr<Attack> make_attack(const std::string& scenario, const AttackEnv
 AttackEnv env_from(const Options& opt) {
   AttackEnv env;
   env.backing_path = opt.str("backing");
-  env.backing = open_dir_or_throw(env.backing_path);
+  long inherited = opt.num_or("backing-fd", -1);
+  env.backing =
+      inherited < 0 ? open_dir_or_throw(env.backing_path) : UniqueFd(static_cast<int>(inherited));
   env.target = opt.str("target");
   env.secret = opt.str("secret");
   env.outside_dir = opt.str("outside-dir");
@@ -101,6 +104,7 @@ int run(int argc, char** argv) {
     attack->finish();
     write_report(report, "{\"role\": \"attacker\", \"scenario\": \"" + json_escape(scenario) +
                              "\", \"attempts\": " + std::to_string(attack->attempts()) +
+                             ", \"placed\": " + std::to_string(attack->placed()) +
                              ", \"errors\": " + g_attack_errors.json() + "}");
     return 0;
   } catch (const std::exception& e) {

@@ -79,6 +79,28 @@ class HardlinkAttack : public Attack {
   uint64_t n_ = 0;
 };
 
+// Finding 0 of the second audit, literally: link(OUTSIDE/target, BACKING/name) then
+// unlink(BACKING/name), by path, from a process that started after the daemon. unlink lowers the
+// link count before the name goes, so a daemon that trusts "the name shows one link" loses; only
+// BACKING being a mount of its own (link(2) fails with EXDEV across mounts) stops it. Every
+// link(2) call is an attempt, whether the kernel lets it through or not.
+class HardlinkRaceAttack : public Attack {
+ public:
+  HardlinkRaceAttack(const AttackEnv& env, const std::string& name)
+      : target_(env.target), name_(env.backing_path + "/" + name) {}
+
+  void step() override {
+    attempted();
+    if (!failed(link(target_.c_str(), name_.c_str()))) ++placed_;
+    unlink(name_.c_str());
+  }
+  uint64_t placed() const override { return placed_; }
+
+ private:
+  std::string target_, name_;
+  uint64_t placed_ = 0;
+};
+
 // A file that is atomically replaced (rename) by a symlink to the outside file, back by a fresh
 // regular file, by a hardlink to the outside file, and back again, while the victim writes,
 // truncates and changes metadata at that name.
@@ -214,6 +236,9 @@ std::unique_ptr<Attack> make_symlink_attack(const AttackEnv& env, std::string na
 }
 std::unique_ptr<Attack> make_hardlink_attack(const AttackEnv& env, std::string name) {
   return std::make_unique<HardlinkAttack>(env, std::move(name));
+}
+std::unique_ptr<Attack> make_hardlink_race_attack(const AttackEnv& env, std::string name) {
+  return std::make_unique<HardlinkRaceAttack>(env, name);
 }
 std::unique_ptr<Attack> make_replace_attack(const AttackEnv& env, std::string name) {
   return std::make_unique<ReplaceAttack>(env, std::move(name));

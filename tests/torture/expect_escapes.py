@@ -1,22 +1,28 @@
 #!/usr/bin/env python3
-"""Proof of teeth: runs scripts/torture against a target that is known to be unsafe
-(libfuse's passthrough_ll) and passes only if the suite failed *because of escapes* in the
-scenarios every resolver-less daemon must lose: symlink, hardlink and rename-out.
+"""Proof of teeth: runs scripts/torture against a target that is known to be unsafe and passes
+only if the suite failed *because of escapes* in the scenarios that target must lose (by default
+those every resolver-less daemon such as libfuse's passthrough_ll loses: symlink, hardlink,
+hardlink-race and rename-out).
 
-  expect_escapes.py JSON_FILE -- scripts/torture --quick --target passthrough_ll
+  expect_escapes.py JSON_FILE [--must S1,S2] -- scripts/torture --quick --target passthrough_ll
 A suite that finds nothing there is broken; an exit status of 0 is therefore a failure here.
 """
 import json
 import subprocess
 import sys
 
-MUST_ESCAPE = ("symlink", "hardlink", "rename-out")
+MUST_ESCAPE = ("symlink", "hardlink", "hardlink-race", "rename-out")
 
 
 def main():
-    if len(sys.argv) < 4 or sys.argv[2] != "--":
+    args = sys.argv[1:]
+    must = MUST_ESCAPE
+    if len(args) >= 3 and args[1] == "--must":
+        must = tuple(args[2].split(","))
+        del args[1:3]
+    if len(args) < 3 or args[1] != "--":
         sys.exit(__doc__)
-    json_file, cmd = sys.argv[1], sys.argv[3:] + ["--json", sys.argv[1]]
+    json_file, cmd = args[0], args[2:] + ["--json", args[0]]
     rc = subprocess.run(cmd).returncode
     if rc == 77:
         return 77
@@ -27,7 +33,7 @@ def main():
         report = json.load(f)
     by_name = {s["name"]: s for s in report["scenarios"]}
     bad = []
-    for name in MUST_ESCAPE:
+    for name in must:
         s = by_name.get(name)
         if s is None:
             bad.append(f"{name}: not run")

@@ -1,0 +1,73 @@
+#include "cmd/backing_mount.h"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+namespace confinefs::cli {
+namespace {
+
+// Whether dir is the root of the mount it is on (Linux 5.8); EOPNOTSUPP when the kernel cannot
+// say, which `require` treats as "not".
+Result<bool> is_mount_root(FdRef dir) {
+  struct statx stx {};
+  if (::statx(dir.get(), "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_INO, &stx) != 0) {
+    return last_error();
+  }
+  if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)) return Error{EOPNOTSUPP};
+  return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+}
+
+// Binds the directory onto itself and returns the new mount's root. The clone is detached until
+// move_mount attaches it on the very directory held by fd (no path is resolved again), and the
+// returned handle names the new mount, so every later *at() call of the daemon stays on it.
+Result<Fd> bind_onto_itself(FdRef dir) {
+  Fd tree(::open_tree(dir.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
+  if (!tree.valid()) return last_error();
+  if (::move_mount(tree.get(), "", dir.get(), "",
+                   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+    return last_error();
+  }
+  return tree;
+}
+
+}  // namespace
+
+Result<BackingRoot> open_backing(const std::string& path, BackingMountMode mode) {
+  Fd dir(::open(path.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid()) return last_error();
+  auto root = is_mount_root(dir.ref());
+  if (root && root.value()) return BackingRoot{std::move(dir), BackingMountState::kOwnMount};
+  if (mode == BackingMountMode::kOff) return BackingRoot{std::move(dir), BackingMountState::kNone};
+  auto bound = root ? bind_onto_itself(dir.ref()) : Result<Fd>(root.error());
+  if (bound) {
+    spdlog::info("bound {} onto itself: links and renames from outside now fail with EXDEV", path);
+    return BackingRoot{std::move(bound.value()), BackingMountState::kMadeMount};
+  }
+  if (mode == BackingMountMode::kRequire) {
+    spdlog::error("backing_mount=require: cannot make {} a mount of its own: {}", path,
+                  std::strerror(bound.code()));
+    return bound.error();
+  }
+  spdlog::warn(
+      "cannot make {} a mount of its own ({}): an outside process racing hardlinks in and out "
+      "of a name can win against the link-count checks; make BACKING a mount (docs/deployment.md) "
+      "or start as root",
+      path, std::strerror(bound.code()));
+  return BackingRoot{std::move(dir), BackingMountState::kNone};
+}
+
+const char* backing_mount_name(BackingMountState s) noexcept {
+  switch (s) {
+    case BackingMountState::kOwnMount: return "own";
+    case BackingMountState::kMadeMount: return "bound";
+    case BackingMountState::kNone: return "none";
+  }
+  return "?";
+}
+
+}  // namespace confinefs::cli

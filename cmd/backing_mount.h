@@ -1,0 +1,43 @@
+// BACKING as a mount of its own: the kernel-level defence against hardlinks raced into it.
+//
+// Threat: an outside process loops link(OUTSIDE/f, BACKING/name); unlink(BACKING/name) while the
+// sandbox writes `name`. The daemon's "same inode, one link" check of the name cannot be made
+// atomic against this: unlink lowers the link count before the name disappears, so in that
+// window the name shows one link while the outside name still exists, and a write verified then
+// lands in the outside file. link(2) and rename(2) never cross a mount (EXDEV, even between two
+// mounts of one filesystem), so once BACKING is the root of a mount that every path to it goes
+// through, no name from outside can be linked or renamed into it (nor out of it) by path.
+//
+// auto: as root, bind BACKING onto itself unless it already is a mount root (a filesystem of its
+// own, a subvolume, an earlier daemon's bind); otherwise serve without it and say so.
+// require: refuse to start unless BACKING is or can be made a mount root.
+// off: never (the link-count checks alone; for comparisons in scripts/torture).
+// The bind stays after the daemon exits, so a restart opens no window; `umount BACKING` removes
+// it. What it does not cover is in docs/threat-model.md (fds opened inside BACKING before it was
+// made, other mounts of the same filesystem).
+#pragma once
+
+#include <string>
+
+#include "fusefs/sys/fd.h"
+#include "fusefs/sys/result.h"
+
+namespace confinefs::cli {
+
+enum class BackingMountMode { kAuto, kRequire, kOff };
+
+// What start-up found or made at BACKING, for status and the logs.
+enum class BackingMountState { kOwnMount, kMadeMount, kNone };
+
+struct BackingRoot {
+  Fd dir;  // O_PATH handle of BACKING, on its own mount unless state == kNone
+  BackingMountState state = BackingMountState::kNone;
+};
+
+// Opens BACKING (no following: a symlink as its last component is refused) and makes it a mount
+// root as `mode` asks. Errors: the errno of opening BACKING, or of the bind when required.
+Result<BackingRoot> open_backing(const std::string& path, BackingMountMode mode);
+
+const char* backing_mount_name(BackingMountState s) noexcept;
+
+}  // namespace confinefs::cli
