@@ -48,7 +48,8 @@ allowed = set()
 for word in open(sys.argv[2]).read().split():
     allowed |= expand(word, set())
 needed = """landlock_create_ruleset landlock_add_rule landlock_restrict_self seccomp prctl capset
-    setgroups setresuid setresgid setfsuid setfsgid mount umount2 openat openat2 renameat2
+    setgroups setresuid setresgid setfsuid setfsgid mount umount2 open_tree move_mount fsopen
+    fsconfig fsmount openat openat2 renameat2
     getdents64 statx fgetxattr fsetxattr ioctl splice clone3 socket sendmsg accept4""".split()
 missing = [n for n in needed if n not in allowed]
 if missing:
