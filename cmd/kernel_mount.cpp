@@ -113,7 +113,7 @@ std::optional<KernelMountOptions> kernel_mount_options(const std::vector<std::st
   for (const auto& w : words) {
     if (!apply_word(w, o)) return std::nullopt;
   }
-  o.mount_attrs |= MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;  // threats.md #10, #12
+  o.mount_attrs |= MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;  // threats 10, 12
   return o;
 }
 

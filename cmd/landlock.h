@@ -1,6 +1,6 @@
 // Landlock self-restriction, applied once the filesystem is mounted.
 //
-// Threat (threats.md #7, #20): a directory moved out of BACKING after the daemon took its fd. The
+// Threat (threats 7, 20): a directory moved out of BACKING after the daemon took its fd. The
 // fd stays valid, so every later *at() call through it would land outside. Landlock checks the
 // *current* location of the target at each open, create, remove, rename and truncate, so a daemon
 // restricted to BACKING gets EACCES once the directory has left it, and a bug in the daemon cannot

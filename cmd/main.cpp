@@ -1,4 +1,4 @@
-// confinefs: start-up in a fixed order (threats.md #7, #18-#20, ecosystem.md):
+// confinefs: start-up in a fixed order (threats 7, 18-20 in docs/threat-model.md):
 //   parse options (or run a subcommand) -> look up the tenant (-o user=) -> raise RLIMIT_NOFILE ->
 //   open BACKING (no following) -> clear a stale mount at MOUNTPOINT, refuse a live one -> check
 //   MOUNTPOINT -> load policy -> build the session (validates mount options) -> exit signals ->

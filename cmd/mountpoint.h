@@ -1,5 +1,5 @@
 // Start-up checks of MOUNTPOINT against BACKING, by identity (dev, ino), never by string prefix
-// (threats.md #4): a mountpoint inside BACKING would let the mount see itself.
+// (threat 4): a mountpoint inside BACKING would let the mount see itself.
 #pragma once
 
 #include <sys/stat.h>

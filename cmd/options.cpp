@@ -9,7 +9,7 @@ namespace confinefs::cli {
 namespace {
 
 // Mount options passed through to libfuse / the kernel. suid and dev are absent on purpose:
-// a confinement mount is always nosuid,nodev (threats.md #10, #12).
+// a confinement mount is always nosuid,nodev (threats 10, 12).
 const std::set<std::string_view> kMountFlags = {
     "rw",         "ro",        "allow_other", "allow_root", "auto_unmount", "default_permissions",
     "nosuid",     "nodev",     "exec",        "noexec",     "atime",        "noatime",

@@ -1,6 +1,6 @@
 // Privileges once mounted: no_new_privs, the tenant's identity, and the smallest capability set.
 //
-// Threats (threats.md #19, #20): `open_by_handle_at` with CAP_DAC_READ_SEARCH opens any inode of
+// Threats (threats 19, 20): `open_by_handle_at` with CAP_DAC_READ_SEARCH opens any inode of
 // the filesystem ("shocker"); a bug in a root daemon reaches the whole host. Mounting needs
 // CAP_SYS_ADMIN, serving does not, so everything the mount needed is dropped right after it.
 // Invariants after drop_privileges():
@@ -31,7 +31,7 @@ namespace confinefs::cli {
 //                              checked the caller's own permission: default_permissions)
 //   CAP_FOWNER                 chmod/utimens/xattrs on files the daemon does not own
 //   CAP_CHOWN                  chown when the policy allows it
-// Not CAP_FSETID: confinefs strips setuid/setgid bits itself (threats.md #12).
+// Not CAP_FSETID: confinefs strips setuid/setgid bits itself (threat 12).
 inline constexpr cap_value_t kRootServingCaps[] = {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER,
                                                    CAP_SETGID, CAP_SETUID};
 

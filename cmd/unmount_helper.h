@@ -1,7 +1,7 @@
 // The unmount helper: a tiny process forked before the daemon confines itself, which unmounts the
 // filesystem and removes the control socket when the daemon asks or when the daemon dies.
 //
-// Threat (threats.md #20): a confined daemon cannot unmount (Landlock forbids umount, and
+// Threat (threat 20): a confined daemon cannot unmount (Landlock forbids umount, and
 // CAP_SYS_ADMIN is dropped after mount), yet SIGTERM must leave no mount behind and a crash should
 // leave no stale "Transport endpoint is not connected" mount either.
 // Invariants: the helper holds no fd but its two pipes (never /dev/fuse, BACKING or the control

@@ -1,5 +1,5 @@
 // Glob: one compiled rule path, matched against the daemon's virtual paths.
-// Threat (threats.md #4): string-prefix tests let "/data" match "/data_evil". A Glob matches
+// Threat (threat 4): string-prefix tests let "/data" match "/data_evil". A Glob matches
 // whole components only, so a rule can never leak onto a sibling whose name merely starts alike.
 // Invariant: compile() is the only constructor; a Glob is immutable and matching never allocates.
 #pragma once

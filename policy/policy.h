@@ -1,6 +1,6 @@
 // Policy: what a tenant may do, decided on the virtual path confinefs resolved itself.
 // This header is the contract between policy/ and the daemon: policy/ knows nothing of FUSE or fds.
-// Threat (threats.md #4, issue 4): rules checked against racy host path strings can be bypassed;
+// Threat (threat 4): rules checked against racy host path strings can be bypassed;
 // here they are checked against the daemon's own virtual path, component by component.
 // Invariant: a Policy is immutable once built, so the daemon can share it between threads and
 // swap a shared_ptr<const Policy> on reload. decide() and friends never allocate.
@@ -44,7 +44,7 @@ struct CreateOptions {
 };
 
 // Extended attribute namespaces a tenant may read and write. security.* and trusted.* can
-// never be allowed (threats.md #12).
+// never be allowed (threat 12).
 enum XattrNamespace : unsigned { kXattrUser = 1u << 0, kXattrSystem = 1u << 1 };
 
 enum class AuditSink : unsigned char { kStderr, kJournald, kFile };

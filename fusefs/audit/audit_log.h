@@ -1,5 +1,5 @@
 // AuditLog: where denials go (policy `audit:` section): stderr, the systemd journal, or a file of
-// JSON lines. Threat (issue 4 item 5): a hostile client provoking denials in a loop; lines pass a
+// JSON lines. Threat: a hostile client provoking denials in a loop; lines pass a
 // token bucket, and a "N events suppressed" line says how many were dropped.
 // Invariant: a file sink is opened when the policy is applied (at start, before the mount, and on
 // reload), never per event, and every line goes out in a single write() on an O_APPEND fd, so

@@ -1,5 +1,5 @@
 // Audit events: one JSON line per denial (and, optionally, per allowed mutation).
-// Threat (threats.md #16): names come from clients and from the backing directory, so every string
+// Threat (threat 16): names come from clients and from the backing directory, so every string
 // is escaped here; a crafted name can neither break the JSON nor forge another line.
 // Pure formatting, no I/O: tests/unit/audit_test.cpp checks it byte for byte.
 #pragma once

@@ -1,4 +1,4 @@
-// Token bucket for audit lines (issue 4 item 5): a hostile client that triggers denials in a loop
+// Token bucket for audit lines: a hostile client that triggers denials in a loop
 // must not fill the disk or the journal. Pure logic with the clock passed in, for unit tests.
 #pragma once
 

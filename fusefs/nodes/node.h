@@ -1,5 +1,5 @@
 // Node: one backing inode the kernel knows by a node id.
-// Threat (threats.md #4, #17): identities are (dev, ino) read from an fd, never names or strings; a
+// Threat (threats 4, 17): identities are (dev, ino) read from an fd, never names or strings; a
 // node keeps its O_PATH handle open, so the inode cannot be freed and its number reused while the
 // kernel may still send requests for it.
 #pragma once

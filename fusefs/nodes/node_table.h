@@ -2,7 +2,7 @@
 //
 // Invariants: node ids come from a counter and are never reused; a node is in both maps exactly
 // while its lookup count is above zero (the root is pinned); FORGET releases the node and with it
-// its fd, so a long session does not leak descriptors (threats.md #18). Requests hold a
+// its fd, so a long session does not leak descriptors (threat 18). Requests hold a
 // shared_ptr<Node>, so a FORGET racing an operation never closes an fd that is in use.
 // Lock: mutex_ only guards the maps and the fields marked "guarded"; it is never held across a
 // syscall (the fd in a new node is opened before insert() and closed after the lock is dropped).

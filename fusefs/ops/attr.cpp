@@ -1,4 +1,4 @@
-// setattr: chmod, chown, truncate and utimens, each through a verified fd (threats.md #6, #12-#14):
+// setattr: chmod, chown, truncate and utimens, each through a verified fd (threats 6, 12-14):
 // never by name, never following a link, never on a hardlinked file, no setuid/setgid bits stored.
 #include <fcntl.h>
 

@@ -1,5 +1,5 @@
 // Directories: opendir/readdir/releasedir/fsyncdir, mkdir, rmdir.
-// Listings show only what lookup would admit (threats.md #3, #8, #10): symlinks, special files,
+// Listings show only what lookup would admit (threats 3, 8, 10): symlinks, special files,
 // foreign mounts, unrepresentable names and policy-hidden entries are left out.
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-// DirStream: streams getdents64 over a verified directory fd (threats.md #18: a huge directory is
+// DirStream: streams getdents64 over a verified directory fd (threat 18: a huge directory is
 // never read whole into memory), with peek/consume so an entry that does not fit in the kernel's
 // reply buffer is returned again on the next call.
 #pragma once

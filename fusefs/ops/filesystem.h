@@ -70,8 +70,9 @@ class Filesystem {
   bool mounts_possible() { return !mount_watch_ || mount_watch_->mounts_possible(); }
   Usage& usage() noexcept { return usage_; }
 
-  // Audits a refusal that looks like an escape attempt (threats.md: planted or raced links,
-  // special files, foreign mounts, hardlinks, swaps, hostile names) and passes the error through.
+  // Audits a refusal that looks like an escape attempt (docs/threat-model.md: planted or raced
+  // links, special files, foreign mounts, hardlinks, swaps, hostile names) and passes the error
+  // through.
   Error refuse(const char* op, uint64_t node, std::string_view name, const Error& error);
 
  private:

@@ -1,7 +1,7 @@
 // Policy gate: the tenant's rules applied to the virtual path this daemon resolved itself,
 // component by component. No host path string is consulted, so a symlink or rename raced into
 // the backing directory cannot steer a request past a rule.
-// Threat (issue 4, "a stale name never grants access"): the kernel caches names, and an outside
+// Threat (a stale name never grants access): the kernel caches names, and an outside
 // process may move a directory the kernel knows (/public -> /secret/x). When the policy has
 // rules, a node's virtual path is therefore re-checked before each decision: every (parent,
 // name) link from the node up to the root must still lead to the same (dev, ino). A chain that

@@ -1,5 +1,5 @@
 // Growth limits on content changes (limits.max_file_size, limits.quota_bytes).
-// Threat (issue 4, limits): a tenant filling the host's disk through the mount. Every write,
+// Threat (limits): a tenant filling the host's disk through the mount. Every write,
 // truncate, fallocate and copy_file_range through the mount passes here: the growth it may cause
 // is taken from the quota before the call (EDQUOT when it does not fit), and the size measured
 // after the call settles the difference (see usage.h for what is counted).

@@ -1,4 +1,4 @@
-// Names from the client or the backing directory are hostile (threats.md #16): escape them before
+// Names from the client or the backing directory are hostile (threat 16): escape them before
 // they reach a log line, so a crafted name cannot forge log entries or terminal sequences.
 #pragma once
 

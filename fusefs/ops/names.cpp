@@ -1,5 +1,5 @@
 // Namespace changes: unlink, rename, mknod, and the refused symlink()/link().
-// Threat (threats.md #1, #10, #15): names are removed or moved with *at() calls between held
+// Threat (threats 1, 10, 15): names are removed or moved with *at() calls between held
 // parent fds; the kernel never follows a link at either end of a rename. Names the mount does not
 // show (host symlinks, special files, mounts) cannot be removed, replaced or renamed onto.
 #include <fcntl.h>

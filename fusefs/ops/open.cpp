@@ -1,4 +1,4 @@
-// open, create, release: the verified open path (threats.md #1, #5, #6, #9).
+// open, create, release: the verified open path (threats 1, 5, 6, 9).
 // Create is O_CREAT|O_EXCL|O_NOFOLLOW; create-or-open alternates an exclusive create with a
 // no-follow lookup, so a symlink or hardlink raced in at the name is refused, never followed.
 // O_TRUNC is applied with ftruncate only after the fd has been verified.

@@ -1,5 +1,5 @@
 // Usage: the bytes and inodes a tenant occupies, for limits.quota_bytes / quota_inodes.
-// Threat (issue 4, limits): a tenant filling the host's disk through the mount.
+// Threat (limits): a tenant filling the host's disk through the mount.
 // Accounting: a scan at start (and on each reload that keeps a quota) walks the backing tree the
 // resolver's way, one component at a time from held fds; after that, operations through the
 // mount add their deltas. Bytes are apparent sizes (st_size) of regular files, inodes are the

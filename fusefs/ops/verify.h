@@ -1,4 +1,4 @@
-// Verification before use (threats.md #5, #6, #9, #14).
+// Verification before use (threats 5, 6, 9, 14).
 // A node's O_PATH handle pins the inode it was looked up as; every read, write, truncate or
 // metadata change goes through an fd reopened from that handle and checked here with fstat:
 // same type, same (dev, ino), and for regular files a single link ever seen, because a second

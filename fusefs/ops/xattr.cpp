@@ -1,4 +1,4 @@
-// Extended attributes, through verified fds only (threats.md #12, #14): only the namespaces the
+// Extended attributes, through verified fds only (threats 12, 14): only the namespaces the
 // policy allows (xattrs.namespaces: user by default, system for ACLs on request) are reachable;
 // security.* and trusted.* never are: not set (EPERM) nor shown (ENODATA), so file capabilities
 // cannot be planted or read through the mount.

@@ -1,5 +1,5 @@
 // MountWatch: whether a mount point can lie beneath BACKING, so that plain listings may skip the
-// per-entry statx that hides mount points (threats.md #8) when there can be none.
+// per-entry statx that hides mount points (threat 8) when there can be none.
 //
 // Lookups never rely on this: every lookup checks the mount id of what it opened. The watch only
 // decides whether a listing must stat each name to leave mount points out. It answers "none" only

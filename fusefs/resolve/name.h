@@ -1,5 +1,5 @@
 // Name: one validated path component from the client or from a host directory listing.
-// Threat (threats.md #2, #16): a name with '/', "." or "..", or over NAME_MAX would make an *at()
+// Threat (threats 2, 16): a name with '/', "." or "..", or over NAME_MAX would make an *at()
 // call walk more than one step; control characters poison logs. A Name can only be built by
 // parse(), so every resolver call is known to take exactly one plain component.
 #pragma once

@@ -1,6 +1,6 @@
 // Resolver: the only place where confinefs names anything on the host.
 //
-// Threats (threats.md #1-#4, #8-#11): symlinks planted or raced in at any component, relative and
+// Threats (threats 1-4, 8-11): symlinks planted or raced in at any component, relative and
 // chained links, mounts inside the backing directory, FIFOs and devices swapped in, /proc magic
 // links. Invariant: after open_root(), every host call is an *at() call relative to a directory fd
 // the daemon holds, with exactly one validated Name, O_NOFOLLOW|O_CLOEXEC (openat2 with

@@ -1,4 +1,4 @@
-// Self-confinement of the daemon (issue 5, threats.md #7, #19, #20): no_new_privs and the
+// Self-confinement of the daemon (threats 7, 19, 20): no_new_privs and the
 // documented capabilities, the tenant's identity with -o user=, Landlock closing the rename-out
 // hole (and what happens without it), every operation still working under Landlock and under the
 // seccomp allow-list, SIGHUP reload and the audit file still reachable.

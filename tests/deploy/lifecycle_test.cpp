@@ -1,4 +1,4 @@
-// Lifecycle of the daemon as systemd and operators see it (issue 5): readiness over
+// Lifecycle of the daemon as systemd and operators see it: readiness over
 // NOTIFY_SOCKET, clean stop on SIGTERM/SIGINT/unmount, recovery after SIGKILL, refusal to mount
 // over a live mount or another filesystem, and the status / unmount-stale subcommands.
 #include <signal.h>

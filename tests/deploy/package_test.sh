@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install rules and the .deb (issue 5):
+# Install rules and the .deb:
 #   1. `cmake --install` into a scratch DESTDIR puts every file where the docs say;
 #   2. `cpack -G DEB` builds the package; as root, `dpkg -i` installs it, the installed daemon
 #      runs, and `dpkg -r` removes every file again. A confinefs package that was already

@@ -1,4 +1,4 @@
-// Real programs on the mount (issue 2, item 6): git, tar round trip, cp -a, rsync -a, sqlite3 and
+// Real programs on the mount: git, tar round trip, cp -a, rsync -a, sqlite3 and
 // an editor's write-to-temp-and-rename. Trees are compared entry by entry: type, mode, owner, size,
 // bytes, mtime (nanoseconds) and, where the program carries them, user.* xattrs.
 #include <fcntl.h>

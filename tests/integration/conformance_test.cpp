@@ -1,4 +1,4 @@
-// Conformance (issue 2, item 6): the same sequence of system calls run on a confinefs mount and on
+// Conformance: the same sequence of system calls run on a confinefs mount and on
 // a native directory of the same host filesystem must give the same return values, errno and data
 // for everything the default policy allows. Each test builds a table of steps; the comparer runs
 // every step on the native directory and then on the mount and reports the first divergence (and

@@ -467,7 +467,7 @@ pid_t start_held_after_mount(const fs::path& backing, const fs::path& mnt) {
 }
 
 TEST_F(CommandLineTest, TheMountLandsOnTheCheckedDirectoryWhenItsPathIsSwapped) {
-  // threats.md #4: MOUNTPOINT is checked not to be BACKING or inside it. Swapping a component of
+  // threat 4: MOUNTPOINT is checked not to be BACKING or inside it. Swapping a component of
   // its path for a symlink into BACKING after that check must not move the mount there (a mount
   // inside its own backing directory would see itself).
   auto b = t_.path() / "b";

@@ -1,7 +1,7 @@
 // A seeded random read/write/truncate/mmap exerciser: thousands of operations on a few files
-// through the mount, each checked against an in-memory model of the file contents (issue 2,
-// "Tests"). The seed is random per run unless CONFINEFS_SEED is set; it is printed on failure
-// together with the last operations, so a failure can be replayed exactly.
+// through the mount, each checked against an in-memory model of the file contents. The seed is
+// random per run unless CONFINEFS_SEED is set; it is printed on failure together with the last
+// operations, so a failure can be replayed exactly.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>

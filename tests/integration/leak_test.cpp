@@ -1,4 +1,4 @@
-// Leak check (issue 2, "Tests"): after creating, looking up and forgetting many nodes, the daemon's
+// Leak check: after creating, looking up and forgetting many nodes, the daemon's
 // open fd count returns to its baseline. The kernel forgets inodes when its inode cache is dropped
 // (echo 2 > /proc/sys/vm/drop_caches) and when unlinked names go away; FORGET/BATCH_FORGET must
 // release the node's fd, and RELEASE/RELEASEDIR the open file's.

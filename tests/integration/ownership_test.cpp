@@ -1,4 +1,4 @@
-// Multi-user mount (issue 2, item 6): with allow_other,default_permissions, files and directories
+// Multi-user mount: with allow_other,default_permissions, files and directories
 // created through the mount belong to the calling process's uid/gid on the host, a setgid parent
 // directory's group is inherited, chown to another uid/gid is EPERM (for root too), and setuid/
 // setgid bits from chmod are never stored. Non-root callers are forked children that drop to a

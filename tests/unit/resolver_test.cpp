@@ -1,5 +1,6 @@
-// Resolver against real directories: one case per static form of the attacks in threats.md that
-// the resolver stands against, each run with openat2 and with the openat fallback.
+// Resolver against real directories: one case per static form of the attacks in
+// docs/threat-model.md that the resolver stands against, each run with openat2 and with the openat
+// fallback.
 #include "fusefs/resolve/resolver.h"
 
 #include <fcntl.h>
