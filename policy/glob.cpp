@@ -118,7 +118,8 @@ std::optional<Glob> Glob::compile(std::string_view text, std::string* error) {
   }
   for (size_t i = 0; i < g.components_.size(); ++i) {
     const Component& c = g.components_[i];
-    g.normalized_ += "/" + c.text;
+    g.normalized_.push_back('/');
+    g.normalized_.append(c.text);
     if (c.kind == Kind::kGlobstar) {
       g.globstar_mask_ |= uint64_t{1} << i;
       continue;
@@ -127,7 +128,7 @@ std::optional<Glob> Glob::compile(std::string_view text, std::string* error) {
     if (c.kind == Kind::kLiteral) g.specificity_.literal_components++;
     for (char ch : c.text) g.specificity_.literal_chars += ch != '*';
   }
-  if (g.normalized_.empty()) g.normalized_ = "/";
+  if (g.normalized_.empty()) g.normalized_.push_back('/');
   return g;
 }
 
