@@ -1,6 +1,7 @@
-// open, create, release: the verified open path (threats 1, 5, 6, 9).
+// open, create, release: the verified open path (threats 1, 5, 6, 9, 22).
 // Create is O_CREAT|O_EXCL|O_NOFOLLOW; create-or-open alternates an exclusive create with a
-// no-follow lookup, so a symlink or hardlink raced in at the name is refused, never followed.
+// no-follow lookup, so a symlink or hardlink raced in at the name is refused, never followed, and
+// an existing file is opened only by the kernel's OPEN after its own permission check.
 // O_TRUNC is applied with ftruncate only after the fd has been verified.
 #include <fcntl.h>
 
@@ -51,8 +52,13 @@ Result<OpenFile*> finish_open(Filesystem& fs, NodeRef node, int flags) {
   return new OpenFile{HandleKind::kFile, std::move(fd.value()), std::move(node), unchanged};
 }
 
-// The existing-file half of create-or-open. ENOENT without a refusal means the name vanished.
-Result<Created> open_existing(Filesystem& fs, uint64_t parent, const Name& name, int flags) {
+// The existing-file half of create-or-open. The kernel sends CREATE only for a name it believes
+// free (a negative entry), so it checked the caller against the directory and never against the
+// file now there, which an outside process or another user put there since (threat 22): opened
+// here, it would be opened with the daemon's rights, another user's 0600 file included. ESTALE
+// instead makes the kernel look the name up again (LOOKUP_REVAL) and, finding the file, check the
+// caller's full credentials against it and send OPEN. ENOENT without a refusal: the name vanished.
+Error existing_entry(Filesystem& fs, uint64_t parent, const Name& name) {
   auto dir = fs.nodes().get(parent);
   if (!dir) return Error{ESTALE};
   auto found = fs.resolver().lookup(dir->handle(), name);
@@ -62,14 +68,7 @@ Result<Created> open_existing(Filesystem& fs, uint64_t parent, const Name& name,
     return fs.refuse("create", parent, name.view(), Error{EACCES, found.error().refusal});
   }
   if (S_ISDIR(found->attr.st_mode)) return Error{EISDIR};
-  auto entry = remember(fs, parent, name, std::move(found.value()));
-  if (!entry) return entry.error();
-  auto file = finish_open(fs, fs.nodes().get(entry->id), flags);
-  if (!file) {
-    fs.nodes().forget(entry->id, 1);  // the kernel never hears of this lookup
-    return file.error();
-  }
-  return Created{entry.value(), file.value()};
+  return Error{ESTALE};
 }
 
 Result<Created> create_new(Filesystem& fs, const Caller& c, uint64_t parent, const Name& name,
@@ -125,8 +124,9 @@ Result<Created> create(Filesystem& fs, const Caller& c, uint64_t parent, const c
       return made;
     }
     if (flags & O_EXCL) return made.error();
-    auto opened = open_existing(fs, parent, n.value(), flags);
-    if (opened || opened.code() != ENOENT) return opened;
+    if (auto existing = existing_entry(fs, parent, n.value()); existing.code != ENOENT) {
+      return existing;
+    }
   }
   return Error{EAGAIN};
 }

@@ -240,6 +240,54 @@ TEST_F(Ownership, SupplementaryGroupsGrantAccess) {
   EXPECT_EQ(err, "");
 }
 
+TEST_F(Ownership, CreateLandingOnAFileTheKernelNeverSawIsCheckedLikeOpen) {
+  // cache=full: the kernel keeps "no such name" for an hour, so the O_CREAT below goes out as
+  // CREATE (the kernel checks only the directory) for a file that has appeared meanwhile.
+  mount_.reset();
+  mount_ = std::make_unique<Mount>(std::vector<std::string>{"-o", "allow_other,cache=full"});
+  ASSERT_TRUE(mount_->ok());
+  mnt_ = mount_->mnt();
+  host_ = mount_->backing();
+  ASSERT_EQ(::chmod(mnt_.parent_path().c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(host_.c_str(), 0777), 0);
+  ASSERT_EQ(as(nobody_,
+               [&] {
+                 struct stat st {};
+                 return fails_with(::stat((mnt_ / "private").c_str(), &st), ENOENT,
+                                   "stat private") +
+                        fails_with(::stat((mnt_ / "shared").c_str(), &st), ENOENT, "stat shared");
+               }),
+            "");
+  // Another user's private file, and one everybody may write, appear outside the mount.
+  confinefs::testing::write_file(host_ / "private", "PRIVATE");
+  ASSERT_EQ(::chown((host_ / "private").c_str(), kOther, kOther), 0);
+  ASSERT_EQ(::chmod((host_ / "private").c_str(), 0600), 0);
+  confinefs::testing::write_file(host_ / "shared", "SHARED");
+  ASSERT_EQ(::chmod((host_ / "shared").c_str(), 0666), 0);
+  std::string err = as(nobody_, [&] {
+    std::string e;
+    auto p = (mnt_ / "private").string();
+    e +=
+        fails_with(::open(p.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644), EACCES, "O_CREAT|O_RDWR");
+    e += fails_with(::open(p.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644), EACCES,
+                    "O_CREAT|O_TRUNC");
+    e += fails_with(::open(p.c_str(), O_CREAT | O_RDONLY | O_CLOEXEC, 0644), EACCES,
+                    "O_CREAT|O_RDONLY");
+    // What the caller may open still opens (the kernel looks the name up again and sends OPEN).
+    int fd = ::open((mnt_ / "shared").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    e += ok(fd, "O_CREAT|O_RDWR of a file open to all");
+    if (fd >= 0) {
+      char buf[16] = {};
+      if (::read(fd, buf, sizeof buf) != 6 || std::string(buf) != "SHARED") e += "shared: content";
+      ::close(fd);
+    }
+    return e;
+  });
+  EXPECT_EQ(err, "");
+  EXPECT_EQ(confinefs::testing::read_file(host_ / "private"), "PRIVATE");
+  EXPECT_EQ(owner(host_ / "private").mode, 0600u);
+}
+
 TEST_F(Ownership, ChownToAnotherOwnerIsRefused) {
   ASSERT_EQ(create(mnt_ / "root-file"), "");
   ASSERT_EQ(as(user_, [&] { return create(mnt_ / "user-file"); }), "");

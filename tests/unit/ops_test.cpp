@@ -87,12 +87,17 @@ TEST_F(OpsTest, CreateOntoPlantedSymlinkIsRefusedAndTargetUntouched) {
   EXPECT_EQ(excl.code(), EEXIST);
 }
 
-TEST_F(OpsTest, CreateOrOpenOfExistingFileTruncatesAfterChecks) {
+TEST_F(OpsTest, CreateOntoAnExistingFileLeavesItToTheKernelsOpen) {
+  // CREATE comes only for a name the kernel believed free: the file there was never checked
+  // against the caller, so it is not opened (ESTALE: the kernel looks it up and sends OPEN).
   write_file(backing_ / "out", "old content");
   auto made = ops::create(*fs_, caller_, kRoot, "out", 0644, O_WRONLY | O_CREAT | O_TRUNC);
-  ASSERT_TRUE(made.ok()) << made.code();
-  ASSERT_TRUE(ops::write(*fs_, *made->file, "new", 3, 0).ok());
-  ops::release(made->file);
+  EXPECT_EQ(made.code(), ESTALE);
+  EXPECT_EQ(read_file(backing_ / "out"), "old content");
+  auto opened = ops::open(*fs_, caller_, lookup("out"), O_WRONLY | O_TRUNC);
+  ASSERT_TRUE(opened.ok()) << opened.code();
+  ASSERT_TRUE(ops::write(*fs_, **opened, "new", 3, 0).ok());
+  ops::release(*opened);
   EXPECT_EQ(read_file(backing_ / "out"), "new");
 }
 
@@ -106,7 +111,7 @@ TEST_F(OpsTest, HardlinkedFileRefusesOpenTruncateAndMetadataButAllowsUnlink) {
     EXPECT_EQ(f.error().refusal, Refusal::kHardlink);
   }
   auto create = ops::create(*fs_, caller_, kRoot, "hl", 0644, O_WRONLY | O_CREAT | O_TRUNC);
-  EXPECT_EQ(create.code(), EACCES);
+  EXPECT_EQ(create.code(), ESTALE);  // left to OPEN, which refuses it (above)
   ops::AttrChange chmod;
   chmod.mode = 0777;
   EXPECT_EQ(ops::setattr(*fs_, caller_, id, chmod, nullptr).code(), EACCES);
