@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "fusefs/audit/log_limit.h"
 #include "fusefs/ops/log_escape.h"
 #include "fusefs/sys/syscalls.h"
 
@@ -61,8 +62,10 @@ Error Filesystem::refuse(const char* op, uint64_t node, std::string_view name, c
     if (where.size() > 1) where += '/';
     where += name;
   }
-  spdlog::warn("refused op={} tenant={} path={} reason={} errno={}", op, pol->tenant(),
-               escape_for_log(where), refusal_name(error.refusal), error.code);
+  if (audit::admit_log_line()) {
+    spdlog::warn("refused op={} tenant={} path={} reason={} errno={}", op, pol->tenant(),
+                 escape_for_log(where), refusal_name(error.refusal), error.code);
+  }
   audit::Event e;
   e.kind = audit::Kind::kEscape;
   e.op = op;

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "fusefs/audit/log_limit.h"
 #include "fusefs/ops/log_escape.h"
 #include "fusefs/sys/syscalls.h"
 
@@ -125,9 +126,11 @@ Error deny(Filesystem& fs, const policy::Policy& pol, const char* op, const std:
            policy::Decision d, int code, std::string_view target = {}) {
   fs.counters().denials.fetch_add(1, std::memory_order_relaxed);
   auto client = audit::current_client();
-  spdlog::info("denied op={} tenant={} path={} access={} rule={} errno={} pid={} uid={}", op,
-               pol.tenant(), escape_for_log(path), policy::access_name(d.access), d.rule, code,
-               client.pid, client.uid);
+  if (audit::admit_log_line()) {
+    spdlog::info("denied op={} tenant={} path={} access={} rule={} errno={} pid={} uid={}", op,
+                 pol.tenant(), escape_for_log(path), policy::access_name(d.access), d.rule, code,
+                 client.pid, client.uid);
+  }
   audit::Event e = event(audit::Kind::kPolicy, op, path, code);
   e.access = policy::access_name(d.access);
   e.rule = d.rule;
@@ -253,8 +256,10 @@ Error deny_by_limit(Filesystem& fs, const char* op, uint64_t node, std::string_v
   auto pol = fs.policy();
   std::string path = join(fs.nodes().virtual_path(node), child);
   fs.counters().denials.fetch_add(1, std::memory_order_relaxed);
-  spdlog::info("denied op={} tenant={} path={} limit={} errno={}", op, pol->tenant(),
-               escape_for_log(path), reason, code);
+  if (audit::admit_log_line()) {
+    spdlog::info("denied op={} tenant={} path={} limit={} errno={}", op, pol->tenant(),
+                 escape_for_log(path), reason, code);
+  }
   audit::Event e = event(audit::Kind::kLimit, op, path, code);
   e.reason = reason;
   record(fs, *pol, e);
