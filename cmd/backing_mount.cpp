@@ -22,31 +22,38 @@ Result<bool> is_mount_root(FdRef dir) {
   return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
 }
 
-// Binds the directory onto itself and returns the new mount's root. The clone is detached until
-// move_mount attaches it on the very directory held by fd (no path is resolved again), and the
-// returned handle names the new mount, so every later *at() call of the daemon stays on it.
-Result<Fd> bind_onto_itself(FdRef dir) {
+// Binds the directory onto itself. The clone is detached until move_mount attaches it on the very
+// directory held by fd (no path is resolved again). The daemon itself keeps serving from the
+// directory underneath (its *at() calls start at its own fds, which never cross the mount on
+// top): Landlock judges a directory renamed out of BACKING by walking up from it on the mount the
+// daemon's fd is on, and on a bind whose root it has left, the walk would end at the bind's mount
+// point, i.e. "beneath BACKING" (measured on 6.18: the rename-out defence lost, threat 7).
+Result<void> bind_onto_itself(FdRef dir) {
   Fd tree(::open_tree(dir.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
   if (!tree.valid()) return last_error();
   if (::move_mount(tree.get(), "", dir.get(), "",
                    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
     return last_error();
   }
-  return tree;
+  return {};
 }
 
 }  // namespace
 
-Result<BackingRoot> open_backing(const std::string& path, BackingMountMode mode) {
+Result<Fd> open_backing_dir(const std::string& path) {
   Fd dir(::open(path.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dir.valid()) return last_error();
+  return dir;
+}
+
+Result<BackingRoot> make_own_mount(Fd dir, const std::string& path, BackingMountMode mode) {
   auto root = is_mount_root(dir.ref());
   if (root && root.value()) return BackingRoot{std::move(dir), BackingMountState::kOwnMount};
   if (mode == BackingMountMode::kOff) return BackingRoot{std::move(dir), BackingMountState::kNone};
-  auto bound = root ? bind_onto_itself(dir.ref()) : Result<Fd>(root.error());
+  auto bound = root ? bind_onto_itself(dir.ref()) : Result<void>(root.error());
   if (bound) {
     spdlog::info("bound {} onto itself: links and renames from outside now fail with EXDEV", path);
-    return BackingRoot{std::move(bound.value()), BackingMountState::kMadeMount};
+    return BackingRoot{std::move(dir), BackingMountState::kMadeMount};
   }
   if (mode == BackingMountMode::kRequire) {
     spdlog::error("backing_mount=require: cannot make {} a mount of its own: {}", path,

@@ -30,13 +30,16 @@ enum class BackingMountMode { kAuto, kRequire, kOff };
 enum class BackingMountState { kOwnMount, kMadeMount, kNone };
 
 struct BackingRoot {
-  Fd dir;  // O_PATH handle of BACKING, on its own mount unless state == kNone
+  Fd dir;  // O_PATH handle of BACKING (underneath the bind when this daemon made one)
   BackingMountState state = BackingMountState::kNone;
 };
 
-// Opens BACKING (no following: a symlink as its last component is refused) and makes it a mount
-// root as `mode` asks. Errors: the errno of opening BACKING, or of the bind when required.
-Result<BackingRoot> open_backing(const std::string& path, BackingMountMode mode);
+// Opens BACKING (O_PATH; no following: a symlink as its last component is refused).
+Result<Fd> open_backing_dir(const std::string& path);
+
+// Makes the opened BACKING a mount root as `mode` asks, once every start-up check has passed (a
+// refused start leaves nothing mounted). Errors: the bind's errno, with `require` only.
+Result<BackingRoot> make_own_mount(Fd dir, const std::string& path, BackingMountMode mode);
 
 const char* backing_mount_name(BackingMountState s) noexcept;
 

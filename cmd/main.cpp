@@ -45,6 +45,7 @@
 #include "fusefs/fuse/node_reclaimer.h"
 #include "fusefs/fuse/session.h"
 #include "fusefs/ops/filesystem.h"
+#include "fusefs/sys/syscalls.h"
 
 namespace {
 
@@ -307,26 +308,23 @@ int run(const cli::Options& opts) {
     return usage_error("landlock=require, but this kernel has no Landlock (or it is disabled)");
   }
   raise_fd_limit();
-  auto backing = cli::open_backing(opts.backing, opts.backing_mount);
-  if (!backing) return usage_error(backing_error(opts.backing, backing.code()));
-  auto resolver = Resolver::open_root(std::move(backing->dir));
-  if (!resolver) return usage_error(backing_error(opts.backing, resolver.code()));
+  auto dir = cli::open_backing_dir(opts.backing);
+  if (!dir) return usage_error(backing_error(opts.backing, dir.code()));
+  auto dir_attr = sys::fstat(dir->ref());
+  if (!dir_attr) return usage_error(backing_error(opts.backing, dir_attr.code()));
   if (auto why = cli::clear_stale_mount(opts.mountpoint); !why.empty()) return usage_error(why);
-  auto checked = cli::check_mountpoint(opts.mountpoint, resolver->root_attr());
+  auto checked = cli::check_mountpoint(opts.mountpoint, dir_attr.value());
   if (!checked.refusal.empty()) return usage_error(checked.refusal);
   auto policy = cli::load_startup_policy(opts);
   if (!policy) return kExitUsage;
 
-  FilesystemConfig config;
-  config.max_nodes = opts.max_nodes;
-  Filesystem fs(std::move(resolver.value()), config, policy);
   Identity id{policy->tenant(), opts.backing, opts.mountpoint};
-  id.backing_mount = backing->state;
   if (!opts.mountpoint.starts_with("/dev/fd/"))
     id.mountpoint = cli::canonical_mountpoint(opts.mountpoint);
-  fuse::MountState state{&fs, cli::timeouts_for(opts.cache), [&] {
+  // fs is set below, once BACKING is on its own mount; nothing runs these before serve().
+  fuse::MountState state{nullptr, cli::timeouts_for(opts.cache), [&] {
                            spdlog::info("mounted {} at {} tenant={}", opts.backing, opts.mountpoint,
-                                        fs.policy()->tenant());
+                                        state.fs->policy()->tenant());
                            cli::notify_ready("ready: " + id.line());
                          }};
   fuse::SessionOptions so;
@@ -337,6 +335,17 @@ int run(const cli::Options& opts) {
   if (opts.single_thread) so.max_threads = 1;
   auto session = fuse::Session::create(&state, so);
   if (!session) return usage_error("invalid mount options (see above)");
+
+  // Every usage check has passed: only now may start-up leave something mounted.
+  auto backing = cli::make_own_mount(std::move(dir.value()), opts.backing, opts.backing_mount);
+  if (!backing) return usage_error(backing_error(opts.backing, backing.code()));
+  id.backing_mount = backing->state;
+  auto resolver = Resolver::open_root(std::move(backing->dir));
+  if (!resolver) return usage_error(backing_error(opts.backing, resolver.code()));
+  FilesystemConfig config;
+  config.max_nodes = opts.max_nodes;
+  Filesystem fs(std::move(resolver.value()), config, policy);
+  state.fs = &fs;
 
   // SIGHUP ignored until the reload handler exists (after confinement): libfuse takes only
   // signals still at their default, and would make SIGHUP end the session.

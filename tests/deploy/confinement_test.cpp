@@ -161,12 +161,14 @@ TEST_F(Confinement, EveryOperationWorksUnderTheSeccompAllowList) {
 // The rename-out race made deterministic: the client holds a directory of the mount, an outside
 // process moves it out of BACKING, then the client creates, removes and renames in it.
 // Returns how many of those reached the moved directory.
-int rename_out_escapes(const fs::path& mnt, const fs::path& backing, const fs::path& outside) {
+// The outside process renames through a handle of BACKING opened before the daemon started (by
+// path the rename fails with EXDEV once BACKING is a mount of its own: threat 21).
+int rename_out_escapes(const fs::path& mnt, FdRef backing_before, const fs::path& outside) {
   fs::create_directories(mnt / "work");
   write_file(mnt / "work" / "old", "o");
   int dir = ::open((mnt / "work").c_str(), O_RDONLY | O_DIRECTORY);
   EXPECT_GE(dir, 0);
-  fs::rename(backing / "work", outside / "moved");  // the outside process
+  EXPECT_EQ(::renameat(backing_before.get(), "work", AT_FDCWD, (outside / "moved").c_str()), 0);
   int escapes = 0;
   int fd = ::openat(dir, "new", O_WRONLY | O_CREAT | O_EXCL, 0644);
   if (fd >= 0) ::close(fd);
@@ -182,7 +184,7 @@ int rename_out_escapes(const fs::path& mnt, const fs::path& backing, const fs::p
 TEST_F(Confinement, RenameOutIsRefusedWithLandlock) {
   Daemon d(args({"-o", "landlock=require"}));
   ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
-  EXPECT_EQ(rename_out_escapes(mnt_, backing_, outside_), 0);
+  EXPECT_EQ(rename_out_escapes(mnt_, backing_before_.ref(), outside_), 0);
   EXPECT_TRUE(d.running()) << d.log();
   write_file(mnt_ / "alive", "y");  // the daemon still serves the rest
   EXPECT_EQ(read_file(backing_ / "alive"), "y");
@@ -193,7 +195,7 @@ TEST_F(Confinement, RenameOutIsRefusedWithLandlock) {
 TEST_F(Confinement, RenameOutEscapesWithoutLandlock) {
   Daemon d(args({"-o", "landlock=off"}));
   ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
-  EXPECT_GT(rename_out_escapes(mnt_, backing_, outside_), 0)
+  EXPECT_GT(rename_out_escapes(mnt_, backing_before_.ref(), outside_), 0)
       << "the moved directory was not reachable even without Landlock: if another defence now "
          "closes threat 7, update this test and docs/deployment.md";
   stop(d);

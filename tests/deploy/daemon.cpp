@@ -148,6 +148,7 @@ void DaemonTest::SetUp() {
   mnt_ = tree_.path() / "mnt";
   outside_ = tree_.path() / "outside";
   for (const auto& d : {backing_, mnt_, outside_}) fs::create_directories(d);
+  backing_before_ = Fd(::open(backing_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
 }
 
 std::vector<std::string> DaemonTest::args(std::vector<std::string> extra) const {

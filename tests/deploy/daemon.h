@@ -58,6 +58,9 @@ class DaemonTest : public ::testing::Test {
   std::vector<std::string> args(std::vector<std::string> extra = {}) const;
 
   TempTree tree_;
+  // BACKING opened before any daemon starts: an outside process that has held it since then
+  // (on the mount underneath the daemon's bind, where renames to outside still work).
+  Fd backing_before_;
   fs::path backing_, mnt_, outside_;
 };
 

@@ -11,6 +11,9 @@ work=$(mktemp -d /tmp/confinefs-pkg-XXXXXX)
 installed_by_us=0
 cleanup() {
   if [ "$installed_by_us" = 1 ]; then dpkg -P confinefs >/dev/null 2>&1 || true; fi
+  # The daemon leaves BACKING bound onto itself (docs/deployment.md).
+  awk -v w="$work/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -82,13 +82,14 @@ TEST_F(DefaultsTest, SpecialFilesAreInvisibleAndNeverOpened) {
 TEST_F(DefaultsTest, OtherMountsInsideBackingAreInvisible) {
   fs::create_directories(m_.backing() / "bind");
   write_file(m_.outside() / "in-bind", "x");
-  ASSERT_EQ(
-      ::mount(m_.outside().c_str(), (m_.backing() / "bind").c_str(), nullptr, MS_BIND, nullptr), 0);
+  // On the mount the daemon serves from (underneath the bind over BACKING's path).
+  auto point = m_.path_before("bind");
+  ASSERT_EQ(::mount(m_.outside().c_str(), point.c_str(), nullptr, MS_BIND, nullptr), 0);
   struct stat st {};
   EXPECT_EQ(::stat((m_.mnt() / "bind").c_str(), &st), -1);
   EXPECT_EQ(errno, ENOENT);
   EXPECT_EQ(names_in(m_.mnt()), std::set<std::string>{});
-  ::umount2((m_.backing() / "bind").c_str(), MNT_DETACH);
+  ::umount2(point.c_str(), MNT_DETACH);
 }
 
 TEST_F(DefaultsTest, MountPointsAppearingLaterLeaveLaterListingsToo) {
@@ -100,9 +101,10 @@ TEST_F(DefaultsTest, MountPointsAppearingLaterLeaveLaterListingsToo) {
   for (int i = 0; i < 3000; ++i) write_file(big / ("file-" + std::to_string(i)), "");
   fs::create_directories(big / "zz-bind");  // created last: listed in a late, plain batch
   EXPECT_EQ(names_in(m_.mnt() / "big").size(), 3001u);
-  ASSERT_EQ(::mount(m_.outside().c_str(), (big / "zz-bind").c_str(), nullptr, MS_BIND, nullptr), 0);
+  auto point = m_.path_before("big/zz-bind");
+  ASSERT_EQ(::mount(m_.outside().c_str(), point.c_str(), nullptr, MS_BIND, nullptr), 0);
   auto names = names_in(m_.mnt() / "big");
-  ::umount2((big / "zz-bind").c_str(), MNT_DETACH);
+  ::umount2(point.c_str(), MNT_DETACH);
   EXPECT_EQ(names.size(), 3000u);
   EXPECT_EQ(names.count("zz-bind"), 0u);
   EXPECT_EQ(names_in(m_.mnt() / "big").count("zz-bind"), 1u);
@@ -458,12 +460,15 @@ pid_t start_held(const fs::path& backing, const fs::path& mnt,
   }
 }
 
-// Held right after its mount syscall (mount(2) by libfuse or move_mount by confinefs) succeeded.
+// Held right after its FUSE mount syscall (mount(2) by libfuse, or the move_mount that follows
+// fsmount; BACKING's bind onto itself is an open_tree and a move_mount before that) succeeded.
 pid_t start_held_after_mount(const fs::path& backing, const fs::path& mnt) {
-  return start_held(backing, mnt, [](const __ptrace_syscall_info& info, uint64_t nr) {
-    return info.op == PTRACE_SYSCALL_INFO_EXIT && (nr == SYS_mount || nr == SYS_move_mount) &&
-           info.exit.rval == 0;
-  });
+  return start_held(backing, mnt,
+                    [made = false](const __ptrace_syscall_info& info, uint64_t nr) mutable {
+                      if (info.op == PTRACE_SYSCALL_INFO_EXIT && nr == SYS_fsmount) made = true;
+                      return info.op == PTRACE_SYSCALL_INFO_EXIT && info.exit.rval == 0 &&
+                             (nr == SYS_mount || (nr == SYS_move_mount && made));
+                    });
 }
 
 TEST_F(CommandLineTest, TheMountLandsOnTheCheckedDirectoryWhenItsPathIsSwapped) {

@@ -177,6 +177,10 @@ int Mount::link_from_before(const fs::path& target, const std::string& name) con
                                                                                          : errno;
 }
 
+fs::path Mount::path_before(const std::string& rel) const {
+  return fs::path("/proc/self/fd") / std::to_string(backing_before_.get()) / rel;
+}
+
 size_t Mount::daemon_fd_count() const {
   // Only fds that name files or directories: libfuse's per-worker splice pipes and /dev/fuse
   // clones grow with the number of worker threads, not with the nodes the daemon holds.

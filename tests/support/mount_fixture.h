@@ -55,6 +55,9 @@ class Mount {
   // so link(2) by path fails with EXDEV): what the link-count checks must still refuse.
   // 0 or the errno.
   int link_from_before(const fs::path& target, const std::string& name) const;
+  // The path of rel inside BACKING through that handle ("/proc/self/fd/N/rel"): a mount made there
+  // lands on the mount the daemon serves from, not on the bind over BACKING's path.
+  fs::path path_before(const std::string& rel) const;
 
  private:
   TempTree tree_;

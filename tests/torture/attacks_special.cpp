@@ -119,11 +119,14 @@ class DeviceAttack : public Attack {
 };
 
 // A bind mount of the outside directory appearing on a directory inside the backing tree and
-// vanishing again (threat 8): same filesystem, same st_dev, only the mount id differs.
+// vanishing again (threat 8): same filesystem, same st_dev, only the mount id differs. Mounted
+// through the held fd of the backing dir (its /proc/self/fd link), so it lands on the mount the
+// daemon serves from, underneath the bind confinefs puts on BACKING's path.
 class MountFlipAttack : public Attack {
  public:
   MountFlipAttack(const AttackEnv& env, std::string dir)
-      : source_(env.outside_dir), point_(env.backing_path + "/" + dir) {
+      : source_(env.outside_dir),
+        point_("/proc/self/fd/" + std::to_string(env.backing.get()) + "/" + dir) {
     make_dir(env.backing.get(), dir.c_str());
     make_regular(env.backing.get(), (dir + "/hello").c_str(), "benign\n");
     if (mount(source_.c_str(), point_.c_str(), nullptr, MS_BIND, nullptr) != 0)
