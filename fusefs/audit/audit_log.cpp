@@ -13,8 +13,6 @@
 namespace confinefs::audit {
 namespace {
 
-thread_local Client t_client;
-
 // Journal priority: denials are warnings, allowed mutations notices.
 void send_to_journal(const std::string& line) {
   std::string_view message(line);
@@ -90,8 +88,5 @@ void AuditLog::write_line(const std::string& line) {
     case policy::AuditSink::kFile: write_all(file_.ref(), line); break;
   }
 }
-
-void set_current_client(const Client& c) noexcept { t_client = c; }
-Client current_client() noexcept { return t_client; }
 
 }  // namespace confinefs::audit

@@ -47,9 +47,4 @@ class AuditLog {
   TokenBucket bucket_;
 };
 
-// The client of the request this thread is serving: the FUSE adapter sets it per request, so
-// refusals deep in the operations layer can name the process without threading it everywhere.
-void set_current_client(const Client& c) noexcept;
-Client current_client() noexcept;
-
 }  // namespace confinefs::audit

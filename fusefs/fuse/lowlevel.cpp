@@ -11,18 +11,15 @@ namespace confinefs::fuse {
 namespace {
 
 MountState& state(fuse_req_t req) { return *static_cast<MountState*>(fuse_req_userdata(req)); }
-Filesystem& fs(fuse_req_t req) {
-  auto& fsys = *state(req).fs;
-  fsys.counters().operations.fetch_add(1, std::memory_order_relaxed);
-  const fuse_ctx* ctx = fuse_req_ctx(req);
-  audit::set_current_client({ctx->pid, ctx->uid, ctx->gid});  // names the client in audit lines
-  return fsys;
-}
 const CacheTimeouts& timeouts(fuse_req_t req) { return state(req).timeouts; }
 
-Caller caller(fuse_req_t req) {
+// The one place a FUSE request's facts are read: everything below gets them from the Request.
+// Counted once per FUSE request (a READDIRPLUS is one operation, however many entries it has).
+Request request(fuse_req_t req, Op op) {
+  Filesystem& fs = *state(req).fs;
+  uint64_t id = fs.counters().operations.fetch_add(1, std::memory_order_relaxed) + 1;
   const fuse_ctx* ctx = fuse_req_ctx(req);
-  return Caller{ctx->uid, ctx->gid, ctx->pid, ctx->umask};
+  return Request{fs, Caller{ctx->uid, ctx->gid, ctx->pid, ctx->umask}, op, id};
 }
 
 ops::OpenFile& file_of(fuse_file_info* fi) { return *reinterpret_cast<ops::OpenFile*>(fi->fh); }
@@ -51,22 +48,22 @@ void on_init(void* userdata, fuse_conn_info* conn) {
 }
 
 void on_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  reply_entry(req, ops::lookup(fs(req), caller(req), parent, name), timeouts(req));
+  reply_entry(req, ops::lookup(request(req, Op::kLookup), parent, name), timeouts(req));
 }
 
 void on_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
-  ops::forget(fs(req), ino, nlookup);
+  ops::forget(request(req, Op::kForget), ino, nlookup);
   reply_none(req);
 }
 
 void on_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
-  auto& f = fs(req);
-  for (size_t i = 0; i < count; ++i) ops::forget(f, forgets[i].ino, forgets[i].nlookup);
+  Request r = request(req, Op::kForget);
+  for (size_t i = 0; i < count; ++i) ops::forget(r, forgets[i].ino, forgets[i].nlookup);
   reply_none(req);
 }
 
 void on_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
-  reply_attr(req, ops::getattr(fs(req), caller(req), ino), timeouts(req));
+  reply_attr(req, ops::getattr(request(req, Op::kGetattr), ino), timeouts(req));
 }
 
 ops::AttrChange decode(const struct stat* attr, int to_set) {
@@ -90,38 +87,39 @@ ops::AttrChange decode(const struct stat* attr, int to_set) {
 
 void on_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
   reply_attr(req,
-             ops::setattr(fs(req), caller(req), ino, decode(attr, to_set),
+             ops::setattr(request(req, Op::kSetattr), ino, decode(attr, to_set),
                           fi ? ops::as_file(fi->fh) : nullptr),
              timeouts(req));
 }
 
 void on_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
-  reply_entry(req, ops::mknod(fs(req), caller(req), parent, name, mode), timeouts(req));
+  reply_entry(req, ops::mknod(request(req, Op::kMknod), parent, name, mode), timeouts(req));
 }
 
 void on_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
-  reply_entry(req, ops::mkdir(fs(req), caller(req), parent, name, mode), timeouts(req));
+  reply_entry(req, ops::mkdir(request(req, Op::kMkdir), parent, name, mode), timeouts(req));
 }
 
 void on_unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  reply_status(req, ops::unlink(fs(req), caller(req), parent, name));
+  reply_status(req, ops::unlink(request(req, Op::kUnlink), parent, name));
 }
 
 void on_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  reply_status(req, ops::rmdir(fs(req), caller(req), parent, name));
+  reply_status(req, ops::rmdir(request(req, Op::kRmdir), parent, name));
 }
 
 void on_symlink(fuse_req_t req, const char*, fuse_ino_t parent, const char* name) {
-  reply_status(req, ops::refuse_link_creation(fs(req), caller(req), "symlink", parent, name));
+  reply_status(req, ops::refuse_link_creation(request(req, Op::kSymlink), parent, name));
 }
 
 void on_link(fuse_req_t req, fuse_ino_t, fuse_ino_t parent, const char* name) {
-  reply_status(req, ops::refuse_link_creation(fs(req), caller(req), "link", parent, name));
+  reply_status(req, ops::refuse_link_creation(request(req, Op::kLink), parent, name));
 }
 
 void on_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
                const char* new_name, unsigned int flags) {
-  reply_status(req, ops::rename(fs(req), caller(req), parent, name, new_parent, new_name, flags));
+  reply_status(req,
+               ops::rename(request(req, Op::kRename), parent, name, new_parent, new_name, flags));
 }
 
 // With the writeback cache the kernel owns the file position and fills partial pages itself:
@@ -136,14 +134,15 @@ int host_open_flags(fuse_req_t req, int flags) {
 }
 
 void on_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  reply_open(req, ops::open(fs(req), caller(req), ino, host_open_flags(req, fi->flags)), fi,
+  reply_open(req, ops::open(request(req, Op::kOpen), ino, host_open_flags(req, fi->flags)), fi,
              timeouts(req));
 }
 
 void on_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
                fuse_file_info* fi) {
   reply_create(
-      req, ops::create(fs(req), caller(req), parent, name, mode, host_open_flags(req, fi->flags)),
+      req,
+      ops::create(request(req, Op::kCreate), parent, name, mode, host_open_flags(req, fi->flags)),
       fi, timeouts(req));
 }
 
@@ -157,7 +156,7 @@ void on_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_f
   {
     // Growth limits; the quota is settled at the end of this block, before the reply lets the
     // client close the file (and its fd number be reused).
-    auto growth = ops::admit_write(fs(req), file_of(fi), off, size);
+    auto growth = ops::admit_write(request(req, Op::kWrite), file_of(fi), off, size);
     if (!growth) {
       reply_error(req, growth.code());
       return;
@@ -187,12 +186,13 @@ void on_fsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
 }
 
 void on_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  reply_opendir(req, ops::opendir(fs(req), caller(req), ino), fi);
+  reply_opendir(req, ops::opendir(request(req, Op::kOpendir), ino), fi);
 }
 
 // Adds one entry to a readdirplus reply. Returns its size, or 0 when it did not fit (the entry
 // stays unconsumed and comes first in the next call).
-size_t add_plus(fuse_req_t req, fuse_ino_t dir, char* buf, size_t room, const DirEntry& e) {
+size_t add_plus(fuse_req_t req, const Request& r, fuse_ino_t dir, char* buf, size_t room,
+                const DirEntry& e) {
   fuse_entry_param p{};
   size_t need = fuse_add_direntry_plus(req, nullptr, 0, e.name, &p, e.next);
   if (need > room) return 0;
@@ -201,7 +201,7 @@ size_t add_plus(fuse_req_t req, fuse_ino_t dir, char* buf, size_t room, const Di
     p.attr.st_ino = e.ino;
     p.attr.st_mode = static_cast<mode_t>(e.type) << 12;
   } else {
-    auto entry = ops::lookup(fs(req), caller(req), dir, e.name);
+    auto entry = ops::lookup(r, dir, e.name);
     if (entry) {
       p.ino = entry->id;
       p.attr = entry->attr;
@@ -232,21 +232,22 @@ Result<size_t> fill_readdir(fuse_req_t req, fuse_ino_t ino, ops::OpenDir& dir, c
   // readdirplus looks up every entry anyway; a plain listing stats each name to leave mount
   // points out only while one can be there.
   const bool check_visible = !plus && state(req).fs->mounts_possible();
+  Request r = request(req, plus ? Op::kReaddirplus : Op::kReaddir);
   std::lock_guard lock(dir.mutex);
   if (off != dir.stream.position()) {
     if (auto ok = dir.stream.seek(off); !ok) return ok.error();
   }
-  auto scope = ops::listing_scope(fs(req), dir, check_visible);
+  auto scope = ops::listing_scope(r, dir, check_visible);
   if (!scope) return scope.error();
   size_t used = 0;
   for (;;) {
-    auto e = ops::peek_entry(fs(req), dir, scope.value());
+    auto e = ops::peek_entry(r, dir, scope.value());
     if (!e) {
       if (used == 0) return e.error();
       break;
     }
     if (!e->has_value()) break;
-    size_t n = plus ? add_plus(req, ino, buf + used, size - used, **e)
+    size_t n = plus ? add_plus(req, r, ino, buf + used, size - used, **e)
                     : add_plain(req, buf + used, size - used, **e);
     if (n == 0) break;
     if (n != SIZE_MAX) used += n;
@@ -283,47 +284,51 @@ void on_fsyncdir(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
   reply_status(req, ops::fsyncdir(dir_of(fi), datasync != 0));
 }
 
-void on_statfs(fuse_req_t req, fuse_ino_t ino) { reply_statfs(req, ops::statfs(fs(req), ino)); }
+void on_statfs(fuse_req_t req, fuse_ino_t ino) {
+  reply_statfs(req, ops::statfs(request(req, Op::kStatfs), ino));
+}
 
 void on_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
                  int flags) {
-  reply_status(req, ops::setxattr(fs(req), caller(req), ino, name, value, size, flags));
+  reply_status(req, ops::setxattr(request(req, Op::kSetxattr), ino, name, value, size, flags));
 }
 
 void on_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   thread_local std::vector<char> buf;
   buf.resize(size);
-  reply_xattr(req,
-              ops::getxattr(fs(req), caller(req), ino, name, size ? buf.data() : nullptr, size),
-              buf.data(), size);
+  reply_xattr(
+      req, ops::getxattr(request(req, Op::kGetxattr), ino, name, size ? buf.data() : nullptr, size),
+      buf.data(), size);
 }
 
 void on_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   thread_local std::vector<char> buf;
   buf.resize(size);
-  reply_xattr(req, ops::listxattr(fs(req), caller(req), ino, buf.data(), size), buf.data(), size);
+  reply_xattr(req, ops::listxattr(request(req, Op::kListxattr), ino, buf.data(), size), buf.data(),
+              size);
 }
 
 void on_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
-  reply_status(req, ops::removexattr(fs(req), caller(req), ino, name));
+  reply_status(req, ops::removexattr(request(req, Op::kRemovexattr), ino, name));
 }
 
 void on_access(fuse_req_t req, fuse_ino_t ino, int) {
   // default_permissions makes the kernel check modes; this only confirms the node still exists.
-  auto node = ops::getattr(fs(req), caller(req), ino);
+  auto node = ops::getattr(request(req, Op::kAccess), ino);
   reply_error(req, node ? 0 : node.code());
 }
 
 void on_fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length,
                   fuse_file_info* fi) {
-  reply_status(req, ops::fallocate(fs(req), file_of(fi), mode, offset, length));
+  reply_status(req,
+               ops::fallocate(request(req, Op::kFallocate), file_of(fi), mode, offset, length));
 }
 
 void on_copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in, fuse_ino_t,
                         off_t off_out, fuse_file_info* fi_out, size_t len, int flags) {
   if (flags != 0) return reply_error(req, EINVAL);
-  reply_written(
-      req, ops::copy_file_range(fs(req), file_of(fi_in), off_in, file_of(fi_out), off_out, len));
+  reply_written(req, ops::copy_file_range(request(req, Op::kCopyFileRange), file_of(fi_in), off_in,
+                                          file_of(fi_out), off_out, len));
 }
 
 void on_lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence, fuse_file_info* fi) {

@@ -50,32 +50,34 @@ Result<void> apply(FdRef fd, const struct stat& now, const AttrChange& change) {
 // Ownership may only stay, or (for a non-root caller, whose group membership the kernel checked
 // under default_permissions) move to one of the caller's groups. Giving files away is refused
 // unless the policy's create.allow_chown says otherwise (the kernel still lets only root do it).
-Result<void> check_chown(Filesystem& fs, uint64_t id, const Caller& c, const struct stat& now,
+Result<void> check_chown(const Request& r, uint64_t id, const struct stat& now,
                          const AttrChange& change) {
+  const Caller& c = r.caller;
   bool gives_away = (change.uid && *change.uid != now.st_uid) ||
                     (change.gid && *change.gid != now.st_gid && *change.gid != c.gid && c.uid == 0);
-  if (!gives_away || fs.policy()->create().allow_chown) return {};
-  return deny_by_limit(fs, "setattr", id, "", EPERM, "allow_chown");
+  if (!gives_away || r.fs.policy()->create().allow_chown) return {};
+  return deny_by_limit(r, id, "", EPERM, "allow_chown");
 }
 
 // Truncation to a larger size is growth like a write: limits.max_file_size and quota_bytes.
-Result<void> apply_limited(Filesystem& fs, const Node& node, FdRef fd, const struct stat& now,
+Result<void> apply_limited(const Request& r, const Node& node, FdRef fd, const struct stat& now,
                            const AttrChange& change) {
   if (!change.size || !S_ISREG(now.st_mode)) return apply(fd, now, change);
   uint64_t size = static_cast<uint64_t>(*change.size);
   if (size > static_cast<uint64_t>(now.st_size)) {
-    if (auto ok = check_file_size(fs, node.id(), size); !ok) return ok;
+    if (auto ok = check_file_size(r, node.id(), size); !ok) return ok;
   }
-  return with_growth(fs, fd, node, grows_to(size), [&] { return apply(fd, now, change); });
+  return with_growth(r, fd, node, grows_to(size), [&] { return apply(fd, now, change); });
 }
 
 }  // namespace
 
-Result<struct stat> setattr(Filesystem& fs, const Caller& c, uint64_t id, const AttrChange& change,
+Result<struct stat> setattr(const Request& r, uint64_t id, const AttrChange& change,
                             OpenFile* file) {
+  Filesystem& fs = r.fs;
   auto node = node_of(fs, id);
   if (!node) return node.error();
-  if (auto ok = gate(fs, c, "setattr", id, nullptr, Intent::kModify); !ok) return ok.error();
+  if (auto ok = gate(r, id, nullptr, Intent::kModify); !ok) return ok.error();
 
   Fd own;
   FdRef fd(-1);
@@ -83,7 +85,7 @@ Result<struct stat> setattr(Filesystem& fs, const Caller& c, uint64_t id, const 
     fd = file->fd.ref();  // verified when it was opened, bound to the inode since
   } else {
     auto opened = fd_for_change(fs, *node.value(), change);
-    if (!opened) return fs.refuse("setattr", id, "", opened.error());
+    if (!opened) return fs.refuse(r, id, "", opened.error());
     own = std::move(opened.value());
     fd = own.ref();
   }
@@ -91,10 +93,10 @@ Result<struct stat> setattr(Filesystem& fs, const Caller& c, uint64_t id, const 
   if (!now) return now.error();
   // A hardlink made after an earlier open must not turn that open into a way to change metadata.
   if (auto ok = verify_identity(fs, *node.value(), now.value(), Purpose::kMetadata); !ok) {
-    return fs.refuse("setattr", id, "", ok.error());
+    return fs.refuse(r, id, "", ok.error());
   }
-  if (auto ok = check_chown(fs, id, c, now.value(), change); !ok) return ok.error();
-  if (auto ok = apply_limited(fs, *node.value(), fd, now.value(), change); !ok) return ok.error();
+  if (auto ok = check_chown(r, id, now.value(), change); !ok) return ok.error();
+  if (auto ok = apply_limited(r, *node.value(), fd, now.value(), change); !ok) return ok.error();
   return sys::fstat(fd);
 }
 

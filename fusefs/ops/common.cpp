@@ -16,9 +16,9 @@ Result<NodeRef> dir_of(Filesystem& fs, uint64_t id) {
   return node;
 }
 
-Result<Name> client_name(Filesystem& fs, const char* op, uint64_t parent, const char* name) {
+Result<Name> client_name(const Request& r, uint64_t parent, const char* name) {
   auto parsed = Name::parse(name);
-  if (!parsed) return fs.refuse(op, parent, "", parsed.error());
+  if (!parsed) return r.fs.refuse(r, parent, "", parsed.error());
   return parsed;
 }
 
@@ -31,9 +31,9 @@ Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, Resolv
   return Entry{node.value()->id(), found.attr};
 }
 
-Result<void> take_inode(Filesystem& fs, const char* op, uint64_t parent, std::string_view name) {
-  if (fs.usage().take_inode(fs.policy()->limits().quota_inodes)) return {};
-  return deny_by_limit(fs, op, parent, name, EDQUOT, "quota_inodes");
+Result<void> take_inode(const Request& r, uint64_t parent, std::string_view name) {
+  if (r.fs.usage().take_inode(r.fs.policy()->limits().quota_inodes)) return {};
+  return deny_by_limit(r, parent, name, EDQUOT, "quota_inodes");
 }
 
 }  // namespace confinefs::ops

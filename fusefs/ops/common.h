@@ -2,6 +2,7 @@
 #pragma once
 
 #include "fusefs/ops/filesystem.h"
+#include "fusefs/ops/request.h"
 #include "fusefs/resolve/name.h"
 
 namespace confinefs::ops {
@@ -11,11 +12,11 @@ Result<NodeRef> node_of(Filesystem& fs, uint64_t id);
 // As node_of, and ENOTDIR unless it is a directory.
 Result<NodeRef> dir_of(Filesystem& fs, uint64_t id);
 // Parses a client-supplied name, auditing hostile ones.
-Result<Name> client_name(Filesystem& fs, const char* op, uint64_t parent, const char* name);
+Result<Name> client_name(const Request& r, uint64_t parent, const char* name);
 // Records a successful resolution in the node table and builds the kernel's entry.
 Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, ResolvedEntry found);
 // One inode of limits.quota_inodes for a new name (EDQUOT, audited, when none is left); give it
 // back with fs.usage().give_inode() if the creation fails.
-Result<void> take_inode(Filesystem& fs, const char* op, uint64_t parent, std::string_view name);
+Result<void> take_inode(const Request& r, uint64_t parent, std::string_view name);
 
 }  // namespace confinefs::ops

@@ -33,12 +33,13 @@ bool visible(Filesystem& fs, OpenDir& dir, const ListingScope& scope, const DirE
 
 }  // namespace
 
-Result<OpenDir*> opendir(Filesystem& fs, const Caller& c, uint64_t id) {
+Result<OpenDir*> opendir(const Request& r, uint64_t id) {
+  Filesystem& fs = r.fs;
   auto node = dir_of(fs, id);
   if (!node) return node.error();
-  if (auto ok = gate(fs, c, "opendir", id, nullptr, Intent::kRead); !ok) return ok.error();
+  if (auto ok = gate(r, id, nullptr, Intent::kRead); !ok) return ok.error();
   auto fd = open_verified(fs, *node.value(), O_RDONLY | O_DIRECTORY, Purpose::kRead);
-  if (!fd) return fs.refuse("opendir", id, "", fd.error());
+  if (!fd) return fs.refuse(r, id, "", fd.error());
   auto* dir = new OpenDir{
       HandleKind::kDirectory, std::move(node.value()), {}, DirStream(std::move(fd.value()))};
   return dir;
@@ -46,7 +47,8 @@ Result<OpenDir*> opendir(Filesystem& fs, const Caller& c, uint64_t id) {
 
 void releasedir(OpenDir* dir) { delete dir; }
 
-Result<ListingScope> listing_scope(Filesystem& fs, OpenDir& dir, bool check_visible) {
+Result<ListingScope> listing_scope(const Request& r, OpenDir& dir, bool check_visible) {
+  Filesystem& fs = r.fs;
   ListingScope scope{fs.policy(), std::nullopt, check_visible};
   if (scope.policy->has_rules()) {
     auto path = listing_path(fs, dir.node->id());
@@ -56,8 +58,9 @@ Result<ListingScope> listing_scope(Filesystem& fs, OpenDir& dir, bool check_visi
   return scope;
 }
 
-Result<std::optional<DirEntry>> peek_entry(Filesystem& fs, OpenDir& dir,
+Result<std::optional<DirEntry>> peek_entry(const Request& r, OpenDir& dir,
                                            const ListingScope& scope) {
+  Filesystem& fs = r.fs;
   for (;;) {
     auto e = dir.stream.peek();
     if (!e || !e->has_value()) return e;
@@ -77,16 +80,16 @@ Result<void> fsyncdir(OpenDir& dir, bool data_only) {
   return sys::fsync(dir.stream.fd(), data_only);
 }
 
-Result<Entry> mkdir(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,
-                    mode_t mode) {
+Result<Entry> mkdir(const Request& r, uint64_t parent, const char* name, mode_t mode) {
+  Filesystem& fs = r.fs;
   auto dir = dir_of(fs, parent);
   if (!dir) return dir.error();
-  auto n = client_name(fs, "mkdir", parent, name);
+  auto n = client_name(r, parent, name);
   if (!n) return n.error();
-  if (auto ok = gate(fs, c, "mkdir", parent, &n.value(), Intent::kCreate); !ok) return ok.error();
-  if (auto ok = take_inode(fs, "mkdir", parent, n->view()); !ok) return ok.error();
+  if (auto ok = gate(r, parent, &n.value(), Intent::kCreate); !ok) return ok.error();
+  if (auto ok = take_inode(r, parent, n->view()); !ok) return ok.error();
   {
-    CallerCredentials as_caller(fs, c);
+    CallerCredentials as_caller(fs, r.caller);
     // No setuid/setgid from the client; the policy's create.umask on top of the client's own.
     auto made = fs.resolver().make_directory(dir.value()->handle(), n.value(),
                                              mode & 01777 & ~fs.policy()->create().umask);
@@ -97,21 +100,22 @@ Result<Entry> mkdir(Filesystem& fs, const Caller& c, uint64_t parent, const char
   }
   // A swap between mkdirat and this lookup is refused like any other planted entry.
   auto found = fs.resolver().lookup(dir.value()->handle(), n.value());
-  if (!found) return fs.refuse("mkdir", parent, n->view(), found.error());
+  if (!found) return fs.refuse(r, parent, n->view(), found.error());
   if (!S_ISDIR(found->attr.st_mode)) {
-    return fs.refuse("mkdir", parent, n->view(), Error{EIO, Refusal::kIdentityMismatch});
+    return fs.refuse(r, parent, n->view(), Error{EIO, Refusal::kIdentityMismatch});
   }
   return remember(fs, parent, n.value(), std::move(found.value()));
 }
 
-Result<void> rmdir(Filesystem& fs, const Caller& c, uint64_t parent, const char* name) {
+Result<void> rmdir(const Request& r, uint64_t parent, const char* name) {
+  Filesystem& fs = r.fs;
   auto dir = dir_of(fs, parent);
   if (!dir) return dir.error();
-  auto n = client_name(fs, "rmdir", parent, name);
+  auto n = client_name(r, parent, name);
   if (!n) return n.error();
-  if (auto ok = gate(fs, c, "rmdir", parent, &n.value(), Intent::kModify); !ok) return ok.error();
+  if (auto ok = gate(r, parent, &n.value(), Intent::kModify); !ok) return ok.error();
   auto st = fs.resolver().stat_child(dir.value()->handle(), n.value());
-  if (!st) return fs.refuse("rmdir", parent, n->view(), st.error());
+  if (!st) return fs.refuse(r, parent, n->view(), st.error());
   if (!S_ISDIR(st->st_mode)) return Error{ENOTDIR};
   auto removed = fs.resolver().remove(dir.value()->handle(), n.value(), true);
   if (removed) fs.usage().give_inode();

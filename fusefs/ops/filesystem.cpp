@@ -6,6 +6,7 @@
 
 #include "fusefs/audit/log_limit.h"
 #include "fusefs/ops/log_escape.h"
+#include "fusefs/ops/request.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs {
@@ -53,7 +54,8 @@ Result<void> Filesystem::set_policy(std::shared_ptr<const policy::Policy> p) {
   return {};
 }
 
-Error Filesystem::refuse(const char* op, uint64_t node, std::string_view name, const Error& error) {
+Error Filesystem::refuse(const Request& r, uint64_t node, std::string_view name,
+                         const Error& error) {
   if (error.refusal == Refusal::kNone) return error;
   counters_.refusals.fetch_add(1, std::memory_order_relaxed);
   auto pol = policy();
@@ -63,16 +65,16 @@ Error Filesystem::refuse(const char* op, uint64_t node, std::string_view name, c
     where += name;
   }
   if (audit::admit_log_line()) {
-    spdlog::warn("refused op={} tenant={} path={} reason={} errno={}", op, pol->tenant(),
+    spdlog::warn("refused op={} tenant={} path={} reason={} errno={}", r.op_name(), pol->tenant(),
                  escape_for_log(where), refusal_name(error.refusal), error.code);
   }
   audit::Event e;
   e.kind = audit::Kind::kEscape;
-  e.op = op;
+  e.op = r.op_name();
   e.path = where;
   e.code = error.code;
   e.reason = refusal_name(error.refusal);
-  e.client = audit::current_client();
+  e.client = r.client();
   audit_.record(e, pol->tenant());
   return error;
 }

@@ -19,6 +19,8 @@
 
 namespace confinefs {
 
+struct Request;
+
 // The client process a request comes from, as the kernel reported it.
 struct Caller {
   uid_t uid = 0;
@@ -73,7 +75,7 @@ class Filesystem {
   // Audits a refusal that looks like an escape attempt (docs/threat-model.md: planted or raced
   // links, special files, foreign mounts, hardlinks, swaps, hostile names) and passes the error
   // through.
-  Error refuse(const char* op, uint64_t node, std::string_view name, const Error& error);
+  Error refuse(const Request& r, uint64_t node, std::string_view name, const Error& error);
 
  private:
   Resolver resolver_;

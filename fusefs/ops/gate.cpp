@@ -104,17 +104,17 @@ Result<std::string> verified_path(Filesystem& fs, uint64_t id, Intent intent) {
   return Error{ENOENT};
 }
 
-audit::Event event(audit::Kind kind, const char* op, std::string_view path, int code) {
+audit::Event event(audit::Kind kind, const Request& r, std::string_view path, int code) {
   audit::Event e;
   e.kind = kind;
-  e.op = op;
+  e.op = r.op_name();
   e.path = path;
   e.code = code;
+  e.client = r.client();
   return e;
 }
 
 void record(Filesystem& fs, const policy::Policy& pol, audit::Event e) {
-  e.client = audit::current_client();
   if (e.rule >= 0 && static_cast<size_t>(e.rule) < pol.rules().size()) {
     e.glob = pol.rules()[e.rule].glob;
     e.line = pol.rules()[e.rule].line;
@@ -122,85 +122,84 @@ void record(Filesystem& fs, const policy::Policy& pol, audit::Event e) {
   fs.audit().record(e, pol.tenant());
 }
 
-Error deny(Filesystem& fs, const policy::Policy& pol, const char* op, const std::string& path,
-           policy::Decision d, int code, std::string_view target = {}) {
-  fs.counters().denials.fetch_add(1, std::memory_order_relaxed);
-  auto client = audit::current_client();
+Error deny(const Request& r, const policy::Policy& pol, const std::string& path, policy::Decision d,
+           int code, std::string_view target = {}) {
+  r.fs.counters().denials.fetch_add(1, std::memory_order_relaxed);
   if (audit::admit_log_line()) {
-    spdlog::info("denied op={} tenant={} path={} access={} rule={} errno={} pid={} uid={}", op,
-                 pol.tenant(), escape_for_log(path), policy::access_name(d.access), d.rule, code,
-                 client.pid, client.uid);
+    spdlog::info("denied op={} tenant={} path={} access={} rule={} errno={} pid={} uid={}",
+                 r.op_name(), pol.tenant(), escape_for_log(path), policy::access_name(d.access),
+                 d.rule, code, r.caller.pid, r.caller.uid);
   }
-  audit::Event e = event(audit::Kind::kPolicy, op, path, code);
+  audit::Event e = event(audit::Kind::kPolicy, r, path, code);
   e.access = policy::access_name(d.access);
   e.rule = d.rule;
   e.target = target;
-  record(fs, pol, e);
+  record(r.fs, pol, e);
   return Error{code};
 }
 
-Error stale(Filesystem& fs, const policy::Policy& pol, const char* op, uint64_t node) {
-  std::string last = fs.nodes().virtual_path(node);
-  spdlog::debug("stale op={} path={}: the name no longer leads to the node", op,
+Error stale(const Request& r, const policy::Policy& pol, uint64_t node) {
+  std::string last = r.fs.nodes().virtual_path(node);
+  spdlog::debug("stale op={} path={}: the name no longer leads to the node", r.op_name(),
                 escape_for_log(last));
-  record(fs, pol, event(audit::Kind::kStale, op, last, ENOENT));
+  record(r.fs, pol, event(audit::Kind::kStale, r, last, ENOENT));
   return Error{ENOENT};
 }
 
-void allowed(Filesystem& fs, const policy::Policy& pol, const char* op, const std::string& path,
+void allowed(const Request& r, const policy::Policy& pol, const std::string& path,
              policy::Decision d) {
-  if (!fs.audit().log_allowed_mutations()) return;
-  audit::Event e = event(audit::Kind::kAllowed, op, path, 0);
+  if (!r.fs.audit().log_allowed_mutations()) return;
+  audit::Event e = event(audit::Kind::kAllowed, r, path, 0);
   e.access = policy::access_name(d.access);
   e.rule = d.rule;
-  record(fs, pol, e);
+  record(r.fs, pol, e);
 }
 
-Result<void> check_name_length(Filesystem& fs, const policy::Policy& pol, const char* op,
-                               uint64_t node, const Name* child, Intent intent) {
+Result<void> check_name_length(const Request& r, const policy::Policy& pol, uint64_t node,
+                               const Name* child, Intent intent) {
   auto max = pol.limits().max_name_length;
   if (intent != Intent::kCreate || child == nullptr || !max || child->size() <= *max) return {};
-  return deny_by_limit(fs, op, node, child->view(), ENAMETOOLONG, "max_name_length");
+  return deny_by_limit(r, node, child->view(), ENAMETOOLONG, "max_name_length");
 }
 
 }  // namespace
 
-Result<void> gate(Filesystem& fs, const Caller& caller, const char* op, uint64_t node,
-                  const Name* child, Intent intent) {
-  (void)caller;  // the audit takes the client from the request (audit::current_client)
+Result<void> gate(const Request& r, uint64_t node, const Name* child, Intent intent) {
+  Filesystem& fs = r.fs;
   auto pol = fs.policy();
-  if (auto ok = check_name_length(fs, *pol, op, node, child, intent); !ok) return ok;
+  if (auto ok = check_name_length(r, *pol, node, child, intent); !ok) return ok;
   std::string_view name = child ? child->view() : std::string_view();
   // Fast path: without rules the answer depends only on the mount-wide mode, not on the path.
   if (!pol->has_rules()) {
     policy::Decision d{pol->mode(), -1};
     int code = errno_for(d.access, intent);
-    if (code != 0) return deny(fs, *pol, op, join(fs.nodes().virtual_path(node), name), d, code);
+    if (code != 0) return deny(r, *pol, join(fs.nodes().virtual_path(node), name), d, code);
     if (mutates(intent) && fs.audit().log_allowed_mutations()) {
-      allowed(fs, *pol, op, join(fs.nodes().virtual_path(node), name), d);
+      allowed(r, *pol, join(fs.nodes().virtual_path(node), name), d);
     }
     return {};
   }
   auto base = verified_path(fs, node, child ? Intent::kRead : intent);
-  if (!base) return stale(fs, *pol, op, node);
+  if (!base) return stale(r, *pol, node);
   if (child != nullptr && mutates(intent)) {
     // Adding or removing a name changes the directory's entries: a read-only directory keeps
     // its names even where a nearer rule makes one of them writable (/inputs/scratch).
     policy::Decision parent = pol->decide(base.value());
     if (int code = errno_for(parent.access, Intent::kModify); code != 0) {
-      return deny(fs, *pol, op, join(base.value(), name), parent, code);
+      return deny(r, *pol, join(base.value(), name), parent, code);
     }
   }
   std::string path = join(std::move(base.value()), name);
   policy::Decision d = pol->decide(path);
   int code = errno_for(d.access, intent);
-  if (code != 0) return deny(fs, *pol, op, path, d, code);
-  if (mutates(intent)) allowed(fs, *pol, op, path, d);
+  if (code != 0) return deny(r, *pol, path, d, code);
+  if (mutates(intent)) allowed(r, *pol, path, d);
   return {};
 }
 
-Result<void> confirm_lookup(Filesystem& fs, const Caller& caller, uint64_t parent,
-                            const Name& child, const InodeKey& key) {
+Result<void> confirm_lookup(const Request& r, uint64_t parent, const Name& child,
+                            const InodeKey& key) {
+  Filesystem& fs = r.fs;
   auto pol = fs.policy();
   if (!pol->has_rules()) return {};
   NodeRef dir = fs.nodes().get(parent);
@@ -208,22 +207,23 @@ Result<void> confirm_lookup(Filesystem& fs, const Caller& caller, uint64_t paren
   auto st = fs.resolver().stat_child(dir->handle(), child);
   if (!st || st->st_dev != key.dev || st->st_ino != key.ino) return Error{ENOENT};
   // The parent may have moved meanwhile, to a place with other rules: decide again.
-  return gate(fs, caller, "lookup", parent, &child, Intent::kSee);
+  return gate(r, parent, &child, Intent::kSee);
 }
 
-Result<void> gate_move(Filesystem& fs, const Caller& caller, uint64_t from_dir, const Name& from,
-                       uint64_t to_dir, const Name& to, const MoveShape& shape) {
+Result<void> gate_move(const Request& r, uint64_t from_dir, const Name& from, uint64_t to_dir,
+                       const Name& to, const MoveShape& shape) {
+  Filesystem& fs = r.fs;
   auto pol = fs.policy();
   if (!pol->has_rules()) return {};
   if (shape.exchange) {
     // The target travels the other way: it leaves `to` and takes the name `from`.
-    if (auto ok = gate(fs, caller, "rename", to_dir, &to, Intent::kModify); !ok) return ok;
-    if (auto ok = gate(fs, caller, "rename", from_dir, &from, Intent::kCreate); !ok) return ok;
+    if (auto ok = gate(r, to_dir, &to, Intent::kModify); !ok) return ok;
+    if (auto ok = gate(r, from_dir, &from, Intent::kCreate); !ok) return ok;
   }
   auto from_base = verified_path(fs, from_dir, Intent::kRead);
   auto to_base = verified_path(fs, to_dir, Intent::kRead);
-  if (!from_base) return stale(fs, *pol, "rename", from_dir);
-  if (!to_base) return stale(fs, *pol, "rename", to_dir);
+  if (!from_base) return stale(r, *pol, from_dir);
+  if (!to_base) return stale(r, *pol, to_dir);
   std::string a = join(from_base.value(), from.view()), b = join(to_base.value(), to.view());
   auto crossing = [&](const std::string& src, const std::string& dst) -> Result<void> {
     if (pol->rename_keeps_access(src, dst)) return {};
@@ -233,7 +233,7 @@ Result<void> gate_move(Filesystem& fs, const Caller& caller, uint64_t from_dir, 
     int code = worst.access == Access::kReadOnly    ? EROFS
                : worst.access == Access::kReadWrite ? EXDEV
                                                     : EACCES;
-    return deny(fs, *pol, "rename", src, worst, code, dst);
+    return deny(r, *pol, src, worst, code, dst);
   };
   if (shape.source_is_dir) {
     if (auto ok = crossing(a, b); !ok) return ok;
@@ -251,16 +251,17 @@ bool hidden_from_listing(const policy::Policy& pol, const std::string& dir_path,
   return pol.decide(join(dir_path, name)).access == Access::kHidden;
 }
 
-Error deny_by_limit(Filesystem& fs, const char* op, uint64_t node, std::string_view child, int code,
+Error deny_by_limit(const Request& r, uint64_t node, std::string_view child, int code,
                     std::string_view reason) {
+  Filesystem& fs = r.fs;
   auto pol = fs.policy();
   std::string path = join(fs.nodes().virtual_path(node), child);
   fs.counters().denials.fetch_add(1, std::memory_order_relaxed);
   if (audit::admit_log_line()) {
-    spdlog::info("denied op={} tenant={} path={} limit={} errno={}", op, pol->tenant(),
+    spdlog::info("denied op={} tenant={} path={} limit={} errno={}", r.op_name(), pol->tenant(),
                  escape_for_log(path), reason, code);
   }
-  audit::Event e = event(audit::Kind::kLimit, op, path, code);
+  audit::Event e = event(audit::Kind::kLimit, r, path, code);
   e.reason = reason;
   record(fs, *pol, e);
   return Error{code};

@@ -12,6 +12,7 @@
 
 #include "fusefs/audit/event.h"
 #include "fusefs/ops/filesystem.h"
+#include "fusefs/ops/request.h"
 #include "fusefs/resolve/name.h"
 
 namespace confinefs {
@@ -24,13 +25,12 @@ enum class Intent : unsigned char {
 };
 
 // Decides for node (child == nullptr) or for the entry child inside directory node.
-Result<void> gate(Filesystem& fs, const Caller& caller, const char* op, uint64_t node,
-                  const Name* child, Intent intent);
+Result<void> gate(const Request& r, uint64_t node, const Name* child, Intent intent);
 
 // After a lookup resolved parent/child to key: the parent's chain must still hold and the name
 // still lead to key, so the entry was, at that instant, at the path the gate decided on.
-Result<void> confirm_lookup(Filesystem& fs, const Caller& caller, uint64_t parent,
-                            const Name& child, const InodeKey& key);
+Result<void> confirm_lookup(const Request& r, uint64_t parent, const Name& child,
+                            const InodeKey& key);
 
 // A rename that passed both ends' gates: for a directory (or an exchange), also every path that
 // could exist beneath it must keep its access, else the stricter rule's errno.
@@ -39,8 +39,8 @@ struct MoveShape {
   bool exchange = false;
   bool target_is_dir = false;  // meaningful with exchange
 };
-Result<void> gate_move(Filesystem& fs, const Caller& caller, uint64_t from_dir, const Name& from,
-                       uint64_t to_dir, const Name& to, const MoveShape& shape);
+Result<void> gate_move(const Request& r, uint64_t from_dir, const Name& from, uint64_t to_dir,
+                       const Name& to, const MoveShape& shape);
 
 // The verified virtual path of dir for filtering a listing; ENOENT when dir's chain no longer
 // holds.
@@ -51,7 +51,7 @@ bool hidden_from_listing(const policy::Policy& pol, const std::string& dir_path,
 
 // Audits a refusal decided outside the rules (limits, chown, xattr namespaces, link creation)
 // and returns code.
-Error deny_by_limit(Filesystem& fs, const char* op, uint64_t node, std::string_view child, int code,
+Error deny_by_limit(const Request& r, uint64_t node, std::string_view child, int code,
                     std::string_view reason);
 
 }  // namespace confinefs

@@ -7,10 +7,10 @@
 
 namespace confinefs::ops {
 
-Result<void> check_file_size(Filesystem& fs, uint64_t node, uint64_t new_end) {
-  const auto& limits = fs.policy()->limits();
+Result<void> check_file_size(const Request& r, uint64_t node, uint64_t new_end) {
+  const auto& limits = r.fs.policy()->limits();
   if (!limits.max_file_size || new_end <= *limits.max_file_size) return {};
-  return deny_by_limit(fs, "write", node, "", EFBIG, "max_file_size");
+  return deny_by_limit(r, node, "", EFBIG, "max_file_size");
 }
 
 Growth::~Growth() {
@@ -22,8 +22,9 @@ Growth::~Growth() {
   fs_->usage().adjust_bytes(grew - static_cast<int64_t>(taken_));
 }
 
-Result<Growth> begin_growth(Filesystem& fs, FdRef fd, const Node& node,
+Result<Growth> begin_growth(const Request& r, FdRef fd, const Node& node,
                             const std::function<uint64_t(uint64_t)>& most_growth) {
+  Filesystem& fs = r.fs;
   if (!fs.usage().tracking()) return Growth();
   std::unique_lock lock(fs.usage().file_lock(node.key()));
   auto before = sys::fstat(fd);
@@ -31,7 +32,7 @@ Result<Growth> begin_growth(Filesystem& fs, FdRef fd, const Node& node,
   uint64_t size = static_cast<uint64_t>(before->st_size);
   uint64_t want = most_growth(size);
   if (!fs.usage().take_bytes(want, fs.policy()->limits().quota_bytes)) {
-    return deny_by_limit(fs, "write", node.id(), "", EDQUOT, "quota_bytes");
+    return deny_by_limit(r, node.id(), "", EDQUOT, "quota_bytes");
   }
   return Growth(&fs, fd, std::move(lock), size, want);
 }

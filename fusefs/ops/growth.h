@@ -10,11 +10,12 @@
 #include <mutex>
 
 #include "fusefs/ops/filesystem.h"
+#include "fusefs/ops/request.h"
 
 namespace confinefs::ops {
 
 // EFBIG (audited) when a file would end past limits.max_file_size.
-Result<void> check_file_size(Filesystem& fs, uint64_t node, uint64_t new_end);
+Result<void> check_file_size(const Request& r, uint64_t node, uint64_t new_end);
 
 // Bytes taken from the quota for one size-changing call, settled when it is destroyed (after the
 // call): the file's size is read again and the difference to what was taken goes back. Holds the
@@ -43,13 +44,13 @@ class Growth {
 };
 
 // most_growth(size) bounds the growth the call can cause from the file's current size.
-Result<Growth> begin_growth(Filesystem& fs, FdRef fd, const Node& node,
+Result<Growth> begin_growth(const Request& r, FdRef fd, const Node& node,
                             const std::function<uint64_t(uint64_t)>& most_growth);
 
 template <typename Op>
-auto with_growth(Filesystem& fs, FdRef fd, const Node& node,
+auto with_growth(const Request& r, FdRef fd, const Node& node,
                  const std::function<uint64_t(uint64_t)>& most_growth, Op op) -> decltype(op()) {
-  auto growth = begin_growth(fs, fd, node, most_growth);
+  auto growth = begin_growth(r, fd, node, most_growth);
   if (!growth) return growth.error();
   return op();  // settled by ~Growth after op
 }

@@ -13,14 +13,14 @@
 
 namespace confinefs::ops {
 
-Result<Growth> admit_write(Filesystem& fs, OpenFile& file, off_t offset, size_t length) {
+Result<Growth> admit_write(const Request& r, OpenFile& file, off_t offset, size_t length) {
   uint64_t end = static_cast<uint64_t>(offset) + length;
-  if (auto ok = check_file_size(fs, file.node->id(), end); !ok) return ok.error();
-  return begin_growth(fs, file.fd.ref(), *file.node, grows_to(end));
+  if (auto ok = check_file_size(r, file.node->id(), end); !ok) return ok.error();
+  return begin_growth(r, file.fd.ref(), *file.node, grows_to(end));
 }
 
-Result<size_t> write(Filesystem& fs, OpenFile& file, const void* buf, size_t size, off_t offset) {
-  auto growth = admit_write(fs, file, offset, size);
+Result<size_t> write(const Request& r, OpenFile& file, const void* buf, size_t size, off_t offset) {
+  auto growth = admit_write(r, file, offset, size);
   if (!growth) return growth.error();
   return sys::pwrite(file.fd.ref(), buf, size, offset);
 }
@@ -45,15 +45,16 @@ Result<uint64_t> fallocate_growth(Filesystem& fs, int mode, uint64_t end, uint64
 
 }  // namespace
 
-Result<void> fallocate(Filesystem& fs, OpenFile& file, int mode, off_t offset, off_t length) {
+Result<void> fallocate(const Request& r, OpenFile& file, int mode, off_t offset, off_t length) {
+  Filesystem& fs = r.fs;
   uint64_t end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(length);
   if (!(mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE))) {
-    if (auto ok = check_file_size(fs, file.node->id(), end); !ok) return ok.error();
+    if (auto ok = check_file_size(r, file.node->id(), end); !ok) return ok.error();
   }
   auto probe = fallocate_growth(fs, mode, end, static_cast<uint64_t>(length), 0);
   if (!probe) return probe.error();
   return with_growth(
-      fs, file.fd.ref(), *file.node,
+      r, file.fd.ref(), *file.node,
       [&](uint64_t size) {
         auto g = fallocate_growth(fs, mode, end, static_cast<uint64_t>(length), size);
         return g ? g.value() : 0;
@@ -65,11 +66,11 @@ Result<off_t> lseek(OpenFile& file, off_t offset, int whence) {
   return sys::lseek(file.fd.ref(), offset, whence);
 }
 
-Result<size_t> copy_file_range(Filesystem& fs, OpenFile& in, off_t in_off, OpenFile& out,
+Result<size_t> copy_file_range(const Request& r, OpenFile& in, off_t in_off, OpenFile& out,
                                off_t out_off, size_t len) {
   uint64_t end = static_cast<uint64_t>(out_off) + len;
-  if (auto ok = check_file_size(fs, out.node->id(), end); !ok) return ok.error();
-  return with_growth(fs, out.fd.ref(), *out.node, grows_to(end), [&] {
+  if (auto ok = check_file_size(r, out.node->id(), end); !ok) return ok.error();
+  return with_growth(r, out.fd.ref(), *out.node, grows_to(end), [&] {
     return sys::copy_file_range(in.fd.ref(), in_off, out.fd.ref(), out_off, len);
   });
 }

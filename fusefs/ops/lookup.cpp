@@ -31,34 +31,37 @@ struct statvfs with_quota(struct statvfs st, const policy::Limits& limits, Usage
 
 }  // namespace
 
-Result<Entry> lookup(Filesystem& fs, const Caller& c, uint64_t parent, const char* name) {
+Result<Entry> lookup(const Request& r, uint64_t parent, const char* name) {
+  Filesystem& fs = r.fs;
   auto dir = dir_of(fs, parent);
   if (!dir) return dir.error();
-  auto n = client_name(fs, "lookup", parent, name);
+  auto n = client_name(r, parent, name);
   if (!n) return n.error();
-  if (auto ok = gate(fs, c, "lookup", parent, &n.value(), Intent::kSee); !ok) return ok.error();
+  if (auto ok = gate(r, parent, &n.value(), Intent::kSee); !ok) return ok.error();
   auto found = fs.resolver().lookup(dir.value()->handle(), n.value());
-  if (!found) return fs.refuse("lookup", parent, n->view(), found.error());
+  if (!found) return fs.refuse(r, parent, n->view(), found.error());
   InodeKey key{found->attr.st_dev, found->attr.st_ino};
-  if (auto ok = confirm_lookup(fs, c, parent, n.value(), key); !ok) return ok.error();
+  if (auto ok = confirm_lookup(r, parent, n.value(), key); !ok) return ok.error();
   return remember(fs, parent, n.value(), std::move(found.value()));
 }
 
-void forget(Filesystem& fs, uint64_t node, uint64_t count) { fs.nodes().forget(node, count); }
+void forget(const Request& r, uint64_t node, uint64_t count) { r.fs.nodes().forget(node, count); }
 
-Result<struct stat> getattr(Filesystem& fs, const Caller& c, uint64_t id) {
+Result<struct stat> getattr(const Request& r, uint64_t id) {
+  Filesystem& fs = r.fs;
   auto node = node_of(fs, id);
   if (!node) return node.error();
-  if (auto ok = gate(fs, c, "getattr", id, nullptr, Intent::kSee); !ok) return ok.error();
+  if (auto ok = gate(r, id, nullptr, Intent::kSee); !ok) return ok.error();
   // The O_PATH handle pins the inode, so this reports the node's own attributes even when an
   // outside process renamed or replaced its name.
   auto attr = fs.resolver().stat_handle(node.value()->handle());
-  if (!attr) return fs.refuse("getattr", id, "", attr.error());
+  if (!attr) return fs.refuse(r, id, "", attr.error());
   node.value()->saw_link_count(attr->st_nlink);
   return attr;
 }
 
-Result<struct statvfs> statfs(Filesystem& fs, uint64_t id) {
+Result<struct statvfs> statfs(const Request& r, uint64_t id) {
+  Filesystem& fs = r.fs;
   auto node = node_of(fs, id);
   if (!node) return node.error();
   auto host = sys::fstatvfs(node.value()->handle());

@@ -44,45 +44,47 @@ void release_usage(Filesystem& fs, const struct stat& st) {
 
 }  // namespace
 
-Result<void> unlink(Filesystem& fs, const Caller& c, uint64_t parent, const char* name) {
+Result<void> unlink(const Request& r, uint64_t parent, const char* name) {
+  Filesystem& fs = r.fs;
   auto dir = dir_of(fs, parent);
   if (!dir) return dir.error();
-  auto n = client_name(fs, "unlink", parent, name);
+  auto n = client_name(r, parent, name);
   if (!n) return n.error();
-  if (auto ok = gate(fs, c, "unlink", parent, &n.value(), Intent::kModify); !ok) return ok.error();
+  if (auto ok = gate(r, parent, &n.value(), Intent::kModify); !ok) return ok.error();
   auto st = fs.resolver().stat_child(dir.value()->handle(), n.value());
-  if (!st) return fs.refuse("unlink", parent, n->view(), st.error());
+  if (!st) return fs.refuse(r, parent, n->view(), st.error());
   if (S_ISDIR(st->st_mode)) return Error{EISDIR};
   auto removed = fs.resolver().remove(dir.value()->handle(), n.value(), false);
   if (removed) release_usage(fs, st.value());
   return removed;
 }
 
-Result<void> rename(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,
-                    uint64_t new_parent, const char* new_name, unsigned flags) {
+Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_t new_parent,
+                    const char* new_name, unsigned flags) {
+  Filesystem& fs = r.fs;
   if ((flags & ~kKnownRenameFlags) || (flags & RENAME_WHITEOUT)) return Error{EINVAL};
   auto from_dir = dir_of(fs, parent);
   if (!from_dir) return from_dir.error();
   auto to_dir = dir_of(fs, new_parent);
   if (!to_dir) return to_dir.error();
-  auto from = client_name(fs, "rename", parent, name);
+  auto from = client_name(r, parent, name);
   if (!from) return from.error();
-  auto to = client_name(fs, "rename", new_parent, new_name);
+  auto to = client_name(r, new_parent, new_name);
   if (!to) return to.error();
-  if (auto ok = gate(fs, c, "rename", parent, &from.value(), Intent::kModify); !ok) {
+  if (auto ok = gate(r, parent, &from.value(), Intent::kModify); !ok) {
     return ok.error();
   }
-  if (auto ok = gate(fs, c, "rename", new_parent, &to.value(), Intent::kCreate); !ok) {
+  if (auto ok = gate(r, new_parent, &to.value(), Intent::kCreate); !ok) {
     return ok.error();
   }
 
   auto source = fs.resolver().stat_child(from_dir.value()->handle(), from.value());
-  if (!source) return fs.refuse("rename", parent, from->view(), source.error());
+  if (!source) return fs.refuse(r, parent, from->view(), source.error());
   auto target = target_state(fs, *to_dir.value(), to.value());
-  if (!target) return fs.refuse("rename", new_parent, to->view(), target.error());
+  if (!target) return fs.refuse(r, new_parent, to->view(), target.error());
   MoveShape shape{S_ISDIR(source->st_mode), (flags & RENAME_EXCHANGE) != 0,
                   target->has_value() && S_ISDIR(target->value().st_mode)};
-  if (auto ok = gate_move(fs, c, parent, from.value(), new_parent, to.value(), shape); !ok) {
+  if (auto ok = gate_move(r, parent, from.value(), new_parent, to.value(), shape); !ok) {
     return ok.error();
   }
 
@@ -98,24 +100,21 @@ Result<void> rename(Filesystem& fs, const Caller& c, uint64_t parent, const char
   return {};
 }
 
-Result<Entry> mknod(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,
-                    mode_t mode) {
-  // Threat #10: only regular files can be made through the mount.
+Result<Entry> mknod(const Request& r, uint64_t parent, const char* name, mode_t mode) {
+  // Threat 10: only regular files can be made through the mount.
   if ((mode & S_IFMT) != 0 && !S_ISREG(mode)) return Error{EPERM};
-  auto made = create(fs, c, parent, name, mode & 07777, O_WRONLY | O_EXCL);
+  auto made = create(r, parent, name, mode & 07777, O_WRONLY | O_EXCL);
   if (!made) return made.error();
   release(made->file);
   return made->entry;
 }
 
-Result<void> refuse_link_creation(Filesystem& fs, const Caller& c, const char* op, uint64_t parent,
-                                  const char* name) {
-  // Threat #3, #5: a symlink made here would be followed by whoever reads the host directory, and
+Result<void> refuse_link_creation(const Request& r, uint64_t parent, const char* name) {
+  // Threat 3, 5: a symlink made here would be followed by whoever reads the host directory, and
   // a hardlink would give an inode a second name; neither is ever created.
-  auto n = client_name(fs, op, parent, name);
+  auto n = client_name(r, parent, name);
   if (!n) return n.error();
-  (void)c;
-  return deny_by_limit(fs, op, parent, n->view(), EPERM, "no-links");
+  return deny_by_limit(r, parent, n->view(), EPERM, "no-links");
 }
 
 }  // namespace confinefs::ops

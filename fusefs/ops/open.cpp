@@ -29,23 +29,24 @@ int host_flags(int client_flags) {
 
 bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC); }
 
-Result<OpenFile*> finish_open(Filesystem& fs, NodeRef node, int flags) {
+Result<OpenFile*> finish_open(const Request& r, NodeRef node, int flags) {
+  Filesystem& fs = r.fs;
   struct stat attr {};
   auto fd = open_verified(fs, *node, host_flags(flags),
                           writes(flags) ? Purpose::kWrite : Purpose::kRead, &attr);
-  if (!fd) return fs.refuse("open", node->id(), "", fd.error());
+  if (!fd) return fs.refuse(r, node->id(), "", fd.error());
   if (flags & O_TRUNC) {
     // Linux truncates on O_RDONLY|O_TRUNC too; a read-only fd cannot, so a verified writer does.
     Fd writer;
     FdRef target = fd->ref();
     if ((flags & O_ACCMODE) == O_RDONLY) {
       auto w = open_verified(fs, *node, O_WRONLY, Purpose::kWrite);
-      if (!w) return fs.refuse("open", node->id(), "", w.error());
+      if (!w) return fs.refuse(r, node->id(), "", w.error());
       writer = std::move(w.value());
       target = writer.ref();
     }
     auto cut =
-        with_growth(fs, target, *node, grows_to(0), [&] { return sys::ftruncate(target, 0); });
+        with_growth(r, target, *node, grows_to(0), [&] { return sys::ftruncate(target, 0); });
     if (!cut) return cut.error();
   }
   bool unchanged = !(flags & O_TRUNC) && node->same_content_as_last_open(attr);
@@ -58,27 +59,29 @@ Result<OpenFile*> finish_open(Filesystem& fs, NodeRef node, int flags) {
 // here, it would be opened with the daemon's rights, another user's 0600 file included. ESTALE
 // instead makes the kernel look the name up again (LOOKUP_REVAL) and, finding the file, check the
 // caller's full credentials against it and send OPEN. ENOENT without a refusal: the name vanished.
-Error existing_entry(Filesystem& fs, uint64_t parent, const Name& name) {
+Error existing_entry(const Request& r, uint64_t parent, const Name& name) {
+  Filesystem& fs = r.fs;
   auto dir = fs.nodes().get(parent);
   if (!dir) return Error{ESTALE};
   auto found = fs.resolver().lookup(dir->handle(), name);
   if (!found) {
     if (found.error().refusal == Refusal::kNone) return found.error();
     // Occupied by something the mount never shows (a symlink, FIFO, mount...): never followed.
-    return fs.refuse("create", parent, name.view(), Error{EACCES, found.error().refusal});
+    return fs.refuse(r, parent, name.view(), Error{EACCES, found.error().refusal});
   }
   if (S_ISDIR(found->attr.st_mode)) return Error{EISDIR};
   return Error{ESTALE};
 }
 
-Result<Created> create_new(Filesystem& fs, const Caller& c, uint64_t parent, const Name& name,
-                           mode_t mode, int flags) {
+Result<Created> create_new(const Request& r, uint64_t parent, const Name& name, mode_t mode,
+                           int flags) {
+  Filesystem& fs = r.fs;
   auto dir = fs.nodes().get(parent);
   if (!dir) return Error{ESTALE};
   Result<ResolvedEntry> made = Error{EIO};
-  if (auto ok = take_inode(fs, "create", parent, name.view()); !ok) return ok.error();
+  if (auto ok = take_inode(r, parent, name.view()); !ok) return ok.error();
   {
-    CallerCredentials as_caller(fs, c);
+    CallerCredentials as_caller(fs, r.caller);
     made = fs.resolver().create_exclusive(dir->handle(), name, host_flags(flags), mode);
   }
   if (!made) {
@@ -96,35 +99,36 @@ Result<Created> create_new(Filesystem& fs, const Caller& c, uint64_t parent, con
 
 }  // namespace
 
-Result<OpenFile*> open(Filesystem& fs, const Caller& c, uint64_t id, int flags) {
+Result<OpenFile*> open(const Request& r, uint64_t id, int flags) {
+  Filesystem& fs = r.fs;
   auto node = node_of(fs, id);
   if (!node) return node.error();
   if (node.value()->is_dir()) return Error{EISDIR};
-  if (auto ok = gate(fs, c, "open", id, nullptr, writes(flags) ? Intent::kModify : Intent::kRead);
-      !ok) {
+  if (auto ok = gate(r, id, nullptr, writes(flags) ? Intent::kModify : Intent::kRead); !ok) {
     return ok.error();
   }
-  return finish_open(fs, std::move(node.value()), flags);
+  return finish_open(r, std::move(node.value()), flags);
 }
 
-Result<Created> create(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,
-                       mode_t mode, int flags) {
+Result<Created> create(const Request& r, uint64_t parent, const char* name, mode_t mode,
+                       int flags) {
+  Filesystem& fs = r.fs;
   auto dir = dir_of(fs, parent);
   if (!dir) return dir.error();
-  auto n = client_name(fs, "create", parent, name);
+  auto n = client_name(r, parent, name);
   if (!n) return n.error();
-  if (auto ok = gate(fs, c, "create", parent, &n.value(), Intent::kCreate); !ok) return ok.error();
+  if (auto ok = gate(r, parent, &n.value(), Intent::kCreate); !ok) return ok.error();
   // No setuid/setgid from the client; the policy's create.umask on top of the client's own.
   mode = (mode & 07777) & ~static_cast<mode_t>(S_ISUID | S_ISGID) & ~fs.policy()->create().umask;
 
   for (int round = 0; round < kCreateOrOpenRounds; ++round) {
-    auto made = create_new(fs, c, parent, n.value(), mode, flags);
+    auto made = create_new(r, parent, n.value(), mode, flags);
     if (made || made.code() != EEXIST) {
-      if (!made) return fs.refuse("create", parent, n->view(), made.error());
+      if (!made) return fs.refuse(r, parent, n->view(), made.error());
       return made;
     }
     if (flags & O_EXCL) return made.error();
-    if (auto existing = existing_entry(fs, parent, n.value()); existing.code != ENOENT) {
+    if (auto existing = existing_entry(r, parent, n.value()); existing.code != ENOENT) {
       return existing;
     }
   }

@@ -17,6 +17,7 @@
 #include "fusefs/ops/dir_stream.h"
 #include "fusefs/ops/filesystem.h"
 #include "fusefs/ops/growth.h"
+#include "fusefs/ops/request.h"
 
 namespace confinefs::ops {
 
@@ -56,32 +57,31 @@ struct AttrChange {
   std::optional<struct timespec> mtime;
 };
 
-Result<Entry> lookup(Filesystem& fs, const Caller& c, uint64_t parent, const char* name);
-void forget(Filesystem& fs, uint64_t node, uint64_t count);
-Result<struct stat> getattr(Filesystem& fs, const Caller& c, uint64_t node);
-Result<struct stat> setattr(Filesystem& fs, const Caller& c, uint64_t node,
-                            const AttrChange& change, OpenFile* file);
+Result<Entry> lookup(const Request& r, uint64_t parent, const char* name);
+void forget(const Request& r, uint64_t node, uint64_t count);
+Result<struct stat> getattr(const Request& r, uint64_t node);
+Result<struct stat> setattr(const Request& r, uint64_t node, const AttrChange& change,
+                            OpenFile* file);
 
-Result<OpenFile*> open(Filesystem& fs, const Caller& c, uint64_t node, int flags);
+Result<OpenFile*> open(const Request& r, uint64_t node, int flags);
 struct Created {
   Entry entry;
   OpenFile* file;
 };
-Result<Created> create(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,
-                       mode_t mode, int flags);
+Result<Created> create(const Request& r, uint64_t parent, const char* name, mode_t mode, int flags);
 void release(OpenFile* file);
-Result<size_t> write(Filesystem& fs, OpenFile& file, const void* buf, size_t size, off_t offset);
+Result<size_t> write(const Request& r, OpenFile& file, const void* buf, size_t size, off_t offset);
 // The policy's growth limits for a write of length bytes at offset (EFBIG past max_file_size,
 // EDQUOT past quota_bytes). Keep the Growth alive until the write is done and destroy it before
 // replying: it settles the quota by reading the file's size through the fd (growth.h).
-Result<Growth> admit_write(Filesystem& fs, OpenFile& file, off_t offset, size_t length);
+Result<Growth> admit_write(const Request& r, OpenFile& file, off_t offset, size_t length);
 Result<void> fsync(OpenFile& file, bool data_only);
-Result<void> fallocate(Filesystem& fs, OpenFile& file, int mode, off_t offset, off_t length);
+Result<void> fallocate(const Request& r, OpenFile& file, int mode, off_t offset, off_t length);
 Result<off_t> lseek(OpenFile& file, off_t offset, int whence);
-Result<size_t> copy_file_range(Filesystem& fs, OpenFile& in, off_t in_off, OpenFile& out,
+Result<size_t> copy_file_range(const Request& r, OpenFile& in, off_t in_off, OpenFile& out,
                                off_t out_off, size_t len);
 
-Result<OpenDir*> opendir(Filesystem& fs, const Caller& c, uint64_t node);
+Result<OpenDir*> opendir(const Request& r, uint64_t node);
 void releasedir(OpenDir* dir);
 // What one READDIR request may show of a directory, decided once for all its entries: the
 // policy as it is now and, when it has rules, where the directory is now (a directory moved
@@ -92,28 +92,26 @@ struct ListingScope {
   bool check_visible = false;  // classify each entry with statx (plain readdir; readdirplus
                                // looks each entry up, which classifies it too)
 };
-Result<ListingScope> listing_scope(Filesystem& fs, OpenDir& dir, bool check_visible);
+Result<ListingScope> listing_scope(const Request& r, OpenDir& dir, bool check_visible);
 // Next visible entry at or after the stream position, without consuming it; nullopt at the end.
-Result<std::optional<DirEntry>> peek_entry(Filesystem& fs, OpenDir& dir, const ListingScope& scope);
+Result<std::optional<DirEntry>> peek_entry(const Request& r, OpenDir& dir,
+                                           const ListingScope& scope);
 Result<void> fsyncdir(OpenDir& dir, bool data_only);
-Result<Entry> mkdir(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,
-                    mode_t mode);
-Result<Entry> mknod(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,
-                    mode_t mode);
-Result<void> unlink(Filesystem& fs, const Caller& c, uint64_t parent, const char* name);
-Result<void> rmdir(Filesystem& fs, const Caller& c, uint64_t parent, const char* name);
-Result<void> rename(Filesystem& fs, const Caller& c, uint64_t parent, const char* name,
-                    uint64_t new_parent, const char* new_name, unsigned flags);
-Result<void> refuse_link_creation(Filesystem& fs, const Caller& c, const char* op, uint64_t parent,
-                                  const char* name);
+Result<Entry> mkdir(const Request& r, uint64_t parent, const char* name, mode_t mode);
+Result<Entry> mknod(const Request& r, uint64_t parent, const char* name, mode_t mode);
+Result<void> unlink(const Request& r, uint64_t parent, const char* name);
+Result<void> rmdir(const Request& r, uint64_t parent, const char* name);
+Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_t new_parent,
+                    const char* new_name, unsigned flags);
+Result<void> refuse_link_creation(const Request& r, uint64_t parent, const char* name);
 
-Result<size_t> getxattr(Filesystem& fs, const Caller& c, uint64_t node, const char* name,
-                        void* value, size_t size);
-Result<void> setxattr(Filesystem& fs, const Caller& c, uint64_t node, const char* name,
-                      const void* value, size_t size, int flags);
-Result<size_t> listxattr(Filesystem& fs, const Caller& c, uint64_t node, char* list, size_t size);
-Result<void> removexattr(Filesystem& fs, const Caller& c, uint64_t node, const char* name);
+Result<size_t> getxattr(const Request& r, uint64_t node, const char* name, void* value,
+                        size_t size);
+Result<void> setxattr(const Request& r, uint64_t node, const char* name, const void* value,
+                      size_t size, int flags);
+Result<size_t> listxattr(const Request& r, uint64_t node, char* list, size_t size);
+Result<void> removexattr(const Request& r, uint64_t node, const char* name);
 
-Result<struct statvfs> statfs(Filesystem& fs, uint64_t node);
+Result<struct statvfs> statfs(const Request& r, uint64_t node);
 
 }  // namespace confinefs::ops

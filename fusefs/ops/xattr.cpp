@@ -22,42 +22,45 @@ bool allowed(Filesystem& fs, std::string_view name) { return fs.policy()->xattr_
 
 // POSIX ACLs get the answer of a filesystem without ACL support (EOPNOTSUPP), which tools such
 // as cp -a and rsync -A treat as "nothing to preserve"; every other namespace is EPERM.
-Error refuse_namespace(Filesystem& fs, const char* op, uint64_t id, std::string_view name) {
+Error refuse_namespace(const Request& r, uint64_t id, std::string_view name) {
   bool acl = name == "system.posix_acl_access" || name == "system.posix_acl_default";
-  return deny_by_limit(fs, op, id, "", acl ? EOPNOTSUPP : EPERM, "xattrs.namespaces");
+  return deny_by_limit(r, id, "", acl ? EOPNOTSUPP : EPERM, "xattrs.namespaces");
 }
 
-Result<Fd> xattr_fd(Filesystem& fs, const char* op, uint64_t id, Purpose purpose) {
+Result<Fd> xattr_fd(const Request& r, uint64_t id, Purpose purpose) {
+  Filesystem& fs = r.fs;
   auto node = node_of(fs, id);
   if (!node) return node.error();
   auto fd = open_verified(fs, *node.value(), O_RDONLY, purpose);
-  if (!fd) return fs.refuse(op, id, "", fd.error());
+  if (!fd) return fs.refuse(r, id, "", fd.error());
   return fd;
 }
 
 }  // namespace
 
-Result<size_t> getxattr(Filesystem& fs, const Caller& c, uint64_t id, const char* name, void* value,
-                        size_t size) {
+Result<size_t> getxattr(const Request& r, uint64_t id, const char* name, void* value, size_t size) {
+  Filesystem& fs = r.fs;
   if (!allowed(fs, name)) return Error{ENODATA};
-  if (auto ok = gate(fs, c, "getxattr", id, nullptr, Intent::kRead); !ok) return ok.error();
-  auto fd = xattr_fd(fs, "getxattr", id, Purpose::kRead);
+  if (auto ok = gate(r, id, nullptr, Intent::kRead); !ok) return ok.error();
+  auto fd = xattr_fd(r, id, Purpose::kRead);
   if (!fd) return fd.error();
   return sys::fgetxattr(fd->ref(), name, value, size);
 }
 
-Result<void> setxattr(Filesystem& fs, const Caller& c, uint64_t id, const char* name,
-                      const void* value, size_t size, int flags) {
-  if (!allowed(fs, name)) return refuse_namespace(fs, "setxattr", id, name);
-  if (auto ok = gate(fs, c, "setxattr", id, nullptr, Intent::kModify); !ok) return ok.error();
-  auto fd = xattr_fd(fs, "setxattr", id, Purpose::kMetadata);
+Result<void> setxattr(const Request& r, uint64_t id, const char* name, const void* value,
+                      size_t size, int flags) {
+  Filesystem& fs = r.fs;
+  if (!allowed(fs, name)) return refuse_namespace(r, id, name);
+  if (auto ok = gate(r, id, nullptr, Intent::kModify); !ok) return ok.error();
+  auto fd = xattr_fd(r, id, Purpose::kMetadata);
   if (!fd) return fd.error();
   return sys::fsetxattr(fd->ref(), name, value, size, flags);
 }
 
-Result<size_t> listxattr(Filesystem& fs, const Caller& c, uint64_t id, char* list, size_t size) {
-  if (auto ok = gate(fs, c, "listxattr", id, nullptr, Intent::kRead); !ok) return ok.error();
-  auto fd = xattr_fd(fs, "listxattr", id, Purpose::kRead);
+Result<size_t> listxattr(const Request& r, uint64_t id, char* list, size_t size) {
+  Filesystem& fs = r.fs;
+  if (auto ok = gate(r, id, nullptr, Intent::kRead); !ok) return ok.error();
+  auto fd = xattr_fd(r, id, Purpose::kRead);
   if (!fd) return fd.error();
   // The whole host list is read so the filtered size is exact, whatever the client asked for.
   std::vector<char> all;
@@ -88,10 +91,11 @@ Result<size_t> listxattr(Filesystem& fs, const Caller& c, uint64_t id, char* lis
   return total;
 }
 
-Result<void> removexattr(Filesystem& fs, const Caller& c, uint64_t id, const char* name) {
-  if (!allowed(fs, name)) return refuse_namespace(fs, "removexattr", id, name);
-  if (auto ok = gate(fs, c, "removexattr", id, nullptr, Intent::kModify); !ok) return ok.error();
-  auto fd = xattr_fd(fs, "removexattr", id, Purpose::kMetadata);
+Result<void> removexattr(const Request& r, uint64_t id, const char* name) {
+  Filesystem& fs = r.fs;
+  if (!allowed(fs, name)) return refuse_namespace(r, id, name);
+  if (auto ok = gate(r, id, nullptr, Intent::kModify); !ok) return ok.error();
+  auto fd = xattr_fd(r, id, Purpose::kMetadata);
   if (!fd) return fd.error();
   return sys::fremovexattr(fd->ref(), name);
 }

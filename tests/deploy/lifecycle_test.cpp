@@ -169,6 +169,29 @@ TEST_F(Lifecycle, AnotherFilesystemAtTheMountpointIsRefused) {
   EXPECT_EQ(::umount2(mnt_.c_str(), 0), 0);
 }
 
+// The operations counter counts FUSE requests: a listing with attributes (READDIRPLUS) of 500
+// names is a handful of requests, not one per name it looks up.
+TEST_F(Lifecycle, OperationsCountFuseRequestsNotTheLookupsInside) {
+  for (int i = 0; i < 500; ++i) write_file(backing_ / ("f" + std::to_string(i)), "");
+  Daemon d(args());
+  ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+  auto operations = [&] {
+    std::string out = status();
+    auto at = out.find("operations=");
+    return at == std::string::npos ? -1L : std::stol(out.substr(at + 11));
+  };
+  long before = operations();
+  ASSERT_GE(before, 0);
+  // readdir + lstat of every name: the kernel asks with READDIRPLUS (entries and attributes).
+  size_t listed = 0;
+  for (const auto& e : fs::directory_iterator(mnt_)) listed += e.is_regular_file();
+  EXPECT_EQ(listed, 500u);
+  long after = operations();
+  EXPECT_LT(after - before, 100) << "one READDIRPLUS counted once per entry looked up";
+  ::kill(d.pid(), SIGTERM);
+  EXPECT_EQ(d.wait_exit(), 0);
+}
+
 TEST_F(Lifecycle, StatusReportsTenantAndCounters) {
   write_file(tree_.path() / "policy.yaml",
              "version: 1\ntenant: alice\nrules:\n"

@@ -35,19 +35,19 @@ class OpsTest : public ::testing::Test {
   }
 
   uint64_t lookup(const char* name, uint64_t parent = kRoot) {
-    auto e = ops::lookup(*fs_, caller_, parent, name);
+    auto e = ops::lookup(req(Op::kLookup), parent, name);
     EXPECT_TRUE(e.ok()) << name << ": " << e.code();
     return e ? e->id : 0;
   }
 
   std::set<std::string> list(uint64_t dir_id) {
-    auto dir = ops::opendir(*fs_, caller_, dir_id);
+    auto dir = ops::opendir(req(Op::kOpendir), dir_id);
     EXPECT_TRUE(dir.ok());
     std::set<std::string> names;
-    auto scope = ops::listing_scope(*fs_, *dir.value(), true);
+    auto scope = ops::listing_scope(req(Op::kReaddir), *dir.value(), true);
     EXPECT_TRUE(scope.ok());
     for (; scope;) {
-      auto e = ops::peek_entry(*fs_, *dir.value(), scope.value());
+      auto e = ops::peek_entry(req(Op::kReaddir), *dir.value(), scope.value());
       if (!e || !e->has_value()) break;
       names.insert((*e)->name);
       dir.value()->stream.consume();
@@ -55,6 +55,9 @@ class OpsTest : public ::testing::Test {
     ops::releasedir(dir.value());
     return names;
   }
+
+  // The request a FUSE handler would build for op.
+  Request req(Op op) { return Request{*fs_, caller_, op}; }
 
   TempTree tree_;
   fs::path backing_, outside_;
@@ -69,21 +72,23 @@ TEST_F(OpsTest, LookupCountsAndForgetReleasesNodes) {
   uint64_t b = lookup("f");
   EXPECT_EQ(a, b) << "one node per (dev, ino)";
   EXPECT_EQ(fs_->nodes().size(), before + 1);
-  ops::forget(*fs_, a, 1);
+  ops::forget(req(Op::kForget), a, 1);
   EXPECT_EQ(fs_->nodes().size(), before + 1);
-  ops::forget(*fs_, a, 1);
+  ops::forget(req(Op::kForget), a, 1);
   EXPECT_EQ(fs_->nodes().size(), before);
-  EXPECT_EQ(ops::getattr(*fs_, caller_, a).code(), ESTALE);
+  EXPECT_EQ(ops::getattr(req(Op::kGetattr), a).code(), ESTALE);
 }
 
 TEST_F(OpsTest, CreateOntoPlantedSymlinkIsRefusedAndTargetUntouched) {
   fs::create_symlink(outside_ / "secret", backing_ / "results.json");
-  auto made = ops::create(*fs_, caller_, kRoot, "results.json", 0644, O_WRONLY | O_CREAT | O_TRUNC);
+  auto made =
+      ops::create(req(Op::kCreate), kRoot, "results.json", 0644, O_WRONLY | O_CREAT | O_TRUNC);
   ASSERT_FALSE(made.ok());
   EXPECT_EQ(made.code(), EACCES);
   EXPECT_EQ(made.error().refusal, Refusal::kSymlink);
   EXPECT_EQ(read_file(outside_ / "secret"), "SECRET");
-  auto excl = ops::create(*fs_, caller_, kRoot, "results.json", 0644, O_WRONLY | O_CREAT | O_EXCL);
+  auto excl =
+      ops::create(req(Op::kCreate), kRoot, "results.json", 0644, O_WRONLY | O_CREAT | O_EXCL);
   EXPECT_EQ(excl.code(), EEXIST);
 }
 
@@ -91,12 +96,12 @@ TEST_F(OpsTest, CreateOntoAnExistingFileLeavesItToTheKernelsOpen) {
   // CREATE comes only for a name the kernel believed free: the file there was never checked
   // against the caller, so it is not opened (ESTALE: the kernel looks it up and sends OPEN).
   write_file(backing_ / "out", "old content");
-  auto made = ops::create(*fs_, caller_, kRoot, "out", 0644, O_WRONLY | O_CREAT | O_TRUNC);
+  auto made = ops::create(req(Op::kCreate), kRoot, "out", 0644, O_WRONLY | O_CREAT | O_TRUNC);
   EXPECT_EQ(made.code(), ESTALE);
   EXPECT_EQ(read_file(backing_ / "out"), "old content");
-  auto opened = ops::open(*fs_, caller_, lookup("out"), O_WRONLY | O_TRUNC);
+  auto opened = ops::open(req(Op::kOpen), lookup("out"), O_WRONLY | O_TRUNC);
   ASSERT_TRUE(opened.ok()) << opened.code();
-  ASSERT_TRUE(ops::write(*fs_, **opened, "new", 3, 0).ok());
+  ASSERT_TRUE(ops::write(req(Op::kWrite), **opened, "new", 3, 0).ok());
   ops::release(*opened);
   EXPECT_EQ(read_file(backing_ / "out"), "new");
 }
@@ -105,31 +110,31 @@ TEST_F(OpsTest, HardlinkedFileRefusesOpenTruncateAndMetadataButAllowsUnlink) {
   fs::create_hard_link(outside_ / "secret", backing_ / "hl");
   uint64_t id = lookup("hl");
   for (int flags : {O_RDONLY, O_WRONLY, O_RDWR, O_WRONLY | O_TRUNC}) {
-    auto f = ops::open(*fs_, caller_, id, flags);
+    auto f = ops::open(req(Op::kOpen), id, flags);
     ASSERT_FALSE(f.ok()) << flags;
     EXPECT_EQ(f.code(), EACCES);
     EXPECT_EQ(f.error().refusal, Refusal::kHardlink);
   }
-  auto create = ops::create(*fs_, caller_, kRoot, "hl", 0644, O_WRONLY | O_CREAT | O_TRUNC);
+  auto create = ops::create(req(Op::kCreate), kRoot, "hl", 0644, O_WRONLY | O_CREAT | O_TRUNC);
   EXPECT_EQ(create.code(), ESTALE);  // left to OPEN, which refuses it (above)
   ops::AttrChange chmod;
   chmod.mode = 0777;
-  EXPECT_EQ(ops::setattr(*fs_, caller_, id, chmod, nullptr).code(), EACCES);
+  EXPECT_EQ(ops::setattr(req(Op::kSetattr), id, chmod, nullptr).code(), EACCES);
   ops::AttrChange trunc;
   trunc.size = 0;
-  EXPECT_EQ(ops::setattr(*fs_, caller_, id, trunc, nullptr).code(), EACCES);
+  EXPECT_EQ(ops::setattr(req(Op::kSetattr), id, trunc, nullptr).code(), EACCES);
   ops::AttrChange times;
   times.mtime = timespec{1, 0};
-  EXPECT_EQ(ops::setattr(*fs_, caller_, id, times, nullptr).code(), EACCES);
-  EXPECT_EQ(ops::setxattr(*fs_, caller_, id, "user.x", "1", 1, 0).code(), EACCES);
+  EXPECT_EQ(ops::setattr(req(Op::kSetattr), id, times, nullptr).code(), EACCES);
+  EXPECT_EQ(ops::setxattr(req(Op::kSetxattr), id, "user.x", "1", 1, 0).code(), EACCES);
   char buf[8];
-  EXPECT_EQ(ops::getxattr(*fs_, caller_, id, "user.x", buf, sizeof buf).code(), EACCES);
+  EXPECT_EQ(ops::getxattr(req(Op::kGetxattr), id, "user.x", buf, sizeof buf).code(), EACCES);
   EXPECT_EQ(read_file(outside_ / "secret"), "SECRET");
   struct stat st {};
   ASSERT_EQ(::stat((outside_ / "secret").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0644u);
-  EXPECT_TRUE(ops::rename(*fs_, caller_, kRoot, "hl", kRoot, "hl2", 0).ok());
-  EXPECT_TRUE(ops::unlink(*fs_, caller_, kRoot, "hl2").ok());
+  EXPECT_TRUE(ops::rename(req(Op::kRename), kRoot, "hl", kRoot, "hl2", 0).ok());
+  EXPECT_TRUE(ops::unlink(req(Op::kUnlink), kRoot, "hl2").ok());
   EXPECT_TRUE(fs::exists(outside_ / "secret"));
 }
 
@@ -138,12 +143,12 @@ TEST_F(OpsTest, HardlinkStaysRefusedAfterItsBackingNameIsRemoved) {
   fs::create_hard_link(outside_ / "secret", backing_ / "x");
   uint64_t id = lookup("x");
   fs::remove(backing_ / "x");
-  EXPECT_EQ(ops::open(*fs_, caller_, id, O_WRONLY).code(), EACCES);
-  EXPECT_EQ(ops::open(*fs_, caller_, id, O_RDONLY).code(), EACCES);
+  EXPECT_EQ(ops::open(req(Op::kOpen), id, O_WRONLY).code(), EACCES);
+  EXPECT_EQ(ops::open(req(Op::kOpen), id, O_RDONLY).code(), EACCES);
   ops::AttrChange chmod;
   chmod.mode = 0600;
-  EXPECT_EQ(ops::setattr(*fs_, caller_, id, chmod, nullptr).code(), EACCES);
-  EXPECT_EQ(ops::setxattr(*fs_, caller_, id, "user.x", "1", 1, 0).code(), EACCES);
+  EXPECT_EQ(ops::setattr(req(Op::kSetattr), id, chmod, nullptr).code(), EACCES);
+  EXPECT_EQ(ops::setxattr(req(Op::kSetxattr), id, "user.x", "1", 1, 0).code(), EACCES);
   EXPECT_EQ(read_file(outside_ / "secret"), "SECRET");
   EXPECT_EQ(fs::status(outside_ / "secret").permissions(), fs::perms(0644));
 }
@@ -155,12 +160,12 @@ TEST_F(OpsTest, FileWhoseNameWasTakenAwayIsNotOpenedButLookedUpAgain) {
   uint64_t id = lookup("r");
   fs::rename(backing_ / "r", outside_ / "moved-out");
   write_file(backing_ / "r", "other");
-  auto f = ops::open(*fs_, caller_, id, O_RDONLY);
+  auto f = ops::open(req(Op::kOpen), id, O_RDONLY);
   ASSERT_FALSE(f.ok());
   EXPECT_EQ(f.code(), ESTALE);
   uint64_t again = lookup("r");
   EXPECT_NE(again, id);
-  auto g = ops::open(*fs_, caller_, again, O_RDONLY);
+  auto g = ops::open(req(Op::kOpen), again, O_RDONLY);
   ASSERT_TRUE(g.ok());
   ops::release(g.value());
 }
@@ -168,23 +173,23 @@ TEST_F(OpsTest, FileWhoseNameWasTakenAwayIsNotOpenedButLookedUpAgain) {
 TEST_F(OpsTest, HardlinkMadeAfterOpenStillBlocksMetadataChange) {
   write_file(backing_ / "f", "x");
   uint64_t id = lookup("f");
-  auto file = ops::open(*fs_, caller_, id, O_RDWR);
+  auto file = ops::open(req(Op::kOpen), id, O_RDWR);
   ASSERT_TRUE(file.ok());
   fs::create_hard_link(backing_ / "f", outside_ / "second-name");
   ops::AttrChange chmod;
   chmod.mode = 0600;
-  EXPECT_EQ(ops::setattr(*fs_, caller_, id, chmod, file.value()).code(), EACCES);
+  EXPECT_EQ(ops::setattr(req(Op::kSetattr), id, chmod, file.value()).code(), EACCES);
   ops::release(file.value());
 }
 
 TEST_F(OpsTest, SetuidAndSetgidBitsAreNeverStored) {
-  auto made = ops::create(*fs_, caller_, kRoot, "x", 06755, O_WRONLY | O_CREAT);
+  auto made = ops::create(req(Op::kCreate), kRoot, "x", 06755, O_WRONLY | O_CREAT);
   ASSERT_TRUE(made.ok());
   ops::release(made->file);
   EXPECT_EQ(fs::status(backing_ / "x").permissions(), fs::perms(0755));
   ops::AttrChange chmod;
   chmod.mode = 06777;
-  auto st = ops::setattr(*fs_, caller_, made->entry.id, chmod, nullptr);
+  auto st = ops::setattr(req(Op::kSetattr), made->entry.id, chmod, nullptr);
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st->st_mode & 07777, 0777u);
   struct stat host {};
@@ -197,14 +202,14 @@ TEST_F(OpsTest, ChownToAnotherUserIsRefused) {
   uint64_t id = lookup("f");
   ops::AttrChange chown;
   chown.uid = 4242;
-  EXPECT_EQ(ops::setattr(*fs_, caller_, id, chown, nullptr).code(), EPERM);
+  EXPECT_EQ(ops::setattr(req(Op::kSetattr), id, chown, nullptr).code(), EPERM);
   ops::AttrChange chgrp;
   chgrp.gid = 4242;
-  EXPECT_EQ(ops::setattr(*fs_, caller_, id, chgrp, nullptr).code(), EPERM);
+  EXPECT_EQ(ops::setattr(req(Op::kSetattr), id, chgrp, nullptr).code(), EPERM);
   ops::AttrChange same;
   same.uid = 0;
   same.gid = 0;
-  EXPECT_TRUE(ops::setattr(*fs_, caller_, id, same, nullptr).ok());
+  EXPECT_TRUE(ops::setattr(req(Op::kSetattr), id, same, nullptr).ok());
 }
 
 TEST_F(OpsTest, ListingHidesEverythingLookupRefuses) {
@@ -219,12 +224,12 @@ TEST_F(OpsTest, ListingHidesEverythingLookupRefuses) {
 
 TEST_F(OpsTest, SymlinkLinkAndSpecialMknodAreRefusedAndCreateNothing) {
   write_file(backing_ / "f", "x");
-  EXPECT_EQ(ops::refuse_link_creation(*fs_, caller_, "symlink", kRoot, "s").code(), EPERM);
-  EXPECT_EQ(ops::refuse_link_creation(*fs_, caller_, "link", kRoot, "h").code(), EPERM);
-  EXPECT_EQ(ops::mknod(*fs_, caller_, kRoot, "p", S_IFIFO | 0644).code(), EPERM);
-  EXPECT_EQ(ops::mknod(*fs_, caller_, kRoot, "c", S_IFCHR | 0644).code(), EPERM);
-  EXPECT_EQ(ops::mknod(*fs_, caller_, kRoot, "k", S_IFSOCK | 0644).code(), EPERM);
-  EXPECT_TRUE(ops::mknod(*fs_, caller_, kRoot, "r", S_IFREG | 0644).ok());
+  EXPECT_EQ(ops::refuse_link_creation(req(Op::kSymlink), kRoot, "s").code(), EPERM);
+  EXPECT_EQ(ops::refuse_link_creation(req(Op::kLink), kRoot, "h").code(), EPERM);
+  EXPECT_EQ(ops::mknod(req(Op::kMknod), kRoot, "p", S_IFIFO | 0644).code(), EPERM);
+  EXPECT_EQ(ops::mknod(req(Op::kMknod), kRoot, "c", S_IFCHR | 0644).code(), EPERM);
+  EXPECT_EQ(ops::mknod(req(Op::kMknod), kRoot, "k", S_IFSOCK | 0644).code(), EPERM);
+  EXPECT_TRUE(ops::mknod(req(Op::kMknod), kRoot, "r", S_IFREG | 0644).ok());
   std::set<std::string> names;
   for (auto& e : fs::directory_iterator(backing_)) names.insert(e.path().filename());
   EXPECT_EQ(names, (std::set<std::string>{"f", "r"}));
@@ -233,10 +238,11 @@ TEST_F(OpsTest, SymlinkLinkAndSpecialMknodAreRefusedAndCreateNothing) {
 TEST_F(OpsTest, RenameOntoAnInvisibleNameIsRefused) {
   write_file(backing_ / "f", "mine");
   fs::create_symlink(outside_ / "secret", backing_ / "lnk");
-  EXPECT_EQ(ops::rename(*fs_, caller_, kRoot, "f", kRoot, "lnk", 0).code(), EACCES);
-  EXPECT_EQ(ops::rename(*fs_, caller_, kRoot, "f", kRoot, "lnk", RENAME_EXCHANGE).code(), EACCES);
-  EXPECT_EQ(ops::rename(*fs_, caller_, kRoot, "lnk", kRoot, "g", 0).code(), ENOENT);
-  EXPECT_EQ(ops::unlink(*fs_, caller_, kRoot, "lnk").code(), ENOENT);
+  EXPECT_EQ(ops::rename(req(Op::kRename), kRoot, "f", kRoot, "lnk", 0).code(), EACCES);
+  EXPECT_EQ(ops::rename(req(Op::kRename), kRoot, "f", kRoot, "lnk", RENAME_EXCHANGE).code(),
+            EACCES);
+  EXPECT_EQ(ops::rename(req(Op::kRename), kRoot, "lnk", kRoot, "g", 0).code(), ENOENT);
+  EXPECT_EQ(ops::unlink(req(Op::kUnlink), kRoot, "lnk").code(), ENOENT);
   EXPECT_TRUE(fs::is_symlink(backing_ / "lnk"));
   EXPECT_EQ(read_file(outside_ / "secret"), "SECRET");
 }
@@ -244,9 +250,9 @@ TEST_F(OpsTest, RenameOntoAnInvisibleNameIsRefused) {
 TEST_F(OpsTest, RenameFlags) {
   write_file(backing_ / "a", "A");
   write_file(backing_ / "b", "B");
-  EXPECT_EQ(ops::rename(*fs_, caller_, kRoot, "a", kRoot, "b", RENAME_NOREPLACE).code(), EEXIST);
-  EXPECT_EQ(ops::rename(*fs_, caller_, kRoot, "a", kRoot, "b", RENAME_WHITEOUT).code(), EINVAL);
-  ASSERT_TRUE(ops::rename(*fs_, caller_, kRoot, "a", kRoot, "b", RENAME_EXCHANGE).ok());
+  EXPECT_EQ(ops::rename(req(Op::kRename), kRoot, "a", kRoot, "b", RENAME_NOREPLACE).code(), EEXIST);
+  EXPECT_EQ(ops::rename(req(Op::kRename), kRoot, "a", kRoot, "b", RENAME_WHITEOUT).code(), EINVAL);
+  ASSERT_TRUE(ops::rename(req(Op::kRename), kRoot, "a", kRoot, "b", RENAME_EXCHANGE).ok());
   EXPECT_EQ(read_file(backing_ / "a"), "B");
   EXPECT_EQ(read_file(backing_ / "b"), "A");
 }
@@ -256,7 +262,7 @@ TEST_F(OpsTest, RenameKeepsVirtualPaths) {
   write_file(backing_ / "f", "x");
   uint64_t d = lookup("d");
   uint64_t f = lookup("f");
-  ASSERT_TRUE(ops::rename(*fs_, caller_, kRoot, "f", d, "g", 0).ok());
+  ASSERT_TRUE(ops::rename(req(Op::kRename), kRoot, "f", d, "g", 0).ok());
   EXPECT_EQ(fs_->nodes().virtual_path(f), "/d/g");
 }
 
@@ -264,30 +270,31 @@ TEST_F(OpsTest, OnlyUserXattrsAreReachable) {
   write_file(backing_ / "f", "x");
   ASSERT_EQ(::setxattr((backing_ / "f").c_str(), "trusted.hidden", "t", 1, 0), 0);
   uint64_t id = lookup("f");
-  EXPECT_TRUE(ops::setxattr(*fs_, caller_, id, "user.k", "v", 1, 0).ok());
+  EXPECT_TRUE(ops::setxattr(req(Op::kSetxattr), id, "user.k", "v", 1, 0).ok());
   char buf[64];
-  auto got = ops::getxattr(*fs_, caller_, id, "user.k", buf, sizeof buf);
+  auto got = ops::getxattr(req(Op::kGetxattr), id, "user.k", buf, sizeof buf);
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(std::string(buf, got.value()), "v");
-  EXPECT_EQ(ops::setxattr(*fs_, caller_, id, "trusted.x", "v", 1, 0).code(), EPERM);
-  EXPECT_EQ(ops::setxattr(*fs_, caller_, id, "security.capability", "v", 1, 0).code(), EPERM);
-  EXPECT_EQ(ops::getxattr(*fs_, caller_, id, "trusted.hidden", buf, sizeof buf).code(), ENODATA);
-  EXPECT_EQ(ops::removexattr(*fs_, caller_, id, "trusted.hidden").code(), EPERM);
-  auto size = ops::listxattr(*fs_, caller_, id, nullptr, 0);
+  EXPECT_EQ(ops::setxattr(req(Op::kSetxattr), id, "trusted.x", "v", 1, 0).code(), EPERM);
+  EXPECT_EQ(ops::setxattr(req(Op::kSetxattr), id, "security.capability", "v", 1, 0).code(), EPERM);
+  EXPECT_EQ(ops::getxattr(req(Op::kGetxattr), id, "trusted.hidden", buf, sizeof buf).code(),
+            ENODATA);
+  EXPECT_EQ(ops::removexattr(req(Op::kRemovexattr), id, "trusted.hidden").code(), EPERM);
+  auto size = ops::listxattr(req(Op::kListxattr), id, nullptr, 0);
   ASSERT_TRUE(size.ok());
   EXPECT_EQ(size.value(), sizeof("user.k"));
-  auto listed = ops::listxattr(*fs_, caller_, id, buf, sizeof buf);
+  auto listed = ops::listxattr(req(Op::kListxattr), id, buf, sizeof buf);
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(std::string(buf, listed.value() - 1), "user.k");
-  EXPECT_EQ(ops::listxattr(*fs_, caller_, id, buf, 3).code(), ERANGE);
-  EXPECT_TRUE(ops::removexattr(*fs_, caller_, id, "user.k").ok());
+  EXPECT_EQ(ops::listxattr(req(Op::kListxattr), id, buf, 3).code(), ERANGE);
+  EXPECT_TRUE(ops::removexattr(req(Op::kRemovexattr), id, "user.k").ok());
 }
 
 TEST_F(OpsTest, HostileNamesAreRefusedBeforeAnySyscall) {
   for (const char* bad : {"..", ".", "a/b", "x\ny"}) {
-    EXPECT_FALSE(ops::lookup(*fs_, caller_, kRoot, bad).ok()) << bad;
-    EXPECT_FALSE(ops::create(*fs_, caller_, kRoot, bad, 0644, O_CREAT | O_WRONLY).ok()) << bad;
-    EXPECT_FALSE(ops::mkdir(*fs_, caller_, kRoot, bad, 0755).ok()) << bad;
+    EXPECT_FALSE(ops::lookup(req(Op::kLookup), kRoot, bad).ok()) << bad;
+    EXPECT_FALSE(ops::create(req(Op::kCreate), kRoot, bad, 0644, O_CREAT | O_WRONLY).ok()) << bad;
+    EXPECT_FALSE(ops::mkdir(req(Op::kMkdir), kRoot, bad, 0755).ok()) << bad;
   }
   EXPECT_EQ(fs::directory_iterator(backing_), fs::directory_iterator());
 }
@@ -295,8 +302,8 @@ TEST_F(OpsTest, HostileNamesAreRefusedBeforeAnySyscall) {
 TEST_F(OpsTest, NodeOfAFileCannotBeUsedAsADirectory) {
   write_file(backing_ / "f", "x");
   uint64_t f = lookup("f");
-  EXPECT_EQ(ops::lookup(*fs_, caller_, f, "x").code(), ENOTDIR);
-  EXPECT_EQ(ops::create(*fs_, caller_, f, "x", 0644, O_CREAT | O_WRONLY).code(), ENOTDIR);
+  EXPECT_EQ(ops::lookup(req(Op::kLookup), f, "x").code(), ENOTDIR);
+  EXPECT_EQ(ops::create(req(Op::kCreate), f, "x", 0644, O_CREAT | O_WRONLY).code(), ENOTDIR);
 }
 
 TEST_F(OpsTest, SwappedDirectoryKeepsOperationsOnTheLookedUpInode) {
@@ -305,7 +312,7 @@ TEST_F(OpsTest, SwappedDirectoryKeepsOperationsOnTheLookedUpInode) {
   // An outside process replaces d with a symlink to a directory outside.
   fs::rename(backing_ / "d", backing_ / "d.orig");
   fs::create_directory_symlink(outside_, backing_ / "d");
-  auto made = ops::create(*fs_, caller_, d, "new", 0644, O_CREAT | O_WRONLY);
+  auto made = ops::create(req(Op::kCreate), d, "new", 0644, O_CREAT | O_WRONLY);
   ASSERT_TRUE(made.ok());
   ops::release(made->file);
   EXPECT_TRUE(fs::exists(backing_ / "d.orig" / "new"));
