@@ -134,10 +134,19 @@ Result<Fd> Resolver::open_beneath(FdRef dir, const Name& name, int flags, mode_t
   return raw_openat(dir, name.c_str(), flags, mode);
 }
 
-Result<struct stat> Resolver::admit(FdRef dir, const char* name, int at_flags) const {
+Result<struct stat> Resolver::admit(FdRef handle) const {
+  // The mount id first, from the daemon's own records (AT_STATX_DONT_SYNC: no filesystem is
+  // asked): under the openat() fallback the handle may be the root of a mount at the name, and a
+  // full statx of it would wait on that filesystem's server (threat 25).
   struct statx stx {};
-  if (::statx(dir.get(), name, at_flags | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID,
-              &stx) < 0) {
+  if (!use_openat2_.load(std::memory_order_relaxed)) {
+    if (::statx(handle.get(), "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID, &stx) < 0) {
+      return last_error();
+    }
+    if (stx.stx_mnt_id != root_mount_id_) return Error{ENOENT, Refusal::kForeignMount};
+  }
+  if (::statx(handle.get(), "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
+              STATX_BASIC_STATS | STATX_MNT_ID, &stx) < 0) {
     return last_error();
   }
   if (S_ISLNK(stx.stx_mode)) return Error{ENOENT, Refusal::kSymlink};
@@ -161,12 +170,15 @@ Result<ResolvedEntry> Resolver::lookup(FdRef dir, const Name& name) const {
 }
 
 Result<struct stat> Resolver::stat_child(FdRef dir, const Name& name) const {
-  return admit(dir, name.c_str(), 0);
+  // Never statx by name: on a mount point that walks into the mounted filesystem's root and asks
+  // its server, which a hung FUSE mount inside BACKING never answers (threat 25). The no-follow
+  // O_PATH open stops at the mount (RESOLVE_NO_XDEV) without entering it.
+  auto fd = open_beneath(dir, name, O_PATH, 0);
+  if (!fd) return fd.error();
+  return admit(fd->ref());
 }
 
-Result<struct stat> Resolver::stat_handle(FdRef handle) const {
-  return admit(handle, "", AT_EMPTY_PATH);
-}
+Result<struct stat> Resolver::stat_handle(FdRef handle) const { return admit(handle); }
 
 Result<Fd> Resolver::open_proc_fd(FdRef fd, int flags) const {
   // Follows the /proc/self/fd magic link of our own fd: it names an inode, not a path, so

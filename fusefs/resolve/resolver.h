@@ -41,7 +41,8 @@ class Resolver {
   // Opens dir/name with O_PATH|O_NOFOLLOW and admits only regular files and directories on the
   // backing mount; anything else is ENOENT with the Refusal that says why.
   Result<ResolvedEntry> lookup(FdRef dir, const Name& name) const;
-  // Attributes of dir/name without following or opening it, classified like lookup().
+  // Attributes of dir/name without following it or entering a mount there, classified like
+  // lookup() (it is an O_PATH open and a statx of the handle).
   Result<struct stat> stat_child(FdRef dir, const Name& name) const;
   // Attributes of an open handle, classified like lookup() (type and mount).
   Result<struct stat> stat_handle(FdRef handle) const;
@@ -86,7 +87,7 @@ class Resolver {
   Resolver() = default;
   Result<Fd> open_proc_fd(FdRef fd, int flags) const;
   Result<Fd> open_beneath(FdRef dir, const Name& name, int flags, mode_t mode) const;
-  Result<struct stat> admit(FdRef dir, const char* name, int at_flags) const;
+  Result<struct stat> admit(FdRef handle) const;
 
   Fd root_;
   Fd proc_fds_;  // /proc/self/fd of this process, verified to be procfs
