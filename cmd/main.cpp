@@ -301,9 +301,16 @@ int run(const cli::Options& opts) {
     spdlog::warn("option '{}' ignored: confinefs always mounts nosuid,nodev", o);
   }
   std::optional<cli::Tenant> tenant;
-  if (auto why = cli::lookup_tenant(opts.user, opts.group, tenant); !why.empty()) {
+  if (opts.user && opts.service_user)
+    return usage_error("user= and service_user= exclude each other");
+  if (auto why =
+          cli::lookup_tenant(opts.service_user ? opts.service_user : opts.user, opts.group, tenant);
+      !why.empty()) {
     return usage_error(why);
   }
+  if (tenant) tenant->service = opts.service_user.has_value();
+  // A file size limit set on the daemon (prlimit) must fail the write, not kill the daemon.
+  ::signal(SIGXFSZ, SIG_IGN);
   if (opts.landlock == cli::LandlockMode::kRequire && cli::landlock_abi() == 0) {
     return usage_error("landlock=require, but this kernel has no Landlock (or it is disabled)");
   }
@@ -344,6 +351,8 @@ int run(const cli::Options& opts) {
   if (!resolver) return usage_error(backing_error(opts.backing, resolver.code()));
   FilesystemConfig config;
   config.max_nodes = opts.max_nodes;
+  // With user= the daemon is the tenant and creates everything as the tenant.
+  config.caller_credentials = !opts.user;
   Filesystem fs(std::move(resolver.value()), config, policy);
   state.fs = &fs;
 

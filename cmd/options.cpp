@@ -72,6 +72,8 @@ std::string apply_option(std::string_view item, Options& o) {
     }
   } else if (key == "user" && keyed && !value.empty()) {
     o.user = std::string(value);
+  } else if (key == "service_user" && keyed && !value.empty()) {
+    o.service_user = std::string(value);
   } else if (key == "group" && keyed && !value.empty()) {
     o.group = std::string(value);
   } else if (key == "seccomp" && keyed) {
@@ -181,6 +183,8 @@ void print_usage(const char* program) {
       "  backing_mount=auto|require|off  make BACKING a mount of its own, so no hardlink\n"
       "                       can be linked or renamed in from outside (default auto: as root)\n"
       "  user=NAME, group=NAME  run as the tenant once mounted (started as root)\n"
+      "  service_user=NAME    run as NAME once mounted, keeping the serving capabilities:\n"
+      "                       files belong to the caller, the sandbox cannot signal the daemon\n"
       "  seccomp=on|off       syscall allow-list once mounted (default off)\n"
       "\n"
       "mount options passed to the kernel: rw, ro, allow_other, allow_root, auto_unmount,\n"

@@ -33,7 +33,10 @@ struct Options {
   BackingMountMode backing_mount = BackingMountMode::kAuto;  // -o backing_mount=
   std::optional<std::string> user;   // -o user=: run as this tenant once mounted
   std::optional<std::string> group;  // -o group=: its primary group (default: the user's)
-  bool seccomp = false;              // -o seccomp=on: syscall allow-list once mounted
+  // -o service_user=: run as this identity once mounted, keeping the serving capabilities (files
+  // are still created as the calling process); the sandbox cannot signal or limit the daemon.
+  std::optional<std::string> service_user;
+  bool seccomp = false;  // -o seccomp=on: syscall allow-list once mounted
 };
 
 // Parses argv. On a usage error returns the one-line message in error and leaves Options partial.

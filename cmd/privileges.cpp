@@ -100,11 +100,28 @@ Result<void> limit_capabilities(std::span<const cap_value_t> keep) {
   return {};
 }
 
+namespace {
+
+// The service identity: every id switched, the permitted serving capabilities carried across the
+// switch (PR_SET_KEEPCAPS) and raised again, nothing else.
+Result<void> drop_to_service(const Tenant& service) {
+  if (auto ok = drop_bounding(kRootServingCaps); !ok) return ok;
+  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return last_error();
+  if (::setgroups(service.groups.size(), service.groups.data()) != 0) return last_error();
+  if (::setresgid(service.gid, service.gid, service.gid) != 0) return last_error();
+  if (::setresuid(service.uid, service.uid, service.uid) != 0) return last_error();
+  if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return last_error();
+  return limit_capabilities(kRootServingCaps);
+}
+
+}  // namespace
+
 Result<void> drop_privileges(const std::optional<Tenant>& tenant) {
   if (!tenant) {
     if (::geteuid() != 0) return limit_capabilities({});
     return limit_capabilities(kRootServingCaps);
   }
+  if (tenant->service) return drop_to_service(*tenant);
   // Bounding set first, while CAP_SETPCAP is still there; the id switch then clears the rest.
   if (auto ok = drop_bounding({}); !ok) return ok;
   // glibc applies these to every thread of the process.

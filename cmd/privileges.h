@@ -8,6 +8,8 @@
 //   CAP_SYS_ADMIN);
 //   - with -o user=: real, effective, saved and filesystem ids are the tenant's, the supplementary
 //     groups are the tenant's, and no capability is left in any set, bounding set included;
+//   - with -o service_user=: ids as with user=, but kRootServingCaps stay (as below): the sandbox,
+//     whose uid differs, can neither signal, stop, ptrace nor change the limits of the daemon;
 //   - as root without user=: only kRootServingCaps (those it holds) stay (effective, permitted and
 //   bounding), never
 //     CAP_DAC_READ_SEARCH, CAP_SYS_ADMIN or CAP_SETPCAP; inheritable and ambient sets are empty.
@@ -40,6 +42,9 @@ struct Tenant {
   uid_t uid = 0;
   gid_t gid = 0;
   std::vector<gid_t> groups;  // supplementary groups from the group database
+  // -o service_user=: an identity of the daemon's own that keeps kRootServingCaps (files are
+  // created as the caller); with -o user= (false) the daemon becomes the tenant and keeps nothing.
+  bool service = false;
 };
 
 // Looks -o user=/group= up while the group and passwd databases are still reachable (before
@@ -49,8 +54,9 @@ std::string lookup_tenant(const std::optional<std::string>& user,
 
 Result<void> set_no_new_privs();
 
-// Drops privileges as documented above: to the tenant when one is given, else to
-// kRootServingCaps when running as root, else (an unprivileged daemon) nothing to drop.
+// Drops privileges as documented above: to the tenant when one is given (keeping
+// kRootServingCaps for a service identity), else to kRootServingCaps when running as root, else
+// (an unprivileged daemon) nothing to drop.
 Result<void> drop_privileges(const std::optional<Tenant>& tenant);
 
 // Keeps exactly `keep` in the effective, permitted and bounding sets (the unmount helper keeps

@@ -24,13 +24,27 @@ void keep_dac_override() {
   ::syscall(SYS_capset, &header, data);
 }
 
+// Back to the daemon's own fsuid: from 0 to a non-zero fsuid (a service identity, after serving
+// a root caller) the kernel clears the filesystem capabilities from the effective set, so the
+// effective set is made the permitted one again (the serving capabilities, kept per thread).
+void restore_effective() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (::syscall(SYS_capget, &header, data) != 0) return;
+  bool changed = false;
+  for (auto& d : data) {
+    changed |= d.effective != d.permitted;
+    d.effective = d.permitted;
+  }
+  if (changed) ::syscall(SYS_capset, &header, data);
+}
+
 }  // namespace
 
 CallerCredentials::CallerCredentials(const Filesystem& fs, const Caller& caller) {
-  // Only a root daemon can take on another identity; a daemon running as the tenant (-o user=)
-  // creates everything as the tenant already.
-  if (!fs.config().caller_credentials || ::geteuid() != 0) return;
-  if (caller.uid == 0 && caller.gid == 0) return;
+  // A daemon running as the tenant (-o user=) creates everything as the tenant already; one
+  // without CAP_SETUID (started unprivileged) cannot switch, and setfsuid then changes nothing.
+  if (!fs.config().caller_credentials) return;
   saved_gid_ = static_cast<gid_t>(::setfsgid(caller.gid));
   saved_uid_ = static_cast<uid_t>(::setfsuid(caller.uid));
   switched_ = true;
@@ -41,6 +55,7 @@ CallerCredentials::~CallerCredentials() {
   if (!switched_) return;
   ::setfsuid(saved_uid_);
   ::setfsgid(saved_gid_);
+  restore_effective();
 }
 
 }  // namespace confinefs

@@ -37,7 +37,8 @@ struct Entry {
 
 struct FilesystemConfig {
   size_t max_nodes = 1u << 20;
-  // Switch fsuid/fsgid to the caller while creating, so new files belong to the caller (root only).
+  // Switch fsuid/fsgid to the caller while creating, so new files belong to the caller (needs
+  // CAP_SETUID/CAP_SETGID: root or -o service_user=; off with -o user=).
   bool caller_credentials = true;
 };
 

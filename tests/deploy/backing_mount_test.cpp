@@ -86,7 +86,7 @@ TEST_F(BackingMount, StaysForTheNextDaemonWhichAddsNone) {
     EXPECT_NE(status().find(round == 0 ? "backing_mount=bound\n" : "backing_mount=own\n"),
               std::string::npos)
         << status();
-    ::kill(d.pid(), SIGTERM);
+    d.signal(SIGTERM);
     EXPECT_EQ(d.wait_exit(), 0) << d.log();
     ASSERT_TRUE(wait_mounted(mnt_, false));
     // Restarts and crashes open no window: the bind outlives the daemon.

@@ -3,10 +3,14 @@
 // hole (and what happens without it), every operation still working under Landlock and under the
 // seccomp allow-list, SIGHUP reload and the audit file still reachable.
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -16,6 +20,7 @@
 #include <cstring>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 #include "tests/deploy/daemon.h"
 #include "tests/support/mount_fixture.h"
@@ -31,7 +36,7 @@ constexpr const char* kNoCaps = "0000000000000000";
 class Confinement : public DaemonTest {
  protected:
   void stop(Daemon& d) {
-    ::kill(d.pid(), SIGTERM);
+    d.signal(SIGTERM);
     EXPECT_EQ(d.wait_exit(), 0) << d.log();
     EXPECT_FALSE(is_mounted(mnt_));
   }
@@ -131,6 +136,112 @@ TEST_F(Confinement, UserOptionRunsAsTheTenant) {
   stop(d);
 }
 
+// errno of each attack a sandbox process (uid, gid) can make on its daemon's process:
+// {kill SIGKILL, kill SIGSTOP, prlimit RLIMIT_FSIZE, ptrace attach}, 0 where it worked.
+std::vector<int> attacks_on(pid_t daemon, uid_t uid, gid_t gid) {
+  if (daemon <= 0) return {};  // kill(-1, ...) would reach every process of uid
+  int p[2];
+  if (::pipe(p) != 0) return {};
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::close(p[0]);
+    int out[4] = {-1, -1, -1, -1};
+    // A sandbox is a session of its own (SIGCONT is allowed within one session).
+    if (::setsid() >= 0 && ::setgroups(0, nullptr) == 0 && ::setgid(gid) == 0 &&
+        ::setuid(uid) == 0) {
+      // Signal 0 and a limit of RLIM_INFINITY probe the permission without harming the daemon.
+      out[0] = ::kill(daemon, 0) == 0 ? 0 : errno;
+      out[1] = ::kill(daemon, SIGCONT) == 0 ? 0 : errno;
+      rlimit same{RLIM_INFINITY, RLIM_INFINITY};
+      out[2] = ::prlimit(daemon, RLIMIT_FSIZE, &same, nullptr) == 0 ? 0 : errno;
+      out[3] = ::ptrace(PTRACE_ATTACH, daemon, nullptr, nullptr) == 0 ? 0 : errno;
+      if (out[3] == 0) ::ptrace(PTRACE_DETACH, daemon, nullptr, nullptr);
+    }
+    if (::write(p[1], out, sizeof out) < 0) _exit(2);
+    _exit(0);
+  }
+  ::close(p[1]);
+  int got[4] = {-1, -1, -1, -1};
+  if (::read(p[0], got, sizeof got) != sizeof got) got[0] = -1;
+  ::close(p[0]);
+  ::waitpid(child, nullptr, 0);
+  return {got[0], got[1], got[2], got[3]};
+}
+
+// threat 26: with -o service_user= the daemon runs under an identity the sandbox does not share,
+// keeps the serving capabilities, and creates files as the caller.
+TEST_F(Confinement, ServiceUserIsOutOfTheSandboxsReach) {
+  const passwd* svc = ::getpwnam("daemon");
+  if (svc == nullptr) GTEST_SKIP() << "no user 'daemon'";
+  constexpr uid_t kSandbox = 12345;
+  ASSERT_EQ(::chmod(tree_.path().c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(backing_.c_str(), 0777), 0);
+  Daemon d(args({"-o", "allow_other,service_user=daemon"}));
+  ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+  write_file(mnt_ / "probe", "x");  // waits for INIT, so the switch is done
+  std::string ids = std::to_string(svc->pw_uid);
+  EXPECT_EQ(proc_status(d.pid(), "Uid"), ids + "\t" + ids + "\t" + ids + "\t" + ids);
+  EXPECT_EQ(proc_status(d.pid(), "CapEff"), kRootServingCaps);
+  EXPECT_EQ(proc_status(d.pid(), "CapBnd"), kRootServingCaps);
+  EXPECT_EQ(attacks_on(d.pid(), kSandbox, kSandbox),
+            (std::vector<int>{EPERM, EPERM, EPERM, EPERM}));
+  // Files still belong to whoever made them: the sandbox's uid, and root for root.
+  pid_t child = ::fork();
+  if (child == 0) {
+    if (::setgid(kSandbox) != 0 || ::setuid(kSandbox) != 0) _exit(1);
+    int fd = ::open((mnt_ / "by-sandbox").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    _exit(fd >= 0 ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  struct stat st {};
+  ASSERT_EQ(::stat((backing_ / "by-sandbox").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, kSandbox);
+  ASSERT_EQ(::stat((backing_ / "probe").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+  write_file(mnt_ / "probe2", "y");  // a root caller after a non-root one: still root's
+  ASSERT_EQ(::stat((backing_ / "probe2").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+  fs::create_directory(mnt_ / "ex");
+  exercise(mnt_ / "ex");
+  stop(d);
+}
+
+// The contrast: with -o user= the daemon is the tenant, and the tenant's processes reach it.
+TEST_F(Confinement, UserOptionLeavesTheDaemonInTheTenantsReach) {
+  const passwd* pw = ::getpwnam("nobody");
+  if (pw == nullptr) GTEST_SKIP() << "no user 'nobody'";
+  ASSERT_EQ(::chown(backing_.c_str(), pw->pw_uid, pw->pw_gid), 0);
+  Daemon d(args({"-o", "user=nobody"}));
+  ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+  write_file(mnt_ / "probe", "x");
+  auto got = attacks_on(d.pid(), pw->pw_uid, pw->pw_gid);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0], 0) << "the tenant can signal a daemon running as the tenant";
+  stop(d);
+}
+
+// A file size limit put on the daemon fails the write with EFBIG instead of killing the daemon
+// with SIGXFSZ.
+TEST_F(Confinement, AFileSizeLimitOnTheDaemonFailsTheWriteNotTheDaemon) {
+  Daemon d(args());
+  ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
+  rlimit one{1, 1};
+  ASSERT_EQ(::prlimit(d.pid(), RLIMIT_FSIZE, &one, nullptr), 0);
+  int fd = ::open((mnt_ / "big").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  std::string block(4096, 'x');
+  // The first write stops at the limit (a short write of 1 byte); the next one finds no room.
+  EXPECT_LE(::write(fd, block.data(), block.size()), 1);
+  errno = 0;
+  EXPECT_EQ(::write(fd, block.data(), block.size()), -1);
+  EXPECT_EQ(errno, EFBIG);
+  ::close(fd);
+  EXPECT_TRUE(d.running()) << d.log();
+  stop(d);
+}
+
 TEST_F(Confinement, EveryOperationWorksUnderLandlock) {
   Daemon d(args({"-o", "landlock=require"}));
   ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
@@ -219,7 +330,7 @@ TEST_F(Confinement, SighupReloadAndAuditFileStillWorkUnderLandlock) {
   write_file(conf / "p.yaml.new",
              "version: 1\ntenant: after\naudit:\n  sink: " + audit.string() + "\n");
   fs::rename(conf / "p.yaml.new", conf / "p.yaml");
-  ::kill(d.pid(), SIGHUP);
+  d.signal(SIGHUP);
   std::string out;
   for (int i = 0; i < 100 && out.find("tenant=after") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

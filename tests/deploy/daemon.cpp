@@ -50,6 +50,8 @@ bool Daemon::running() {
   return true;
 }
 
+bool Daemon::signal(int sig) { return running() && ::kill(pid_, sig) == 0; }
+
 int Daemon::wait_exit(int timeout_ms) {
   for (int waited = 0; waited <= timeout_ms; waited += 10) {
     if (!running()) return status_;

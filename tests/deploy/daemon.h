@@ -24,7 +24,11 @@ class Daemon {
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
+  // The daemon's pid while it runs, -1 once reaped: never pass it to kill() unchecked (as root,
+  // kill(-1, sig) signals every process on the host); use signal().
   pid_t pid() const { return pid_; }
+  // Sends sig while the daemon runs; false (nothing sent) once it has exited.
+  bool signal(int sig);
   bool running();
   // Waits for the daemon to exit; its exit status, or -1 (killed by a signal), or -2 (timeout).
   int wait_exit(int timeout_ms = 10000);

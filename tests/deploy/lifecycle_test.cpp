@@ -65,7 +65,7 @@ TEST_F(Lifecycle, ReadyOnlyOnceMountedAndStoppingOnSigterm) {
   EXPECT_NE(msg.find("STATUS="), std::string::npos);
   EXPECT_NE(msg.find("mountpoint=" + mnt_.string()), std::string::npos) << msg;
   EXPECT_NE(msg.find("backing=" + backing_.string()), std::string::npos) << msg;
-  ::kill(d.pid(), SIGTERM);
+  d.signal(SIGTERM);
   std::string stop = sock.next(5000);
   EXPECT_NE(stop.find("STOPPING=1"), std::string::npos) << stop;
   EXPECT_EQ(d.wait_exit(), 0) << d.log();
@@ -77,7 +77,7 @@ TEST_F(Lifecycle, SigtermAndSigintUnmountAndExitZero) {
     Daemon d(args());
     ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
     write_file(mnt_ / "f", "x");
-    ::kill(d.pid(), sig);
+    d.signal(sig);
     EXPECT_EQ(d.wait_exit(), 0) << strsignal(sig) << "\n" << d.log();
     EXPECT_TRUE(wait_mounted(mnt_, false, 2000)) << strsignal(sig);
     EXPECT_EQ(read_file(backing_ / "f"), "x");
@@ -95,7 +95,7 @@ TEST_F(Lifecycle, UnmountFromOutsideEndsWithExitZero) {
 TEST_F(Lifecycle, SigkillIsCleanedUpByTheHelper) {
   Daemon d(args());
   ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
-  ::kill(d.pid(), SIGKILL);
+  d.signal(SIGKILL);
   EXPECT_EQ(d.wait_exit(), -1);
   EXPECT_TRUE(wait_mounted(mnt_, false, 3000)) << "the unmount helper left the dead mount";
   Daemon again(args());
@@ -113,7 +113,7 @@ TEST_F(Lifecycle, StaleMountAfterSigkillIsRecoveredAtRestart) {
     pid_t helper = first_child(d.pid());
     ASSERT_GT(helper, 0);
     ::kill(helper, SIGKILL);
-    ::kill(d.pid(), SIGKILL);
+    d.signal(SIGKILL);
     EXPECT_EQ(d.wait_exit(), -1);
   }
   struct statfs sfs {};
@@ -129,7 +129,7 @@ TEST_F(Lifecycle, StaleMountAfterSigkillIsRecoveredAtRestart) {
   write_file(mnt_ / "recovered", "yes");
   EXPECT_EQ(read_file(backing_ / "recovered"), "yes");
   EXPECT_NE(d.log().find("stale"), std::string::npos) << d.log();
-  ::kill(d.pid(), SIGTERM);
+  d.signal(SIGTERM);
   EXPECT_EQ(d.wait_exit(), 0) << d.log();
   EXPECT_TRUE(wait_mounted(mnt_, false, 2000));
 }
@@ -138,8 +138,8 @@ TEST_F(Lifecycle, UnmountStaleSubcommand) {
   {
     Daemon d(args());
     ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
-    ::kill(first_child(d.pid()), SIGKILL);
-    ::kill(d.pid(), SIGKILL);
+    if (pid_t helper = first_child(d.pid()); helper > 0) ::kill(helper, SIGKILL);
+    d.signal(SIGKILL);
     d.wait_exit();
   }
   ASSERT_TRUE(is_mounted(mnt_));
@@ -188,7 +188,7 @@ TEST_F(Lifecycle, OperationsCountFuseRequestsNotTheLookupsInside) {
   EXPECT_EQ(listed, 500u);
   long after = operations();
   EXPECT_LT(after - before, 100) << "one READDIRPLUS counted once per entry looked up";
-  ::kill(d.pid(), SIGTERM);
+  d.signal(SIGTERM);
   EXPECT_EQ(d.wait_exit(), 0);
 }
 
@@ -211,7 +211,7 @@ TEST_F(Lifecycle, StatusReportsTenantAndCounters) {
   EXPECT_NE(out.find("denials="), std::string::npos) << out;
   // Nothing of the control interface inside the mount.
   for (const auto& e : fs::directory_iterator(mnt_)) EXPECT_EQ(e.path().filename(), "a");
-  ::kill(d.pid(), SIGTERM);
+  d.signal(SIGTERM);
   EXPECT_EQ(d.wait_exit(), 0);
   EXPECT_EQ(capture({confinefs_binary(), "status", mnt_.string()}).first, 3);
 }
@@ -227,6 +227,7 @@ TEST_F(Lifecycle, BackgroundDaemonServesAndStops) {
   auto at = out.find("pid=");
   ASSERT_NE(at, std::string::npos);
   pid_t pid = std::stoi(out.substr(at + 4));
+  ASSERT_GT(pid, 0);
   EXPECT_EQ(proc_status(pid, "NoNewPrivs"), "1");
   write_file(mnt_ / "bg", "x");
   EXPECT_EQ(read_file(backing_ / "bg"), "x");

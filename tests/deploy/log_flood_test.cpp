@@ -35,7 +35,7 @@ TEST_F(LogFlood, RefusalLinesAreRateLimitedWithACountOfTheRest) {
     ::lstat((mnt_ / "link").c_str(), &st);
   }
   ASSERT_GT(requests, 2000);
-  ::kill(d.pid(), SIGTERM);
+  d.signal(SIGTERM);
   EXPECT_EQ(d.wait_exit(), 0);
   std::string log = d.log();
   size_t lines = count(log, "refused op=lookup");

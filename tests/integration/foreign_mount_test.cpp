@@ -49,7 +49,7 @@ TEST(ForeignMount, AStoppedFuseServerInsideBackingNeverWedgesTheDaemon) {
   ASSERT_TRUE(foreign.ok());
   auto point = m.path_before("mp");
   ASSERT_EQ(::mount(foreign.mnt().c_str(), point.c_str(), nullptr, MS_BIND, nullptr), 0);
-  ASSERT_EQ(::kill(foreign.daemon_pid(), SIGSTOP), 0);
+  ASSERT_TRUE(foreign.signal_daemon(SIGSTOP));
 
   // A rename onto the mount point's name, from a child (it may block if the daemon enters).
   pid_t renamer = ::fork();
@@ -66,7 +66,7 @@ TEST(ForeignMount, AStoppedFuseServerInsideBackingNeverWedgesTheDaemon) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 
-  ::kill(foreign.daemon_pid(), SIGCONT);
+  foreign.signal_daemon(SIGCONT);
   if (renamed == -1) ::waitpid(renamer, nullptr, 0);
   ::umount2(point.c_str(), MNT_DETACH);
   EXPECT_EQ(other, 0) << "an unrelated stat got no answer while the foreign server was stopped";

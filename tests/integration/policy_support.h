@@ -51,7 +51,7 @@ class PolicyMount {
   // Rewrites the policy file and sends SIGHUP; waits until the daemon has had time to reload.
   void reload(const std::string& yaml) {
     write_file(policy_file_, yaml);
-    ::kill(mount_->daemon_pid(), SIGHUP);
+    mount_->signal_daemon(SIGHUP);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
 

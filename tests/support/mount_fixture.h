@@ -7,6 +7,7 @@
 // exit status (a crash is a test failure, not noise).
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <filesystem>
@@ -44,7 +45,11 @@ class Mount {
   const fs::path& backing() const { return backing_; }
   const fs::path& mnt() const { return mnt_; }
   const fs::path& outside() const { return outside_; }
+  // -1 once the daemon exited: never pass it to kill() unchecked (kill(-1, sig) as root signals
+  // every process); use signal_daemon().
   pid_t daemon_pid() const { return pid_; }
+  // Sends sig while the daemon runs; false (nothing sent) otherwise.
+  bool signal_daemon(int sig) const { return pid_ > 0 && ::kill(pid_, sig) == 0; }
   bool ok() const { return ready_; }
   // Open fds of the daemon that name files or directories (from /proc/PID/fd).
   size_t daemon_fd_count() const;
