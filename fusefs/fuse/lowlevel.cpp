@@ -177,7 +177,7 @@ void on_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_f
 void on_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { reply_error(req, 0); }
 
 void on_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  ops::release(&file_of(fi));
+  ops::release(*state(req).fs, &file_of(fi));
   reply_error(req, 0);
 }
 

@@ -5,6 +5,11 @@
 namespace confinefs::fuse {
 namespace {
 
+// An open the kernel never got (the request was interrupted): released here, as RELEASE would.
+void release_unsent(fuse_req_t req, ops::OpenFile* file) {
+  ops::release(*static_cast<MountState*>(fuse_req_userdata(req))->fs, file);
+}
+
 fuse_entry_param to_param(const Entry& e, const CacheTimeouts& t) {
   fuse_entry_param p{};
   p.ino = e.id;
@@ -57,7 +62,7 @@ void reply_open(fuse_req_t req, const Result<ops::OpenFile*>& r, fuse_file_info*
   }
   fi->fh = reinterpret_cast<uint64_t>(r.value());
   set_open_flags(fi, t, *r.value());
-  if (fuse_reply_open(req, fi) == -ENOENT) ops::release(r.value());  // the open was interrupted
+  if (fuse_reply_open(req, fi) == -ENOENT) release_unsent(req, r.value());  // interrupted
 }
 
 void reply_create(fuse_req_t req, const Result<ops::Created>& r, fuse_file_info* fi,
@@ -69,7 +74,7 @@ void reply_create(fuse_req_t req, const Result<ops::Created>& r, fuse_file_info*
   fi->fh = reinterpret_cast<uint64_t>(r->file);
   set_open_flags(fi, t, *r->file);
   auto p = to_param(r->entry, t);
-  if (fuse_reply_create(req, &p, fi) == -ENOENT) ops::release(r->file);
+  if (fuse_reply_create(req, &p, fi) == -ENOENT) release_unsent(req, r->file);
 }
 
 void reply_opendir(fuse_req_t req, const Result<ops::OpenDir*>& r, fuse_file_info* fi) {

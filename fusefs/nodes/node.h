@@ -55,6 +55,26 @@ class Node {
   }
   bool multiply_linked() const noexcept { return multiply_linked_.load(std::memory_order_relaxed); }
 
+  // Quota accounting of files removed while open (threat 27): a file whose name goes while the
+  // daemon holds it open keeps its bytes on disk, and they may still change (a truncate of the
+  // open fd gives them back). So its bytes are given back once, at its last close, instead of
+  // at the unlink and again by the truncate. Races only ever leave bytes counted, never twice
+  // given back.
+  void opened() const noexcept { open_files_.fetch_add(1, std::memory_order_acq_rel); }
+  // True when this was the last open file of a node whose name was removed meanwhile: the
+  // caller gives its remaining bytes back.
+  bool closed() const noexcept {
+    return open_files_.fetch_sub(1, std::memory_order_acq_rel) == 1 &&
+           removed_while_open_.exchange(false, std::memory_order_acq_rel);
+  }
+  // At the removal of a name: true (bytes kept until the last close) when the daemon holds the
+  // file open.
+  bool defer_release() const noexcept {
+    if (open_files_.load(std::memory_order_acquire) == 0) return false;
+    removed_while_open_.store(true, std::memory_order_release);
+    return true;
+  }
+
   // Records the content stamp (mtime, ctime, size) seen at an open; true when it equals the stamp
   // of the previous open, i.e. nobody changed the file in between and the kernel may keep the
   // pages it cached (cache=auto).
@@ -75,6 +95,8 @@ class Node {
   const Fd handle_;
   mutable std::atomic<bool> multiply_linked_{false};
   mutable std::atomic<uint64_t> content_stamp_{0};
+  mutable std::atomic<int> open_files_{0};
+  mutable std::atomic<bool> removed_while_open_{false};
   // Guarded by NodeTable::mutex_.
   uint64_t lookups_ = 0;
   uint64_t parent_ = 0;  // node id of the directory it was last resolved in (0 for the root)

@@ -75,6 +75,13 @@ void NodeTable::moved(InodeKey key, uint64_t new_parent, std::string_view new_na
   node->name_.assign(new_name);
 }
 
+NodeRef NodeTable::find(InodeKey key) const {
+  std::lock_guard lock(mutex_);
+  auto it = by_key_.find(key);
+  if (it == by_key_.end()) return nullptr;
+  return by_id_.at(it->second);
+}
+
 std::string NodeTable::virtual_path(uint64_t id) const {
   std::vector<std::string_view> parts;
   std::lock_guard lock(mutex_);

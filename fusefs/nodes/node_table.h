@@ -41,6 +41,8 @@ class NodeTable {
   void forget(uint64_t id, uint64_t n);
   // Records a rename done through the mount, so virtual paths follow it.
   void moved(InodeKey key, uint64_t new_parent, std::string_view new_name);
+  // The node of key, if the kernel knows it.
+  NodeRef find(InodeKey key) const;
 
   // Virtual path from the mount root as this daemon resolved it ("/" for the root).
   std::string virtual_path(uint64_t id) const;

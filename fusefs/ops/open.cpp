@@ -29,6 +29,11 @@ int host_flags(int client_flags) {
 
 bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC); }
 
+OpenFile* new_open_file(Fd fd, NodeRef node, bool unchanged = false) {
+  node->opened();  // counted for the quota of a file removed while open (release() below)
+  return new OpenFile{HandleKind::kFile, std::move(fd), std::move(node), unchanged};
+}
+
 Result<OpenFile*> finish_open(const Request& r, NodeRef node, int flags) {
   Filesystem& fs = r.fs;
   struct stat attr {};
@@ -50,7 +55,7 @@ Result<OpenFile*> finish_open(const Request& r, NodeRef node, int flags) {
     if (!cut) return cut.error();
   }
   bool unchanged = !(flags & O_TRUNC) && node->same_content_as_last_open(attr);
-  return new OpenFile{HandleKind::kFile, std::move(fd.value()), std::move(node), unchanged};
+  return new_open_file(std::move(fd.value()), std::move(node), unchanged);
 }
 
 // The existing-file half of create-or-open. The kernel sends CREATE only for a name it believes
@@ -93,8 +98,7 @@ Result<Created> create_new(const Request& r, uint64_t parent, const Name& name, 
   Fd io = std::move(made->handle);
   auto entry = remember(fs, parent, name, ResolvedEntry{std::move(handle.value()), made->attr});
   if (!entry) return entry.error();
-  return Created{entry.value(),
-                 new OpenFile{HandleKind::kFile, std::move(io), fs.nodes().get(entry->id)}};
+  return Created{entry.value(), new_open_file(std::move(io), fs.nodes().get(entry->id))};
 }
 
 }  // namespace
@@ -135,6 +139,15 @@ Result<Created> create(const Request& r, uint64_t parent, const char* name, mode
   return Error{EAGAIN};
 }
 
-void release(OpenFile* file) { delete file; }
+void release(Filesystem& fs, OpenFile* file) {
+  // The last close of a file whose name went while it was open: its bytes leave the quota now,
+  // once, at the size they have (threat 27).
+  if (file->node->closed()) {
+    if (auto st = sys::fstat(file->fd.ref()); st && st->st_nlink == 0) {
+      fs.usage().adjust_bytes(-static_cast<int64_t>(st->st_size));
+    }
+  }
+  delete file;
+}
 
 }  // namespace confinefs::ops

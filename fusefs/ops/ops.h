@@ -69,7 +69,8 @@ struct Created {
   OpenFile* file;
 };
 Result<Created> create(const Request& r, uint64_t parent, const char* name, mode_t mode, int flags);
-void release(OpenFile* file);
+// Closes an open file; the quota gets back the bytes of a file removed while it was open.
+void release(Filesystem& fs, OpenFile* file);
 Result<size_t> write(const Request& r, OpenFile& file, const void* buf, size_t size, off_t offset);
 // The policy's growth limits for a write of length bytes at offset (EFBIG past max_file_size,
 // EDQUOT past quota_bytes). Keep the Growth alive until the write is done and destroy it before

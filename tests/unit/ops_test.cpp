@@ -102,7 +102,7 @@ TEST_F(OpsTest, CreateOntoAnExistingFileLeavesItToTheKernelsOpen) {
   auto opened = ops::open(req(Op::kOpen), lookup("out"), O_WRONLY | O_TRUNC);
   ASSERT_TRUE(opened.ok()) << opened.code();
   ASSERT_TRUE(ops::write(req(Op::kWrite), **opened, "new", 3, 0).ok());
-  ops::release(*opened);
+  ops::release(*fs_, *opened);
   EXPECT_EQ(read_file(backing_ / "out"), "new");
 }
 
@@ -167,7 +167,7 @@ TEST_F(OpsTest, FileWhoseNameWasTakenAwayIsNotOpenedButLookedUpAgain) {
   EXPECT_NE(again, id);
   auto g = ops::open(req(Op::kOpen), again, O_RDONLY);
   ASSERT_TRUE(g.ok());
-  ops::release(g.value());
+  ops::release(*fs_, g.value());
 }
 
 TEST_F(OpsTest, HardlinkMadeAfterOpenStillBlocksMetadataChange) {
@@ -179,13 +179,13 @@ TEST_F(OpsTest, HardlinkMadeAfterOpenStillBlocksMetadataChange) {
   ops::AttrChange chmod;
   chmod.mode = 0600;
   EXPECT_EQ(ops::setattr(req(Op::kSetattr), id, chmod, file.value()).code(), EACCES);
-  ops::release(file.value());
+  ops::release(*fs_, file.value());
 }
 
 TEST_F(OpsTest, SetuidAndSetgidBitsAreNeverStored) {
   auto made = ops::create(req(Op::kCreate), kRoot, "x", 06755, O_WRONLY | O_CREAT);
   ASSERT_TRUE(made.ok());
-  ops::release(made->file);
+  ops::release(*fs_, made->file);
   EXPECT_EQ(fs::status(backing_ / "x").permissions(), fs::perms(0755));
   ops::AttrChange chmod;
   chmod.mode = 06777;
@@ -314,7 +314,7 @@ TEST_F(OpsTest, SwappedDirectoryKeepsOperationsOnTheLookedUpInode) {
   fs::create_directory_symlink(outside_, backing_ / "d");
   auto made = ops::create(req(Op::kCreate), d, "new", 0644, O_CREAT | O_WRONLY);
   ASSERT_TRUE(made.ok());
-  ops::release(made->file);
+  ops::release(*fs_, made->file);
   EXPECT_TRUE(fs::exists(backing_ / "d.orig" / "new"));
   EXPECT_FALSE(fs::exists(outside_ / "new"));
 }
