@@ -1,5 +1,9 @@
 #include "fusefs/sys/result.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
 namespace confinefs {
 
 const char* refusal_name(Refusal r) noexcept {
@@ -13,6 +17,12 @@ const char* refusal_name(Refusal r) noexcept {
     case Refusal::kHostileName: return "hostile-name";
   }
   return "unknown";
+}
+
+void result_misuse(int code) noexcept {
+  std::fprintf(stderr, "confinefs: internal error: the value of a failed result (%s) was read\n",
+               std::strerror(code));
+  std::abort();
 }
 
 }  // namespace confinefs

@@ -31,6 +31,9 @@ struct Error {
 // Builds an Error from errno; call it immediately after the failing syscall.
 inline Error last_error() noexcept { return Error{errno}; }
 
+// Reports the value of an error result being read, and aborts.
+[[noreturn]] void result_misuse(int code) noexcept;
+
 template <typename T>
 class [[nodiscard]] Result {
  public:
@@ -42,14 +45,26 @@ class [[nodiscard]] Result {
   const Error& error() const noexcept { return error_; }
   int code() const noexcept { return error_.code; }
 
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
-  T& operator*() & { return *value_; }
+  // Reading the value of an error is a bug in the daemon: it stops here (in every build type)
+  // rather than act on an empty value.
+  T& value() & { return *checked(); }
+  const T& value() const& { return *checked(); }
+  T&& value() && { return std::move(*checked()); }
+  T* operator->() { return &*checked(); }
+  const T* operator->() const { return &*checked(); }
+  T& operator*() & { return *checked(); }
 
  private:
+  std::optional<T>& checked() {
+    if (!value_) [[unlikely]]
+      result_misuse(error_.code);
+    return value_;
+  }
+  const std::optional<T>& checked() const {
+    if (!value_) [[unlikely]]
+      result_misuse(error_.code);
+    return value_;
+  }
   std::optional<T> value_;
   Error error_{0};
 };
