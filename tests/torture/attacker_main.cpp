@@ -31,6 +31,11 @@ class MultiAttack : public Attack {
     for (const auto& p : parts_) sum += p->attempts();
     return sum;
   }
+  uint64_t placed() const override {
+    uint64_t sum = 0;
+    for (const auto& p : parts_) sum += p->placed();
+    return sum;
+  }
 
  private:
   std::vector<std::unique_ptr<Attack>> parts_;
@@ -53,6 +58,7 @@ std::unique_ptr<Attack> make_attack(const std::string& scenario, const AttackEnv
       kAttacks = {
           {"symlink", [](auto& e) { return make_symlink_attack(e, "results.json"); }},
           {"hardlink", [](auto& e) { return make_hardlink_attack(e, "results.json"); }},
+          {"hardlink-held", [](auto& e) { return make_hardlink_attack(e, "results.json"); }},
           {"hardlink-race", [](auto& e) { return make_hardlink_race_attack(e, "results.json"); }},
           {"intermediate", [](auto& e) { return make_intermediate_attack(e, "d"); }},
           {"replace", [](auto& e) { return make_replace_attack(e, "f"); }},

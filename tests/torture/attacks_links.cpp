@@ -49,17 +49,20 @@ class SymlinkAttack : public Attack {
 };
 
 // The same race with a hardlink to the outside file: the name is a regular file, but it is the
-// outside file, so only an nlink check after open can tell.
+// outside file, so only an nlink check after open can tell. Every link tried is an attempt
+// (confinefs's bind over BACKING makes them fail with EXDEV unless the attacker holds BACKING
+// from before it); placed() counts those that got in.
 class HardlinkAttack : public Attack {
  public:
   HardlinkAttack(const AttackEnv& env, std::string name)
       : dir_(env.backing.get()), target_(env.target), name_(std::move(name)) {}
 
   void step() override {
-    bool placed = (n_++ & 1) ? link_direct() : rename_over();
-    if (placed) attempted();
+    attempted();
+    if ((n_++ & 1) ? link_direct() : rename_over()) ++placed_;
     failed(unlinkat(dir_, name_.c_str(), 0));
   }
+  uint64_t placed() const override { return placed_; }
 
  private:
   bool link_direct() {
@@ -76,7 +79,7 @@ class HardlinkAttack : public Attack {
 
   int dir_;
   std::string target_, name_;
-  uint64_t n_ = 0;
+  uint64_t n_ = 0, placed_ = 0;
 };
 
 // Finding 0 of the second audit, literally: link(OUTSIDE/target, BACKING/name) then
@@ -116,16 +119,18 @@ class ReplaceAttack : public Attack {
     unlinkat(dir_, kTmp, 0);
     int rc = hard ? linkat(AT_FDCWD, target_.c_str(), dir_, kTmp, 0)
                   : symlinkat(target_.c_str(), dir_, kTmp);
-    if (!failed(rc) && !failed(renameat(dir_, kTmp, dir_, name_.c_str()))) attempted();
+    attempted();
+    if (!failed(rc) && !failed(renameat(dir_, kTmp, dir_, name_.c_str()))) ++placed_;
     unlinkat(dir_, kTmp, 0);
     make_regular(dir_, kTmp, kEmpty);
     failed(renameat(dir_, kTmp, dir_, name_.c_str()));
   }
+  uint64_t placed() const override { return placed_; }
 
  private:
   int dir_;
   std::string target_, name_;
-  uint64_t n_ = 0;
+  uint64_t n_ = 0, placed_ = 0;
 };
 
 // renameat2(RENAME_EXCHANGE) of a regular file with a symlink to the outside file, and of a
@@ -214,19 +219,22 @@ class ReadFlipAttack : public Attack {
     unlinkat(dir_, kTmp, 0);
     int rc = hard ? linkat(AT_FDCWD, secret_.c_str(), dir_, kTmp, 0)
                   : symlinkat(secret_.c_str(), dir_, kTmp);
-    if (!failed(rc) && !failed(renameat(dir_, kTmp, dir_, file_.c_str()))) attempted();
+    attempted();
+    if (!failed(rc) && !failed(renameat(dir_, kTmp, dir_, file_.c_str()))) ++placed_;
     unlinkat(dir_, kTmp, 0);
     make_regular(dir_, kTmp, kEmpty);
     failed(renameat(dir_, kTmp, dir_, file_.c_str()));
-    if (!failed(renameat2(dir_, subdir_.c_str(), dir_, kDirLink, RENAME_EXCHANGE))) attempted();
+    attempted();
+    if (!failed(renameat2(dir_, subdir_.c_str(), dir_, kDirLink, RENAME_EXCHANGE))) ++placed_;
     failed(renameat2(dir_, subdir_.c_str(), dir_, kDirLink, RENAME_EXCHANGE));
   }
+  uint64_t placed() const override { return placed_; }
 
  private:
   static constexpr const char* kDirLink = ".xlink-ls";
   int dir_;
   std::string secret_, file_, subdir_;
-  uint64_t n_ = 0;
+  uint64_t n_ = 0, placed_ = 0;
 };
 
 }  // namespace

@@ -37,6 +37,7 @@ std::vector<Op> ops_for(const std::string& scenario) {
   static const std::map<std::string, std::function<std::vector<Op>()>> kOps = {
       {"symlink", [] { return results_ops("results.json", false); }},
       {"hardlink", [] { return results_ops("results.json", true); }},
+      {"hardlink-held", [] { return results_ops("results.json", true); }},
       {"hardlink-race", [] { return results_ops("results.json", false); }},
       {"intermediate", [] { return subdir_ops("d"); }},
       {"replace", [] { return replace_ops("f"); }},
