@@ -25,6 +25,21 @@ bool parse_size(std::string_view v, size_t& out) {
   return ec == std::errc() && p == v.data() + v.size() && out > 0;
 }
 
+// The auto|require|off options (landlock=, backing_mount=); an error message or "".
+template <typename Mode>
+std::string parse_mode(std::string_view key, std::string_view value, Mode& out) {
+  if (value == "auto") {
+    out = Mode::kAuto;
+  } else if (value == "require") {
+    out = Mode::kRequire;
+  } else if (value == "off") {
+    out = Mode::kOff;
+  } else {
+    return std::string(key) + " must be auto, require or off";
+  }
+  return "";
+}
+
 // Applies one -o item; returns an error message or "".
 std::string apply_option(std::string_view item, Options& o) {
   auto eq = item.find('=');
@@ -51,25 +66,9 @@ std::string apply_option(std::string_view item, Options& o) {
   } else if (key == "max_nodes" && keyed) {
     if (!parse_size(value, o.max_nodes)) return "max_nodes must be a positive integer";
   } else if (key == "landlock" && keyed) {
-    if (value == "auto") {
-      o.landlock = LandlockMode::kAuto;
-    } else if (value == "require") {
-      o.landlock = LandlockMode::kRequire;
-    } else if (value == "off") {
-      o.landlock = LandlockMode::kOff;
-    } else {
-      return "landlock must be auto, require or off";
-    }
+    return parse_mode(key, value, o.landlock);
   } else if (key == "backing_mount" && keyed) {
-    if (value == "auto") {
-      o.backing_mount = BackingMountMode::kAuto;
-    } else if (value == "require") {
-      o.backing_mount = BackingMountMode::kRequire;
-    } else if (value == "off") {
-      o.backing_mount = BackingMountMode::kOff;
-    } else {
-      return "backing_mount must be auto, require or off";
-    }
+    return parse_mode(key, value, o.backing_mount);
   } else if (key == "user" && keyed && !value.empty()) {
     o.user = std::string(value);
   } else if (key == "service_user" && keyed && !value.empty()) {
