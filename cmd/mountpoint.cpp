@@ -1,6 +1,7 @@
 #include "cmd/mountpoint.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -37,8 +38,19 @@ std::string inside_backing(FdRef start, const struct stat& backing) {
 
 CheckedMountpoint check_mountpoint(const std::string& mountpoint, const struct stat& backing) {
   if (mountpoint.starts_with("/dev/fd/")) return {};
-  Fd dir(::open(mountpoint.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.valid()) return {"mountpoint " + mountpoint + ": " + std::strerror(errno), Fd()};
+  // The last component is never followed (a trailing slash would make the kernel follow it
+  // anyway, so it is dropped): a MOUNTPOINT that is a symlink to another tenant's live mount
+  // would put this mount on top of it, past the live-mount check, which looked at the link.
+  std::string path = mountpoint;
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  Fd dir(::open(path.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid()) {
+    struct stat st {};
+    if (errno == ENOTDIR && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      return {"mountpoint " + mountpoint + " is a symbolic link; give the real directory", Fd()};
+    }
+    return {"mountpoint " + mountpoint + ": " + std::strerror(errno), Fd()};
+  }
   std::string why = inside_backing(dir.ref(), backing);
   if (!why.empty()) why = "mountpoint " + mountpoint + " " + why;
   return {why, std::move(dir)};

@@ -498,6 +498,24 @@ TEST_F(CommandLineTest, TheMountLandsOnTheCheckedDirectoryWhenItsPathIsSwapped) 
   if (!WIFEXITED(status)) ::kill(daemon, SIGKILL);
 }
 
+TEST_F(CommandLineTest, AMountpointThatIsASymlinkIsRefused) {
+  // One tenant's MOUNTPOINT is a symlink to another tenant's live mount: the live-mount check
+  // looks at the link, so following it would stack this mount on the other one.
+  auto b1 = t_.path() / "b1", b2 = t_.path() / "b2", m = t_.path() / "m";
+  for (const auto& d : {b1, b2, m}) fs::create_directories(d);
+  write_file(b1 / "f", "B");
+  pid_t other = start_serving(b1, m);
+  ASSERT_GT(other, 0);
+  fs::create_directory_symlink(m, t_.path() / "link");
+  // Not -f: should the refusal fail, the daemon detaches instead of holding the test.
+  EXPECT_EQ(run({b2, t_.path() / "link"}), 2);
+  EXPECT_EQ(run({b2, (t_.path() / "link").string() + "/"}), 2);
+  EXPECT_EQ(read_file(m / "f"), "B") << "another mount landed on the live one";
+  EXPECT_EQ(read_file(m / "f"), read_file(b1 / "f"));
+  ::kill(other, SIGTERM);
+  for (int i = 0; i < 500 && ::waitpid(other, nullptr, WNOHANG) == 0; ++i) ::usleep(10000);
+}
+
 // Unmounted from outside, a daemon asks its unmount helper to clean up; by then a new mount may
 // sit at the same path, which must survive the old daemon's exit.
 class OldDaemonTest : public CommandLineTest {
