@@ -46,7 +46,7 @@ class Node {
   // O_PATH handle: may be walked from (directories) and reopened for I/O, never read or written.
   FdRef handle() const noexcept { return handle_.ref(); }
 
-  // Threat #5: once this inode has been seen with a second link it stays refused for the node's
+  // Threat 5: once this inode has been seen with a second link it stays refused for the node's
   // life. Removing the backing name afterwards leaves a single link, the one outside, so a link
   // count checked only at use would then pass and send writes to the outside file.
   void saw_link_count(nlink_t n) const noexcept {
@@ -55,7 +55,7 @@ class Node {
   }
   bool multiply_linked() const noexcept { return multiply_linked_.load(std::memory_order_relaxed); }
 
-  // Quota accounting of files removed while open (threat 27): a file whose name goes while the
+  // Quota accounting of files removed while open (threat 26): a file whose name goes while the
   // daemon holds it open keeps its bytes on disk, and they may still change (a truncate of the
   // open fd gives them back). So its bytes are given back once, at its last close, instead of
   // at the unlink and again by the truncate. Races only ever leave bytes counted, never twice

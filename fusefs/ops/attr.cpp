@@ -29,7 +29,7 @@ Result<void> apply(FdRef fd, const struct stat& now, const AttrChange& change) {
     if (auto ok = sys::fchown(fd, uid, gid); !ok) return ok;
   }
   if (change.mode) {
-    // Threat #12: setuid/setgid bits never reach the host file.
+    // Threat 12: setuid/setgid bits never reach the host file.
     mode_t mode = *change.mode & 07777 & ~static_cast<mode_t>(S_ISUID | S_ISGID);
     if (auto ok = sys::fchmod(fd, mode); !ok) return ok;
   }

@@ -37,7 +37,7 @@ bool same_inode(const struct stat& a, const struct stat& b) {
 
 // A name removed through the mount (unlink, rmdir, replaced by a rename) frees its share of the
 // quota: one inode and, for a regular file, its apparent size, unless the daemon still holds the
-// file open: then its bytes go back at the last close (node.h, threat 27).
+// file open: then its bytes go back at the last close (node.h, threat 26).
 void release_usage(Filesystem& fs, const struct stat& st) {
   if (S_ISREG(st.st_mode)) {
     NodeRef node = fs.nodes().find(InodeKey{st.st_dev, st.st_ino});

@@ -141,7 +141,7 @@ Result<Created> create(const Request& r, uint64_t parent, const char* name, mode
 
 void release(Filesystem& fs, OpenFile* file) {
   // The last close of a file whose name went while it was open: its bytes leave the quota now,
-  // once, at the size they have (threat 27).
+  // once, at the size they have (threat 26).
   if (file->node->closed()) {
     if (auto st = sys::fstat(file->fd.ref()); st && st->st_nlink == 0) {
       fs.usage().adjust_bytes(-static_cast<int64_t>(st->st_size));

@@ -11,7 +11,7 @@ bool hardlinks_readable(const Filesystem& fs, Purpose purpose) {
   return purpose == Purpose::kRead && fs.policy()->hardlinks() == policy::HardlinkMode::kReadOnly;
 }
 
-// Records a link count seen for node and refuses a node ever seen multiply linked (threat #5).
+// Records a link count seen for node and refuses a node ever seen multiply linked (threat 5).
 Result<void> check_links(const Filesystem& fs, const Node& node, nlink_t nlink, Purpose purpose) {
   node.saw_link_count(nlink);
   if (node.multiply_linked() && !hardlinks_readable(fs, purpose)) {

@@ -137,7 +137,7 @@ Result<Fd> Resolver::open_beneath(FdRef dir, const Name& name, int flags, mode_t
 Result<struct stat> Resolver::admit(FdRef handle) const {
   // The mount id first, from the daemon's own records (AT_STATX_DONT_SYNC: no filesystem is
   // asked): under the openat() fallback the handle may be the root of a mount at the name, and a
-  // full statx of it would wait on that filesystem's server (threat 25).
+  // full statx of it would wait on that filesystem's server (threat 24).
   struct statx stx {};
   if (!use_openat2_.load(std::memory_order_relaxed)) {
     if (::statx(handle.get(), "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID, &stx) < 0) {
@@ -171,7 +171,7 @@ Result<ResolvedEntry> Resolver::lookup(FdRef dir, const Name& name) const {
 
 Result<struct stat> Resolver::stat_child(FdRef dir, const Name& name) const {
   // Never statx by name: on a mount point that walks into the mounted filesystem's root and asks
-  // its server, which a hung FUSE mount inside BACKING never answers (threat 25). The no-follow
+  // its server, which a hung FUSE mount inside BACKING never answers (threat 24). The no-follow
   // O_PATH open stops at the mount (RESOLVE_NO_XDEV) without entering it.
   auto fd = open_beneath(dir, name, O_PATH, 0);
   if (!fd) return fd.error();

@@ -145,7 +145,7 @@ TEST_F(Confinement, UserOptionRunsAsTheTenant) {
   Daemon d(args({"-o", "user=nobody"}));
   ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
   write_file(mnt_ / "made-by-tenant", "x");  // also waits for INIT, so the switch is done
-  // The price (threat 26): the tenant's own processes reach a daemon that is the tenant, which
+  // The price (threat 25): the tenant's own processes reach a daemon that is the tenant, which
   // -o service_user= avoids (ServiceUserIsOutOfTheSandboxsReach).
   auto reach = attacks_on(d.pid(), pw->pw_uid, pw->pw_gid);
   ASSERT_EQ(reach.size(), 4u);
@@ -173,7 +173,7 @@ TEST_F(Confinement, UserOptionRunsAsTheTenant) {
   stop(d);
 }
 
-// threat 26: with -o service_user= the daemon runs under an identity the sandbox does not share,
+// threat 25: with -o service_user= the daemon runs under an identity the sandbox does not share,
 // keeps the serving capabilities, and creates files as the caller.
 TEST_F(Confinement, ServiceUserIsOutOfTheSandboxsReach) {
   const passwd* svc = ::getpwnam("daemon");

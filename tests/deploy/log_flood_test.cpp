@@ -1,4 +1,4 @@
-// The daemon's log under a flood of refusals (threat 26): a sandbox that provokes refusals in a
+// The daemon's log under a flood of refusals (threat 23): a sandbox that provokes refusals in a
 // loop gets a bounded number of lines on stderr (the journal under systemd) and a count of the
 // ones left out, not one line per request.
 #include <signal.h>

@@ -1,4 +1,4 @@
-// A hung foreign filesystem inside BACKING (threat 25): an outside process mounts a FUSE
+// A hung foreign filesystem inside BACKING (threat 24): an outside process mounts a FUSE
 // filesystem on a directory in BACKING and stops its server. No daemon thread may enter it: a
 // request naming the mount point (a rename onto it, a stat of its name) is answered from BACKING's
 // side of the mount, and unrelated requests in the same directory keep being answered.

@@ -1,4 +1,4 @@
-// limits.quota_bytes against a tenant that works the accounting (threat 27): bytes of a file
+// limits.quota_bytes against a tenant that works the accounting (threat 26): bytes of a file
 // removed while it is open go back once, at its last close, never at the unlink and again at a
 // truncate of the open fd; and a randomized sequence of writes, truncates, unlinks, renames over
 // and closes leaves the counter equal to what BACKING really holds.
