@@ -4,20 +4,22 @@
 
 #include <mutex>
 
+#include "fusefs/audit/audit_log.h"
 #include "fusefs/audit/rate_limit.h"
 
 namespace confinefs::audit {
 namespace {
 
-// The same budget as the audit sink: a burst for what a real session does, then a trickle.
-constexpr double kBurstLines = 200;
-constexpr double kLinesPerSecond = 20;
+// The audit sink's burst (audit_log.h) for what a real session does, then fewer lines a second
+// than it keeps: stderr goes to the journal, which the whole host shares.
+constexpr double kLogBurstLines = kBurstLines;
+constexpr double kLogLinesPerSecond = 20;
 
 }  // namespace
 
 bool admit_log_line() noexcept {
   static std::mutex mutex;
-  static TokenBucket bucket(kBurstLines, kLinesPerSecond);
+  static TokenBucket bucket(kLogBurstLines, kLogLinesPerSecond);
   TokenBucket::Admission a;
   {
     std::lock_guard lock(mutex);

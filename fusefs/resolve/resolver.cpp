@@ -171,11 +171,11 @@ Result<ResolvedEntry> Resolver::lookup(FdRef dir, const Name& name) const {
 
 Result<struct stat> Resolver::stat_child(FdRef dir, const Name& name) const {
   // Never statx by name: on a mount point that walks into the mounted filesystem's root and asks
-  // its server, which a hung FUSE mount inside BACKING never answers (threat 24). The no-follow
-  // O_PATH open stops at the mount (RESOLVE_NO_XDEV) without entering it.
-  auto fd = open_beneath(dir, name, O_PATH, 0);
-  if (!fd) return fd.error();
-  return admit(fd->ref());
+  // its server, which a hung FUSE mount inside BACKING never answers (threat 24). lookup()'s
+  // no-follow O_PATH open stops at the mount (RESOLVE_NO_XDEV) without entering it.
+  auto found = lookup(dir, name);
+  if (!found) return found.error();
+  return found->attr;
 }
 
 Result<struct stat> Resolver::stat_handle(FdRef handle) const { return admit(handle); }
