@@ -1,9 +1,11 @@
 // confinefs: start-up in a fixed order (threats 7, 18-20 in docs/threat-model.md):
 //   parse options (or run a subcommand) -> look up the tenant (-o user=) -> raise RLIMIT_NOFILE ->
 //   open BACKING (no following) -> clear a stale mount at MOUNTPOINT, refuse a live one -> check
-//   MOUNTPOINT -> load policy -> build the session (validates mount options) -> exit signals ->
-//   mount -> daemonize unless -f -> bind the control socket, fork the unmount helper ->
-//   confine: no_new_privs, Landlock, privileges (tenant uid or the serving capabilities), seccomp
+//   MOUNTPOINT -> load policy -> build the session (validates mount options) -> bind BACKING onto
+//   itself unless it is a mount root (the first step that leaves something mounted) -> exit
+//   signals -> mount -> daemonize unless -f -> bind the control socket, fork the unmount helper ->
+//   confine: no_new_privs, Landlock, privileges (tenant uid, or the serving capabilities as root or
+//   as the service user), seccomp
 //   -> start the threads (SIGHUP reload, control), which inherit all of it -> serve (READY=1 once
 //   the kernel completed INIT) -> STOPPING=1 -> the helper unmounts.
 // Every restriction is applied while the daemon has a single thread: Landlock and seccomp bind
