@@ -10,8 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
+#include <algorithm>
 
 #include "tests/deploy/daemon.h"
 #include "tests/support/mount_fixture.h"
@@ -20,18 +19,8 @@ namespace confinefs::testing {
 namespace {
 
 // How many mounts sit exactly at path.
-int mounts_at(const fs::path& path) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string f;
-    for (int i = 0; i < 5 && fields >> f; ++i) {
-    }
-    if (f == path.string()) ++n;
-  }
-  return n;
+long mounts_at(const fs::path& path) {
+  return std::ranges::count(mounts_under(path), path.string());
 }
 
 bool is_mount_root(const fs::path& path) {
@@ -82,7 +71,7 @@ TEST_F(BackingMount, StaysForTheNextDaemonWhichAddsNone) {
   for (int round = 0; round < 2; ++round) {
     Daemon d(args());
     ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
-    EXPECT_EQ(mounts_at(backing_), 1);
+    EXPECT_EQ(mounts_at(backing_), 1L);
     EXPECT_NE(status().find(round == 0 ? "backing_mount=bound\n" : "backing_mount=own\n"),
               std::string::npos)
         << status();

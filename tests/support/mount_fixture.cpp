@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -26,22 +28,30 @@ TempTree::TempTree() {
 
 namespace {
 
-// Mount points at or below dir, deepest (mounted last) first.
-std::vector<std::string> mounts_under(const fs::path& dir) {
+// Every line of /proc/self/mountinfo with its mount point (field 5), in mount order.
+std::vector<std::pair<std::string, std::string>> mount_lines() {
   std::ifstream in("/proc/self/mountinfo");
-  std::vector<std::string> points;
+  std::vector<std::pair<std::string, std::string>> lines;
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream fields(line);
     std::string f;
     for (int i = 0; i < 5 && fields >> f; ++i) {
     }
-    if (f == dir.string() || f.starts_with(dir.string() + "/")) points.push_back(f);
+    lines.emplace_back(f, line);
   }
-  return {points.rbegin(), points.rend()};
+  return lines;
 }
 
 }  // namespace
+
+std::vector<std::string> mounts_under(const fs::path& dir) {
+  std::vector<std::string> points;
+  for (const auto& [point, line] : mount_lines()) {
+    if (point == dir.string() || point.starts_with(dir.string() + "/")) points.push_back(point);
+  }
+  return {points.rbegin(), points.rend()};
+}
 
 TempTree::~TempTree() {
   // The daemon leaves BACKING bound onto itself (cmd/backing_mount.h); a test's tree goes whole.
@@ -51,15 +61,9 @@ TempTree::~TempTree() {
 }
 
 std::string mountinfo_line(const fs::path& path) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line, top;
-  while (std::getline(in, line)) {
-    // Field 5 is the mount point; match it as a whole field. Later lines are mounted on top.
-    std::istringstream fields(line);
-    std::string f;
-    for (int i = 0; i < 5 && fields >> f; ++i) {
-    }
-    if (f == path.string()) top = line;
+  std::string top;  // later lines are mounted on top
+  for (const auto& [point, line] : mount_lines()) {
+    if (point == path.string()) top = line;
   }
   return top;
 }

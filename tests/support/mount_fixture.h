@@ -80,6 +80,8 @@ std::vector<std::string> daemon_environment();
 [[noreturn]] void exec_daemon(std::vector<std::string> argv, std::vector<std::string> env);
 // The /proc/self/mountinfo line of the topmost mount at path, "" when nothing is mounted there.
 std::string mountinfo_line(const fs::path& path);
+// Mount points at or below dir, the one mounted last first.
+std::vector<std::string> mounts_under(const fs::path& dir);
 // True when path is currently a mountpoint according to /proc/self/mountinfo.
 bool is_mounted(const fs::path& path);
 // Path of the confinefs binary under test (CONFINEFS_BIN, set by CMake).
