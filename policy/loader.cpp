@@ -35,16 +35,17 @@ std::shared_ptr<const Policy> parse(const YAML::Node& doc) {
   check_version(root);
   Settings settings;
   std::vector<Rule> rules;
-  detail::for_each_entry(root,
-                         {"version", "tenant", "mode", "rules", "hardlinks", "limits", "create",
-                          "xattrs", "audit", "backing", "mountpoint"},
-                         [&](const Field& f) {
-                           if (f.name == "rules") {
-                             rules = detail::read_rules(f);
-                           } else if (f.name != "version") {
-                             detail::read_setting(f, &settings);
-                           }
-                         });
+  detail::for_each_entry(
+      root,
+      {"version", "tenant", "mode", "rules", "hardlinks", "links", "fifos", "sockets", "limits",
+       "create", "xattrs", "audit", "backing", "mountpoint"},
+      [&](const Field& f) {
+        if (f.name == "rules") {
+          rules = detail::read_rules(f);
+        } else if (f.name != "version") {
+          detail::read_setting(f, &settings);
+        }
+      });
   return std::make_shared<const Policy>(std::move(settings), std::move(rules));
 }
 

@@ -22,6 +22,14 @@ const char* hardlink_mode_name(HardlinkMode m) noexcept {
   return "unknown";
 }
 
+const char* link_mode_name(LinkMode m) noexcept {
+  return m == LinkMode::kRefuse ? "refuse" : "contained";
+}
+
+const char* object_mode_name(ObjectMode m) noexcept {
+  return m == ObjectMode::kRefuse ? "refuse" : "mount";
+}
+
 std::shared_ptr<const Policy> Policy::defaults() { return std::make_shared<const Policy>(); }
 
 Policy::Policy(Settings settings, std::vector<Rule> rules)

@@ -25,6 +25,20 @@ inline Access stricter(Access a, Access b) noexcept { return a < b ? b : a; }
 enum class HardlinkMode : unsigned char { kRefuse, kReadOnly };
 const char* hardlink_mode_name(HardlinkMode m) noexcept;
 
+// Symlinks the sandbox makes: refused, or stored and served while contained in the mount
+// (fusefs/objects/link_target.h).
+enum class LinkMode : unsigned char { kRefuse, kContained };
+const char* link_mode_name(LinkMode m) noexcept;
+// FIFOs and unix sockets the sandbox makes: refused, or served to the mount that made them.
+enum class ObjectMode : unsigned char { kRefuse, kMount };
+const char* object_mode_name(ObjectMode m) noexcept;
+
+struct Objects {
+  LinkMode links = LinkMode::kContained;
+  ObjectMode fifos = ObjectMode::kMount;
+  ObjectMode sockets = ObjectMode::kMount;
+};
+
 struct Rule {
   std::string glob;  // virtual path glob from the mount root, e.g. "/inputs/**"
   Access access;
@@ -60,6 +74,7 @@ struct Settings {
   std::string tenant = "default";
   Access mode = Access::kReadWrite;  // kReadWrite or kReadOnly: a floor for every decision
   HardlinkMode hardlinks = HardlinkMode::kRefuse;
+  Objects objects;
   Limits limits;
   CreateOptions create;
   unsigned xattr_namespaces = kXattrUser;  // XattrNamespace bits
@@ -108,6 +123,7 @@ class Policy {
   Access mode() const noexcept { return settings_.mode; }
   const std::vector<Rule>& rules() const noexcept { return rules_; }
   HardlinkMode hardlinks() const noexcept { return settings_.hardlinks; }
+  const Objects& objects() const noexcept { return settings_.objects; }
   const Limits& limits() const noexcept { return settings_.limits; }
   const CreateOptions& create() const noexcept { return settings_.create; }
   unsigned xattr_namespaces() const noexcept { return settings_.xattr_namespaces; }

@@ -177,6 +177,13 @@ void read_setting(const Field& f, Settings* s) {
     s->hardlinks = pick<HardlinkMode>(
         f, {{"refuse", HardlinkMode::kRefuse}, {"read-only", HardlinkMode::kReadOnly}},
         "refuse or read-only");
+  } else if (f.name == "links") {
+    s->objects.links =
+        pick<LinkMode>(f, {{"refuse", LinkMode::kRefuse}, {"contained", LinkMode::kContained}},
+                       "refuse or contained");
+  } else if (f.name == "fifos" || f.name == "sockets") {
+    (f.name == "fifos" ? s->objects.fifos : s->objects.sockets) = pick<ObjectMode>(
+        f, {{"refuse", ObjectMode::kRefuse}, {"mount", ObjectMode::kMount}}, "refuse or mount");
   } else if (f.name == "limits") {
     read_limits(f, &s->limits);
   } else if (f.name == "create") {

@@ -111,6 +111,9 @@ std::string summarize(const Policy& p) {
   out << "tenant: " << quote(p.tenant()) << "\n";
   out << "mode: " << access_name(p.mode()) << "\n";
   out << "hardlinks: " << hardlink_mode_name(p.hardlinks()) << "\n";
+  out << "links: " << link_mode_name(p.objects().links) << "\n";
+  out << "fifos: " << object_mode_name(p.objects().fifos) << "\n";
+  out << "sockets: " << object_mode_name(p.objects().sockets) << "\n";
   put_rules(out, p);
   put_limits(out, p.limits());
   put_create_and_xattrs(out, p);

@@ -38,6 +38,8 @@ void on_init(void* userdata, fuse_conn_info* conn) {
   enable(conn, FUSE_CAP_SPLICE_READ);
   enable(conn, FUSE_CAP_SPLICE_WRITE);
   enable(conn, FUSE_CAP_SPLICE_MOVE);
+  // A link body is checked each time it is served (ops/objects.cpp): the kernel must ask again.
+  conn->want &= ~FUSE_CAP_CACHE_SYMLINKS;
   auto* st = static_cast<MountState*>(userdata);
   if (st->timeouts.writeback) {
     enable(conn, FUSE_CAP_WRITEBACK_CACHE);
@@ -108,12 +110,16 @@ void on_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   reply_status(req, ops::rmdir(request(req, Op::kRmdir), parent, name));
 }
 
-void on_symlink(fuse_req_t req, const char*, fuse_ino_t parent, const char* name) {
-  reply_status(req, ops::refuse_link_creation(request(req, Op::kSymlink), parent, name));
+void on_symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
+  reply_entry(req, ops::symlink(request(req, Op::kSymlink), parent, name, target), timeouts(req));
+}
+
+void on_readlink(fuse_req_t req, fuse_ino_t ino) {
+  reply_readlink(req, ops::readlink(request(req, Op::kReadlink), ino));
 }
 
 void on_link(fuse_req_t req, fuse_ino_t, fuse_ino_t parent, const char* name) {
-  reply_status(req, ops::refuse_link_creation(request(req, Op::kLink), parent, name));
+  reply_status(req, ops::refuse_hardlink(request(req, Op::kLink), parent, name));
 }
 
 void on_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
@@ -237,7 +243,7 @@ Result<size_t> fill_readdir(fuse_req_t req, fuse_ino_t ino, ops::OpenDir& dir, c
   if (off != dir.stream.position()) {
     if (auto ok = dir.stream.seek(off); !ok) return ok.error();
   }
-  auto scope = ops::listing_scope(r, dir, check_visible);
+  auto scope = ops::listing_scope(r, dir, check_visible, !plus);
   if (!scope) return scope.error();
   size_t used = 0;
   for (;;) {
@@ -348,6 +354,7 @@ fuse_lowlevel_ops make_ops() {
   o.unlink = on_unlink;
   o.rmdir = on_rmdir;
   o.symlink = on_symlink;
+  o.readlink = on_readlink;
   o.link = on_link;
   o.rename = on_rename;
   o.open = on_open;

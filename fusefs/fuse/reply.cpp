@@ -103,6 +103,11 @@ void reply_written(fuse_req_t req, const Result<size_t>& r) {
   fuse_reply_write(req, r.value());
 }
 
+void reply_readlink(fuse_req_t req, const Result<std::string>& r) {
+  if (!r) return reply_error(req, r.code());
+  fuse_reply_readlink(req, r->c_str());
+}
+
 void reply_buffer(fuse_req_t req, const char* buf, size_t size) { fuse_reply_buf(req, buf, size); }
 
 void reply_xattr(fuse_req_t req, const Result<size_t>& r, const char* buf, size_t size) {

@@ -2,6 +2,8 @@
 // never mix errno plumbing with protocol calls.
 #pragma once
 
+#include <string>
+
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -25,6 +27,7 @@ void reply_opendir(fuse_req_t req, const Result<ops::OpenDir*>& r, fuse_file_inf
 void reply_read_fd(fuse_req_t req, const ops::OpenFile& file, size_t size, off_t offset);
 void reply_written(fuse_req_t req, const Result<size_t>& r);
 void reply_buffer(fuse_req_t req, const char* buf, size_t size);
+void reply_readlink(fuse_req_t req, const Result<std::string>& r);
 void reply_xattr(fuse_req_t req, const Result<size_t>& r, const char* buf, size_t size);
 void reply_statfs(fuse_req_t req, const Result<struct statvfs>& r);
 void reply_lseek(fuse_req_t req, const Result<off_t>& r);

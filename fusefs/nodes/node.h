@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "fusefs/sys/fd.h"
 
@@ -28,7 +29,9 @@ struct InodeKeyHash {
   }
 };
 
-enum class NodeType : unsigned char { kDirectory, kRegular };
+// What the mount shows. Symlinks, FIFOs and sockets made through the mount are regular files on
+// the host (fusefs/objects/kind.h): only directories are directories there.
+enum class NodeType : unsigned char { kDirectory, kRegular, kSymlink, kFifo, kSocket };
 
 inline NodeType node_type_of(mode_t mode) {
   return S_ISDIR(mode) ? NodeType::kDirectory : NodeType::kRegular;
@@ -101,6 +104,13 @@ class Node {
   uint64_t lookups_ = 0;
   uint64_t parent_ = 0;  // node id of the directory it was last resolved in (0 for the root)
   std::string name_;     // the name it was last resolved as, for virtual paths
+  // Every directory the kernel may hold this node under: each parent it was ever reported in
+  // while it lived (a rename's reply reaches the kernel's dentry after the daemon moved it; a
+  // lookup's move may fail in the kernel). Link containment counts depth over all of them.
+  std::vector<uint64_t> parents_;
+  // The least depth this node must keep so that every link served beneath it stays inside the
+  // mount (node_table.h, serve_link).
+  unsigned depth_floor_ = 0;
 };
 
 }  // namespace confinefs

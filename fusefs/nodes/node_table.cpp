@@ -1,9 +1,20 @@
 #include "fusefs/nodes/node_table.h"
 
 #include <algorithm>
+#include <deque>
+#include <unordered_set>
 #include <vector>
 
 namespace confinefs {
+namespace {
+
+std::string location_key(uint64_t parent, std::string_view name) {
+  std::string key(reinterpret_cast<const char*>(&parent), sizeof parent);
+  key.append(name);
+  return key;
+}
+
+}  // namespace
 
 NodeTable::NodeTable(InodeKey root_key, Fd root_handle, size_t max_nodes)
     : max_nodes_(max_nodes),
@@ -31,9 +42,13 @@ Result<NodeRef> NodeTable::remember(InodeKey key, NodeType type, Fd handle, uint
       // A (dev, ino) whose type changed cannot be the same live inode: the handle pins it.
       if (node->type_ != type) return Error{EIO, Refusal::kIdentityMismatch};
       if (node->id_ != kRootId) {
+        // Found under another parent (moved outside, or a second name): the kernel will move
+        // its dentry there, so links served beneath must still fit.
+        if (node->parent_ != parent) {
+          if (!add_parent_locked(*node, parent)) return Error{ENOENT, Refusal::kLinkEscape};
+        }
         ++node->lookups_;
-        node->parent_ = parent;
-        node->name_.assign(name);
+        set_location_locked(*node, parent, name);
       }
       NodeRef found = node;
       return found;  // the duplicate handle (a parameter) closes after the lock is released
@@ -41,8 +56,8 @@ Result<NodeRef> NodeTable::remember(InodeKey key, NodeType type, Fd handle, uint
     if (by_id_.size() >= max_nodes_) return Error{ENFILE};
     fresh = std::make_shared<Node>(next_id_++, key, type, std::move(handle));
     fresh->lookups_ = 1;
-    fresh->parent_ = parent;
-    fresh->name_.assign(name);
+    fresh->parents_.push_back(parent);
+    set_location_locked(*fresh, parent, name);
     by_id_.emplace(fresh->id_, fresh);
     by_key_.emplace(key, fresh->id_);
     if (by_id_.size() >= pressure_mark_) on_pressure_();
@@ -61,6 +76,10 @@ void NodeTable::forget(uint64_t id, uint64_t n) {
   node->lookups_ = n >= node->lookups_ ? 0 : node->lookups_ - n;
   if (node->lookups_ > 0) return;
   by_key_.erase(node->key_);
+  if (auto at = by_location_.find(location_key(node->parent_, node->name_));
+      at != by_location_.end() && at->second == id) {
+    by_location_.erase(at);
+  }
   released = std::move(node);
   by_id_.erase(it);
   ++released_;
@@ -71,8 +90,93 @@ void NodeTable::moved(InodeKey key, uint64_t new_parent, std::string_view new_na
   auto it = by_key_.find(key);
   if (it == by_key_.end() || it->second == kRootId) return;
   auto& node = by_id_.at(it->second);
-  node->parent_ = new_parent;
-  node->name_.assign(new_name);
+  (void)add_parent_locked(*node, new_parent);  // admit_move() already placed it when it could
+  set_location_locked(*node, new_parent, new_name);
+}
+
+NodeRef NodeTable::at(uint64_t parent, std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  auto it = by_location_.find(location_key(parent, name));
+  if (it == by_location_.end()) return nullptr;
+  return by_id_.at(it->second);
+}
+
+void NodeTable::set_location_locked(Node& node, uint64_t parent, std::string_view name) {
+  if (auto at = by_location_.find(location_key(node.parent_, node.name_));
+      at != by_location_.end() && at->second == node.id_) {
+    by_location_.erase(at);
+  }
+  node.parent_ = parent;
+  node.name_.assign(name);
+  by_location_[location_key(parent, name)] = node.id_;
+}
+
+unsigned NodeTable::depth_locked(uint64_t id) const {
+  // Breadth-first over every recorded parent: the shortest way up is the shallowest place the
+  // kernel may hold the node. Parents that left the table hold no dentry any more; a node with
+  // no way up (or too many parents to reason about) counts as depth 0.
+  std::deque<std::pair<uint64_t, unsigned>> queue{{id, 0}};
+  std::unordered_set<uint64_t> seen{id};
+  while (!queue.empty()) {
+    auto [at, d] = queue.front();
+    queue.pop_front();
+    if (at == kRootId) return d;
+    auto it = by_id_.find(at);
+    if (it == by_id_.end() || it->second->parents_.size() > kMaxParents) return 0;
+    for (uint64_t p : it->second->parents_) {
+      if (seen.insert(p).second) queue.emplace_back(p, d + 1);
+    }
+  }
+  return 0;
+}
+
+void NodeTable::raise_floor_locked(uint64_t id, unsigned floor) {
+  std::vector<std::pair<uint64_t, unsigned>> work{{id, floor}};
+  while (!work.empty()) {
+    auto [at, f] = work.back();
+    work.pop_back();
+    auto it = by_id_.find(at);
+    if (f == 0 || it == by_id_.end() || it->second->depth_floor_ >= f) continue;
+    it->second->depth_floor_ = f;
+    for (uint64_t p : it->second->parents_) work.emplace_back(p, f - 1);
+  }
+}
+
+Result<void> NodeTable::add_parent_locked(Node& node, uint64_t parent) {
+  if (std::find(node.parents_.begin(), node.parents_.end(), parent) != node.parents_.end()) {
+    return {};
+  }
+  if (node.depth_floor_ > 0) {
+    unsigned parent_depth = depth_locked(parent);
+    bool reachable = parent == kRootId || parent_depth > 0;
+    if (!reachable || node.parents_.size() >= kMaxParents || parent_depth + 1 < node.depth_floor_) {
+      return Error{EXDEV, Refusal::kLinkEscape};
+    }
+  }
+  // Past kMaxParents the node counts as depth 0 for good (depth_locked), so one more entry is
+  // all that is kept: a node renamed between directories again and again costs bounded memory.
+  if (node.parents_.size() <= kMaxParents) node.parents_.push_back(parent);
+  if (node.depth_floor_ > 1) raise_floor_locked(parent, node.depth_floor_ - 1);
+  return {};
+}
+
+Result<void> NodeTable::serve_link(uint64_t id, unsigned climb) {
+  std::lock_guard lock(mutex_);
+  if (depth_locked(id) < climb + 1) return Error{EACCES, Refusal::kLinkEscape};
+  raise_floor_locked(id, climb + 1);
+  return {};
+}
+
+Result<void> NodeTable::admit_move(uint64_t id, uint64_t new_parent) {
+  std::lock_guard lock(mutex_);
+  auto it = by_id_.find(id);
+  if (it == by_id_.end() || id == kRootId) return {};
+  return add_parent_locked(*it->second, new_parent);
+}
+
+unsigned NodeTable::depth(uint64_t id) const {
+  std::lock_guard lock(mutex_);
+  return depth_locked(id);
 }
 
 NodeRef NodeTable::find(InodeKey key) const {

@@ -43,6 +43,22 @@ class NodeTable {
   void moved(InodeKey key, uint64_t new_parent, std::string_view new_name);
   // The node of key, if the kernel knows it.
   NodeRef find(InodeKey key) const;
+  // The node the kernel last learnt at parent/name (what a rename of that name moves in the
+  // kernel's cache, whatever the host holds there now).
+  NodeRef at(uint64_t parent, std::string_view name) const;
+
+  // Link containment. A node's depth is its shortest distance to the root over every parent
+  // the kernel may hold it under, so the kernel's own view is never shallower. serve_link()
+  // admits a link node whose target climbs `climb` levels above its directory only at depth
+  // climb + 1 or more, and from then on every directory above it keeps a floor: admit_move()
+  // refuses (EXDEV) to place a node where its floor would no longer hold, before the host
+  // rename, and a lookup that finds a known node under a new parent is refused the same way
+  // (ENOENT, Refusal::kLinkEscape). Floors only rise while a node lives; a forgotten node has no
+  // dentry left in the kernel, nor has anything beneath it.
+  Result<void> serve_link(uint64_t id, unsigned climb);
+  Result<void> admit_move(uint64_t id, uint64_t new_parent);
+  // Depth of node id as serve_link() counts it (0 when unknown: fail closed).
+  unsigned depth(uint64_t id) const;
 
   // Virtual path from the mount root as this daemon resolved it ("/" for the root).
   std::string virtual_path(uint64_t id) const;
@@ -61,9 +77,16 @@ class NodeTable {
   std::vector<std::pair<uint64_t, std::string>> sweep(size_t count);
 
  private:
+  static constexpr size_t kMaxParents = 8;  // beyond: depth 0, links beneath are refused
+  unsigned depth_locked(uint64_t id) const;
+  void raise_floor_locked(uint64_t id, unsigned floor);
+  Result<void> add_parent_locked(Node& node, uint64_t parent);
+  void set_location_locked(Node& node, uint64_t parent, std::string_view name);
+
   mutable std::mutex mutex_;
   std::unordered_map<uint64_t, std::shared_ptr<Node>> by_id_;
   std::unordered_map<InodeKey, uint64_t, InodeKeyHash> by_key_;
+  std::unordered_map<std::string, uint64_t> by_location_;  // location_key(parent, name) -> id
   uint64_t next_id_ = kRootId + 1;
   const size_t max_nodes_;
   std::shared_ptr<Node> root_;

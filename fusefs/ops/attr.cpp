@@ -2,6 +2,7 @@
 // never by name, never following a link, never on a hardlinked file, no setuid/setgid bits stored.
 #include <fcntl.h>
 
+#include "fusefs/objects/marker.h"
 #include "fusefs/ops/common.h"
 #include "fusefs/ops/gate.h"
 #include "fusefs/ops/growth.h"
@@ -96,8 +97,20 @@ Result<struct stat> setattr(const Request& r, uint64_t id, const AttrChange& cha
     return fs.refuse(r, id, "", ok.error());
   }
   if (auto ok = check_chown(r, id, now.value(), change); !ok) return ok.error();
-  if (auto ok = apply_limited(r, *node.value(), fd, now.value(), change); !ok) return ok.error();
-  return sys::fstat(fd);
+  NodeType type = node.value()->type();
+  AttrChange host_change = change;
+  if (type != NodeType::kRegular && type != NodeType::kDirectory) {
+    // A stored link, FIFO or socket keeps the bit that marks it on the host (objects/marker.h),
+    // and has no content size to change.
+    if (change.size) return Error{EINVAL};
+    if (change.mode) host_change.mode = (*change.mode & 0777) | objects::kObjectBit;
+  }
+  if (auto ok = apply_limited(r, *node.value(), fd, now.value(), host_change); !ok) {
+    return ok.error();
+  }
+  auto after = sys::fstat(fd);
+  if (!after) return after.error();
+  return objects::present(type, after.value());
 }
 
 }  // namespace confinefs::ops

@@ -1,5 +1,6 @@
 #include "fusefs/ops/common.h"
 
+#include "fusefs/objects/marker.h"
 #include "fusefs/ops/gate.h"
 
 namespace confinefs::ops {
@@ -22,13 +23,13 @@ Result<Name> client_name(const Request& r, uint64_t parent, const char* name) {
   return parsed;
 }
 
-Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, ResolvedEntry found) {
+Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, ResolvedEntry found,
+                       NodeType type) {
   InodeKey key{found.attr.st_dev, found.attr.st_ino};
-  auto node = fs.nodes().remember(key, node_type_of(found.attr.st_mode), std::move(found.handle),
-                                  parent, name.view());
+  auto node = fs.nodes().remember(key, type, std::move(found.handle), parent, name.view());
   if (!node) return node.error();
   node.value()->saw_link_count(found.attr.st_nlink);
-  return Entry{node.value()->id(), found.attr};
+  return Entry{node.value()->id(), objects::present(type, found.attr)};
 }
 
 Result<void> take_inode(const Request& r, uint64_t parent, std::string_view name) {

@@ -13,8 +13,15 @@ Result<NodeRef> node_of(Filesystem& fs, uint64_t id);
 Result<NodeRef> dir_of(Filesystem& fs, uint64_t id);
 // Parses a client-supplied name, auditing hostile ones.
 Result<Name> client_name(const Request& r, uint64_t parent, const char* name);
-// Records a successful resolution in the node table and builds the kernel's entry.
-Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, ResolvedEntry found);
+// What the mount shows for an entry the resolver admitted at dir/name: a directory, a regular
+// file, or a symlink, FIFO or socket stored as a regular file (ops/objects.cpp). ENOENT with a
+// Refusal for objects the policy does not serve.
+Result<NodeType> kind_of(Filesystem& fs, const Node& dir, const Name& name,
+                         const ResolvedEntry& found);
+// Records a successful resolution in the node table and builds the kernel's entry, with the
+// attributes the mount shows for type.
+Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, ResolvedEntry found,
+                       NodeType type);
 // One inode of limits.quota_inodes for a new name (EDQUOT, audited, when none is left); give it
 // back with fs.usage().give_inode() if the creation fails.
 Result<void> take_inode(const Request& r, uint64_t parent, std::string_view name);

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 
+#include "fusefs/objects/marker.h"
 #include "fusefs/ops/common.h"
 #include "fusefs/ops/credentials.h"
 #include "fusefs/ops/gate.h"
@@ -18,8 +19,10 @@ bool is_dot_or_dotdot(const char* name) {
   return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
 }
 
-// Whether a listed entry is one lookup() would admit; "." and ".." are always listed.
-bool visible(Filesystem& fs, OpenDir& dir, const ListingScope& scope, const DirEntry& e) {
+// Whether a listed entry is one lookup() would admit; "." and ".." are always listed. A regular
+// file that may be a stored link, FIFO or socket (objects/marker.h) is listed as DT_UNKNOWN: its
+// type needs a lookup, which the client makes if it cares (readdirplus makes it anyway).
+bool visible(Filesystem& fs, OpenDir& dir, const ListingScope& scope, DirEntry& e) {
   if (is_dot_or_dotdot(e.name)) return true;
   if (e.type != DT_REG && e.type != DT_DIR && e.type != DT_UNKNOWN) return false;
   auto name = Name::parse(e.name);
@@ -27,8 +30,20 @@ bool visible(Filesystem& fs, OpenDir& dir, const ListingScope& scope, const DirE
   if (scope.dir_path && hidden_from_listing(*scope.policy, *scope.dir_path, name->view())) {
     return false;
   }
-  // A mount point or bind-mounted file keeps DT_DIR/DT_REG in the listing: only statx shows it.
-  return !scope.check_visible || fs.resolver().stat_child(dir.stream.fd(), name.value()).ok();
+  mode_t mode = 0;
+  if (scope.check_visible) {
+    // A mount point or bind-mounted file keeps DT_DIR/DT_REG in the listing: only statx shows it.
+    auto st = fs.resolver().stat_child(dir.stream.fd(), name.value());
+    if (!st) return false;
+    mode = st->st_mode;
+  } else if (scope.plain && e.type != DT_DIR) {
+    auto peeked = fs.resolver().peek_mode(dir.stream.fd(), name.value());
+    if (!peeked) return peeked.code() != ENOENT;
+    mode = peeked.value();
+  }
+  if (mode != 0 && !S_ISREG(mode) && !S_ISDIR(mode)) return false;
+  if (S_ISREG(mode) && (mode & objects::kObjectBit)) e.type = DT_UNKNOWN;
+  return true;
 }
 
 }  // namespace
@@ -47,9 +62,9 @@ Result<OpenDir*> opendir(const Request& r, uint64_t id) {
 
 void releasedir(OpenDir* dir) { delete dir; }
 
-Result<ListingScope> listing_scope(const Request& r, OpenDir& dir, bool check_visible) {
+Result<ListingScope> listing_scope(const Request& r, OpenDir& dir, bool check_visible, bool plain) {
   Filesystem& fs = r.fs;
-  ListingScope scope{fs.policy(), std::nullopt, check_visible};
+  ListingScope scope{fs.policy(), std::nullopt, check_visible, plain};
   if (scope.policy->has_rules()) {
     auto path = listing_path(fs, dir.node->id());
     if (!path) return path.error();
@@ -104,7 +119,7 @@ Result<Entry> mkdir(const Request& r, uint64_t parent, const char* name, mode_t 
   if (!S_ISDIR(found->attr.st_mode)) {
     return fs.refuse(r, parent, n->view(), Error{EIO, Refusal::kIdentityMismatch});
   }
-  return remember(fs, parent, n.value(), std::move(found.value()));
+  return remember(fs, parent, n.value(), std::move(found.value()), NodeType::kDirectory);
 }
 
 Result<void> rmdir(const Request& r, uint64_t parent, const char* name) {

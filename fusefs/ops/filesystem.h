@@ -12,6 +12,7 @@
 
 #include "fusefs/audit/audit_log.h"
 #include "fusefs/nodes/node_table.h"
+#include "fusefs/objects/made_here.h"
 #include "fusefs/ops/usage.h"
 #include "fusefs/resolve/mount_watch.h"
 #include "fusefs/resolve/resolver.h"
@@ -72,6 +73,8 @@ class Filesystem {
   void watch_mounts(MountWatch watch) { mount_watch_.emplace(std::move(watch)); }
   bool mounts_possible() { return !mount_watch_ || mount_watch_->mounts_possible(); }
   Usage& usage() noexcept { return usage_; }
+  // The FIFOs and sockets this mount made (objects/made_here.h).
+  objects::MadeHere& made_here() noexcept { return made_here_; }
 
   // Audits a refusal that looks like an escape attempt (docs/threat-model.md: planted or raced
   // links, special files, foreign mounts, hardlinks, swaps, hostile names) and passes the error
@@ -86,6 +89,7 @@ class Filesystem {
   Counters counters_;
   audit::AuditLog audit_;
   Usage usage_;
+  objects::MadeHere made_here_;
   std::optional<MountWatch> mount_watch_;
 };
 

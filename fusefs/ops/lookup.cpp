@@ -1,6 +1,7 @@
 // lookup, forget, getattr, statfs: resolving names into nodes and reporting attributes.
 #include <algorithm>
 
+#include "fusefs/objects/marker.h"
 #include "fusefs/ops/common.h"
 #include "fusefs/ops/gate.h"
 #include "fusefs/ops/ops.h"
@@ -42,7 +43,11 @@ Result<Entry> lookup(const Request& r, uint64_t parent, const char* name) {
   if (!found) return fs.refuse(r, parent, n->view(), found.error());
   InodeKey key{found->attr.st_dev, found->attr.st_ino};
   if (auto ok = confirm_lookup(r, parent, n.value(), key); !ok) return ok.error();
-  return remember(fs, parent, n.value(), std::move(found.value()));
+  auto kind = kind_of(fs, *dir.value(), n.value(), found.value());
+  if (!kind) return fs.refuse(r, parent, n->view(), kind.error());
+  auto entry = remember(fs, parent, n.value(), std::move(found.value()), kind.value());
+  if (!entry) return fs.refuse(r, parent, n->view(), entry.error());
+  return entry;
 }
 
 void forget(const Request& r, uint64_t node, uint64_t count) { r.fs.nodes().forget(node, count); }
@@ -57,7 +62,7 @@ Result<struct stat> getattr(const Request& r, uint64_t id) {
   auto attr = fs.resolver().stat_handle(node.value()->handle());
   if (!attr) return fs.refuse(r, id, "", attr.error());
   node.value()->saw_link_count(attr->st_nlink);
-  return attr;
+  return objects::present(node.value()->type(), attr.value());
 }
 
 Result<struct statvfs> statfs(const Request& r, uint64_t id) {

@@ -1,10 +1,11 @@
-// Namespace changes: unlink, rename, mknod, and the refused symlink()/link().
+// Namespace changes: unlink, rename, and the refused link().
 // Threat (threats 1, 10, 15): names are removed or moved with *at() calls between held
 // parent fds; the kernel never follows a link at either end of a rename. Names the mount does not
 // show (host symlinks, special files, mounts) cannot be removed, replaced or renamed onto.
 #include <fcntl.h>
 #include <linux/fs.h>
 
+#include "fusefs/objects/marker.h"
 #include "fusefs/ops/common.h"
 #include "fusefs/ops/credentials.h"
 #include "fusefs/ops/gate.h"
@@ -27,8 +28,25 @@ Result<std::optional<struct stat>> target_state(Filesystem& fs, const Node& dir,
   return st.error();
 }
 
-void record_move(Filesystem& fs, const struct stat& st, uint64_t parent, const Name& name) {
-  fs.nodes().moved(InodeKey{st.st_dev, st.st_ino}, parent, name.view());
+void record_move(Filesystem& fs, const struct stat& st, const Node& dir, const Name& name) {
+  InodeKey key{st.st_dev, st.st_ino};
+  fs.nodes().moved(key, dir.id(), name.view());
+  if (st.st_mode & objects::kObjectBit) fs.made_here().moved(key, dir.key(), name.view());
+}
+
+// Before a rename: every node that will sit under to_dir afterwards, in the daemon's table or
+// in the kernel's cache (the node the kernel last learnt at the name, whatever the host holds
+// there now), must keep the links served beneath it inside the mount (node_table.h). EXDEV
+// makes mv copy instead, and the copies are checked like new links.
+Result<void> admit_move(Filesystem& fs, const struct stat& host, uint64_t from_dir,
+                        const Name& from, uint64_t to_dir) {
+  NodeRef held = fs.nodes().find(InodeKey{host.st_dev, host.st_ino});
+  NodeRef cached = fs.nodes().at(from_dir, from.view());
+  for (const NodeRef& node : {held, cached}) {
+    if (!node) continue;
+    if (auto ok = fs.nodes().admit_move(node->id(), to_dir); !ok) return ok;
+  }
+  return {};
 }
 
 bool same_inode(const struct stat& a, const struct stat& b) {
@@ -59,7 +77,9 @@ Result<void> unlink(const Request& r, uint64_t parent, const char* name) {
   if (!st) return fs.refuse(r, parent, n->view(), st.error());
   if (S_ISDIR(st->st_mode)) return Error{EISDIR};
   auto removed = fs.resolver().remove(dir.value()->handle(), n.value(), false);
-  if (removed) release_usage(fs, st.value());
+  if (!removed) return removed;
+  release_usage(fs, st.value());
+  if (st->st_mode & objects::kObjectBit) fs.made_here().erase(InodeKey{st->st_dev, st->st_ino});
   return removed;
 }
 
@@ -92,33 +112,36 @@ Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_
     return ok.error();
   }
 
+  if (auto ok = admit_move(fs, source.value(), parent, from.value(), new_parent); !ok) {
+    return fs.refuse(r, parent, from->view(), ok.error());
+  }
+  if ((flags & RENAME_EXCHANGE) && target->has_value()) {
+    if (auto ok = admit_move(fs, target->value(), new_parent, to.value(), parent); !ok) {
+      return fs.refuse(r, new_parent, to->view(), ok.error());
+    }
+  }
+
   auto moved = fs.resolver().rename(from_dir.value()->handle(), from.value(),
                                     to_dir.value()->handle(), to.value(), flags);
   if (!moved) return moved;
-  record_move(fs, source.value(), new_parent, to.value());
+  record_move(fs, source.value(), *to_dir.value(), to.value());
   if ((flags & RENAME_EXCHANGE) && target->has_value()) {
-    record_move(fs, target->value(), parent, from.value());
+    record_move(fs, target->value(), *from_dir.value(), from.value());
   } else if (target->has_value() && !same_inode(source.value(), target->value())) {
     release_usage(fs, target->value());  // the replaced name is gone
+    const struct stat& gone = target->value();
+    if (gone.st_mode & objects::kObjectBit)
+      fs.made_here().erase(InodeKey{gone.st_dev, gone.st_ino});
   }
   return {};
 }
 
-Result<Entry> mknod(const Request& r, uint64_t parent, const char* name, mode_t mode) {
-  // Threat 10: only regular files can be made through the mount.
-  if ((mode & S_IFMT) != 0 && !S_ISREG(mode)) return Error{EPERM};
-  auto made = create(r, parent, name, mode & 07777, O_WRONLY | O_EXCL);
-  if (!made) return made.error();
-  release(r.fs, made->file);
-  return made->entry;
-}
-
-Result<void> refuse_link_creation(const Request& r, uint64_t parent, const char* name) {
-  // Threat 3, 5: a symlink made here would be followed by whoever reads the host directory, and
-  // a hardlink would give an inode a second name; neither is ever created.
+Result<void> refuse_hardlink(const Request& r, uint64_t parent, const char* name) {
+  // Threat 5: a hardlink gives an inode a second name, and every open proves its file has one
+  // name only; a second name made through the mount would make the mount's own files unusable.
   auto n = client_name(r, parent, name);
   if (!n) return n.error();
-  return deny_by_limit(r, parent, n->view(), EPERM, "no-links");
+  return deny_by_limit(r, parent, n->view(), EPERM, "no-hardlinks");
 }
 
 }  // namespace confinefs::ops

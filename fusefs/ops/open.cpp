@@ -96,7 +96,8 @@ Result<Created> create_new(const Request& r, uint64_t parent, const Name& name, 
   auto handle = fs.resolver().path_handle(made->handle.ref());
   if (!handle) return handle.error();
   Fd io = std::move(made->handle);
-  auto entry = remember(fs, parent, name, ResolvedEntry{std::move(handle.value()), made->attr});
+  auto entry = remember(fs, parent, name, ResolvedEntry{std::move(handle.value()), made->attr},
+                        NodeType::kRegular);
   if (!entry) return entry.error();
   return Created{entry.value(), new_open_file(std::move(io), fs.nodes().get(entry->id))};
 }
@@ -108,6 +109,9 @@ Result<OpenFile*> open(const Request& r, uint64_t id, int flags) {
   auto node = node_of(fs, id);
   if (!node) return node.error();
   if (node.value()->is_dir()) return Error{EISDIR};
+  // The kernel follows links and opens FIFOs and sockets itself; an OPEN for one is a bug or a
+  // forgery, and its host file is not what the client would get.
+  if (node.value()->type() != NodeType::kRegular) return Error{ELOOP};
   if (auto ok = gate(r, id, nullptr, writes(flags) ? Intent::kModify : Intent::kRead); !ok) {
     return ok.error();
   }

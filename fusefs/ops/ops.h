@@ -92,19 +92,24 @@ struct ListingScope {
   std::optional<std::string> dir_path;  // the verified virtual path; only with rules
   bool check_visible = false;  // classify each entry with statx (plain readdir; readdirplus
                                // looks each entry up, which classifies it too)
+  bool plain = false;  // a plain readdir: entries carry a d_type that must be right without a
+                       // lookup (stored links, FIFOs and sockets are DT_UNKNOWN)
 };
-Result<ListingScope> listing_scope(const Request& r, OpenDir& dir, bool check_visible);
+Result<ListingScope> listing_scope(const Request& r, OpenDir& dir, bool check_visible, bool plain);
 // Next visible entry at or after the stream position, without consuming it; nullopt at the end.
 Result<std::optional<DirEntry>> peek_entry(const Request& r, OpenDir& dir,
                                            const ListingScope& scope);
 Result<void> fsyncdir(OpenDir& dir, bool data_only);
 Result<Entry> mkdir(const Request& r, uint64_t parent, const char* name, mode_t mode);
+// Regular files, FIFOs and sockets (ops/objects.cpp); devices are refused.
 Result<Entry> mknod(const Request& r, uint64_t parent, const char* name, mode_t mode);
+Result<Entry> symlink(const Request& r, uint64_t parent, const char* name, const char* target);
+Result<std::string> readlink(const Request& r, uint64_t node);
 Result<void> unlink(const Request& r, uint64_t parent, const char* name);
 Result<void> rmdir(const Request& r, uint64_t parent, const char* name);
 Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_t new_parent,
                     const char* new_name, unsigned flags);
-Result<void> refuse_link_creation(const Request& r, uint64_t parent, const char* name);
+Result<void> refuse_hardlink(const Request& r, uint64_t parent, const char* name);
 
 Result<size_t> getxattr(const Request& r, uint64_t node, const char* name, void* value,
                         size_t size);

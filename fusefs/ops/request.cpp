@@ -13,6 +13,7 @@ const char* op_name(Op op) noexcept {
     case Op::kUnlink: return "unlink";
     case Op::kRmdir: return "rmdir";
     case Op::kSymlink: return "symlink";
+    case Op::kReadlink: return "readlink";
     case Op::kLink: return "link";
     case Op::kRename: return "rename";
     case Op::kOpen: return "open";

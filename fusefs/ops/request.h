@@ -20,6 +20,7 @@ enum class Op : unsigned char {
   kUnlink,
   kRmdir,
   kSymlink,
+  kReadlink,
   kLink,
   kRename,
   kOpen,

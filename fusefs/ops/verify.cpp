@@ -48,7 +48,8 @@ Result<void> verify_sole_name(Filesystem& fs, const Node& node, Purpose purpose)
 
 Result<void> verify_identity(const Filesystem& fs, const Node& node, const struct stat& st,
                              Purpose purpose) {
-  if (node_type_of(st.st_mode) != node.type() || (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) ||
+  // Symlinks, FIFOs and sockets made through the mount are regular files on the host.
+  if (S_ISDIR(st.st_mode) != node.is_dir() || (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) ||
       st.st_dev != node.key().dev || st.st_ino != node.key().ino) {
     return Error{EIO, Refusal::kIdentityMismatch};
   }

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fusefs/objects/marker.h"
 #include "fusefs/ops/common.h"
 #include "fusefs/ops/gate.h"
 #include "fusefs/ops/ops.h"
@@ -17,8 +18,12 @@
 namespace confinefs::ops {
 namespace {
 
-// The policy's xattrs.namespaces (user by default; security.* and trusted.* never).
-bool allowed(Filesystem& fs, std::string_view name) { return fs.policy()->xattr_allowed(name); }
+// The policy's xattrs.namespaces (user by default; security.* and trusted.* never), less the
+// attributes that mark stored links, FIFOs and sockets (objects/marker.h): a tenant that could
+// set them would turn any file into one.
+bool allowed(Filesystem& fs, std::string_view name) {
+  return !objects::is_hidden_attr(name) && fs.policy()->xattr_allowed(name);
+}
 
 // POSIX ACLs get the answer of a filesystem without ACL support (EOPNOTSUPP), which tools such
 // as cp -a and rsync -A treat as "nothing to preserve"; every other namespace is EPERM.
@@ -52,6 +57,11 @@ Result<void> setxattr(const Request& r, uint64_t id, const char* name, const voi
   Filesystem& fs = r.fs;
   if (!allowed(fs, name)) return refuse_namespace(r, id, name);
   if (auto ok = gate(r, id, nullptr, Intent::kModify); !ok) return ok.error();
+  // As on the host: user attributes live on regular files and directories only.
+  if (auto node = node_of(fs, id);
+      node && node.value()->type() != NodeType::kRegular && !node.value()->is_dir()) {
+    return Error{EPERM};
+  }
   auto fd = xattr_fd(r, id, Purpose::kMetadata);
   if (!fd) return fd.error();
   return sys::fsetxattr(fd->ref(), name, value, size, flags);

@@ -180,6 +180,15 @@ Result<struct stat> Resolver::stat_child(FdRef dir, const Name& name) const {
 
 Result<struct stat> Resolver::stat_handle(FdRef handle) const { return admit(handle); }
 
+Result<mode_t> Resolver::peek_mode(FdRef dir, const Name& name) const {
+  struct statx stx {};
+  if (::statx(dir.get(), name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC,
+              STATX_TYPE | STATX_MODE, &stx) < 0) {
+    return last_error();
+  }
+  return static_cast<mode_t>(stx.stx_mode);
+}
+
 Result<Fd> Resolver::open_proc_fd(FdRef fd, int flags) const {
   // Follows the /proc/self/fd magic link of our own fd: it names an inode, not a path, so
   // nothing an outside process does to the backing tree can redirect it.
@@ -218,6 +227,19 @@ Result<ResolvedEntry> Resolver::create_exclusive(FdRef dir, const Name& name, in
 
 Result<void> Resolver::make_directory(FdRef dir, const Name& name, mode_t mode) const {
   if (::mkdirat(dir.get(), name.c_str(), mode) < 0) return last_error();
+  return {};
+}
+
+Result<Fd> Resolver::make_unnamed(FdRef dir, mode_t mode) const {
+  // "." is the held directory itself: nothing is resolved.
+  return raw_openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+}
+
+Result<void> Resolver::link_unnamed(FdRef file, FdRef dir, const Name& name) const {
+  if (::linkat(proc_fds_.get(), proc_fd_name(file).data(), dir.get(), name.c_str(),
+               AT_SYMLINK_FOLLOW) < 0) {
+    return last_error();
+  }
   return {};
 }
 

@@ -44,6 +44,10 @@ class Resolver {
   // Attributes of dir/name without following it or entering a mount there, classified like
   // lookup() (it is an O_PATH open and a statx of the handle).
   Result<struct stat> stat_child(FdRef dir, const Name& name) const;
+  // The mode of dir/name without opening it, for listings only, and only while no mount can be
+  // inside BACKING (the caller's MountWatch says so): a statx by name that never asks a
+  // filesystem (AT_STATX_DONT_SYNC) and never follows a link or triggers an automount.
+  Result<mode_t> peek_mode(FdRef dir, const Name& name) const;
   // Attributes of an open handle, classified like lookup() (type and mount).
   Result<struct stat> stat_handle(FdRef handle) const;
 
@@ -59,6 +63,12 @@ class Resolver {
   // included.
   Result<ResolvedEntry> create_exclusive(FdRef dir, const Name& name, int flags, mode_t mode) const;
   Result<void> make_directory(FdRef dir, const Name& name, mode_t mode) const;
+  // An unnamed regular file in dir (O_TMPFILE), read-write, to be filled and given its name
+  // with link_unnamed(): a stored link or FIFO never appears half made.
+  Result<Fd> make_unnamed(FdRef dir, mode_t mode) const;
+  // Gives the unnamed file behind file the name dir/name (EEXIST when taken): linkat of the
+  // daemon's own /proc/self/fd entry, which names that inode and nothing else.
+  Result<void> link_unnamed(FdRef file, FdRef dir, const Name& name) const;
   Result<void> remove(FdRef dir, const Name& name, bool directory) const;
   // renameat2 between two held parent fds; the kernel moves whatever is at the names, never
   // following a link at either end.

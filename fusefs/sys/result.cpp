@@ -15,6 +15,7 @@ const char* refusal_name(Refusal r) noexcept {
     case Refusal::kHardlink: return "hardlink";
     case Refusal::kIdentityMismatch: return "identity-mismatch";
     case Refusal::kHostileName: return "hostile-name";
+    case Refusal::kLinkEscape: return "link-escape";
   }
   return "unknown";
 }

@@ -19,6 +19,7 @@ enum class Refusal : unsigned char {
   kHardlink,          // regular file with more than one link: another name may be outside
   kIdentityMismatch,  // the inode changed between lookup and use (a swap)
   kHostileName,       // a name from the client that is not one plain component
+  kLinkEscape,        // a link target that is absolute or climbs above the mount root
 };
 
 const char* refusal_name(Refusal r) noexcept;

@@ -152,15 +152,17 @@ TEST_F(DefaultsTest, HardlinkedFileIsVisibleButRefusedExceptUnlinkAndRename) {
   EXPECT_EQ(read_file(m_.outside() / "secret"), "SECRET");
 }
 
-TEST_F(DefaultsTest, SymlinkLinkAndSpecialMknodAreEperm) {
+TEST_F(DefaultsTest, HardlinksDevicesAndLinksLeadingOutAreEperm) {
   write_file(m_.mnt() / "f", "x");
   EXPECT_EQ(::symlink("/etc/passwd", (m_.mnt() / "s").c_str()), -1);
   EXPECT_EQ(errno, EPERM);
+  EXPECT_EQ(::symlink("../outside", (m_.mnt() / "s").c_str()), -1);
+  EXPECT_EQ(errno, EPERM);
   EXPECT_EQ(::link((m_.mnt() / "f").c_str(), (m_.mnt() / "h").c_str()), -1);
   EXPECT_EQ(errno, EPERM);
-  EXPECT_EQ(::mkfifo((m_.mnt() / "p").c_str(), 0644), -1);
-  EXPECT_EQ(errno, EPERM);
   EXPECT_EQ(::mknod((m_.mnt() / "c").c_str(), S_IFCHR | 0644, makedev(1, 3)), -1);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_EQ(::mknod((m_.mnt() / "b").c_str(), S_IFBLK | 0644, makedev(7, 0)), -1);
   EXPECT_EQ(errno, EPERM);
   EXPECT_EQ(names_in(m_.backing()), std::set<std::string>{"f"});
 }

@@ -30,9 +30,12 @@ const Malformed kMalformed[] = {
    "unsupported version '2'; this confinefs reads version 1"},
   {"misspelt key", "version: 1\nlimit: {}\n", 2, 1, "unknown key 'limit'; did you mean 'limits'?"},
   {"unknown key", "version: 1\nfoo: 1\n", 2, 1,
-   "unknown key 'foo'; expected version, tenant, mode, rules, hardlinks, limits, create, xattrs, "
-   "audit, backing or mountpoint"},
+   "unknown key 'foo'; expected version, tenant, mode, rules, hardlinks, links, fifos, sockets, "
+   "limits, create, xattrs, audit, backing or mountpoint"},
   {"duplicate key", "version: 1\ntenant: a\ntenant: b\n", 3, 1, "duplicate key 'tenant'"},
+  {"links word", "version: 1\nlinks: follow\n", 2, 8,
+   "'links' must be refuse or contained, got 'follow'"},
+  {"fifos word", "version: 1\nfifos: yes\n", 2, 8, "'fifos' must be refuse or mount, got 'yes'"},
   {"tenant list", "version: 1\ntenant: [a]\n", 2, 9, "'tenant' must be a string, got a list"},
   {"tenant empty", "version: 1\ntenant:\n", 2, 1, "'tenant' must be a string, got nothing"},
   {"tenant chars", "version: 1\ntenant: a b\n", 2, 9,

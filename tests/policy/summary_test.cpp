@@ -21,6 +21,9 @@ version: 1
 tenant: "default"
 mode: read-write
 hardlinks: refuse
+links: contained
+fifos: mount
+sockets: mount
 rules: []
 limits: {}
   # max_file_size: unlimited
@@ -43,6 +46,8 @@ audit:
 const char* kFull = R"(version: 1
 tenant: lab
 mode: read-only
+links: refuse
+sockets: refuse
 rules:
   - {path: /data/**, access: read-only}
   - {path: /data/tmp, access: read-write}
@@ -61,13 +66,16 @@ version: 1
 tenant: "lab"
 mode: read-only
 hardlinks: refuse
+links: refuse
+fifos: mount
+sockets: refuse
 rules:  # nearest match wins, then most specific, then first listed
   - path: "/data"
-    access: read-only  # rules[0], line 5, specificity 1.1.4, written "/data/**"
+    access: read-only  # rules[0], line 7, specificity 1.1.4, written "/data/**"
   - path: "/data/tmp"
-    access: read-write  # rules[1], line 6, specificity 2.2.7, no effect: mode is read-only
+    access: read-write  # rules[1], line 8, specificity 2.2.7, no effect: mode is read-only
   - path: "/**/*.key"
-    access: hidden  # rules[2], line 7, specificity 0.1.4
+    access: hidden  # rules[2], line 9, specificity 0.1.4
 limits:
   max_file_size: 10485760  # 10 MiB
   # quota_bytes: unlimited

@@ -59,3 +59,102 @@ TEST_F(NodeTableSweep, PressureIsSignalledFromTheMarkOn) {
 
 }  // namespace
 }  // namespace confinefs
+
+namespace confinefs {
+namespace {
+
+// Link containment in the node table: depth over every parent the kernel may hold a node under,
+// and the floors served links leave above them.
+class NodeTableDepth : public ::testing::Test {
+ protected:
+  uint64_t add(uint64_t parent, const std::string& name, NodeType type = NodeType::kDirectory) {
+    auto node = table_.remember(InodeKey{7, next_ino_++}, type, any_handle(), parent, name);
+    EXPECT_TRUE(node);
+    return node ? node.value()->id() : 0;
+  }
+  // A chain /d1/d2/.../dn; returns the ids, root first.
+  std::vector<uint64_t> chain(int n) {
+    std::vector<uint64_t> ids{NodeTable::kRootId};
+    for (int i = 1; i <= n; ++i) ids.push_back(add(ids.back(), "d" + std::to_string(i)));
+    return ids;
+  }
+  NodeTable table_{InodeKey{7, 1000000}, any_handle(), 1000};
+  ino_t next_ino_ = 1;
+};
+
+TEST_F(NodeTableDepth, ALinkIsServedOnlyWhileItsClimbStaysBelowTheRoot) {
+  auto d = chain(2);                                   // /d1/d2
+  uint64_t link = add(d[2], "l", NodeType::kSymlink);  // /d1/d2/l: depth 3
+  EXPECT_EQ(table_.depth(link), 3u);
+  EXPECT_TRUE(table_.serve_link(link, 2).ok());  // ../../x ends at the root
+  auto out = table_.serve_link(link, 3);         // ../../../x: one above it
+  EXPECT_EQ(out.code(), EACCES);
+  EXPECT_EQ(out.error().refusal, Refusal::kLinkEscape);
+}
+
+TEST_F(NodeTableDepth, ADirectoryAboveAServedLinkCannotMoveWhereTheLinkWouldClimbOut) {
+  auto d = chain(3);  // /d1/d2/d3
+  uint64_t link = add(d[3], "l", NodeType::kSymlink);
+  ASSERT_TRUE(table_.serve_link(link, 3).ok());  // ../../../x from /d1/d2/d3
+  // d3 to the root would put the link at depth 2: refused before any host rename.
+  EXPECT_EQ(table_.admit_move(d[3], NodeTable::kRootId).code(), EXDEV);
+  EXPECT_EQ(table_.admit_move(d[2], NodeTable::kRootId).code(), EXDEV);
+  EXPECT_EQ(table_.admit_move(link, d[1]).code(), EXDEV);
+  // Deeper, or as deep, is fine.
+  uint64_t other = add(d[2], "other");  // /d1/d2/other
+  EXPECT_TRUE(table_.admit_move(d[3], other).ok());
+  // The earlier parent still counts (the kernel may not have moved its entry yet), so the
+  // depth is still the shallower one, and the floor now holds on both ways up.
+  EXPECT_EQ(table_.depth(link), 4u);
+  EXPECT_EQ(table_.admit_move(other, NodeTable::kRootId).code(), EXDEV);
+}
+
+TEST_F(NodeTableDepth, ALinkNotServedYetMovesFreelyAndIsJudgedWhereItIs) {
+  auto d = chain(3);
+  uint64_t link = add(d[3], "l", NodeType::kSymlink);
+  EXPECT_TRUE(table_.admit_move(d[3], NodeTable::kRootId).ok());
+  table_.moved(InodeKey{7, 3}, NodeTable::kRootId, "d3");  // d3 is the third node made
+  // Either way up is now possible for the kernel: the shallower one decides.
+  EXPECT_EQ(table_.depth(link), 2u);
+  EXPECT_EQ(table_.serve_link(link, 3).code(), EACCES);
+  EXPECT_TRUE(table_.serve_link(link, 1).ok());
+}
+
+TEST_F(NodeTableDepth, ALookupThatFindsAServedDirectoryHigherUpIsRefused) {
+  auto d = chain(3);
+  uint64_t link = add(d[3], "l", NodeType::kSymlink);
+  ASSERT_TRUE(table_.serve_link(link, 3).ok());
+  // An outside rename put d3 (ino 3) right under the root; a lookup finds it there.
+  auto found =
+      table_.remember(InodeKey{7, 3}, NodeType::kDirectory, any_handle(), NodeTable::kRootId, "d3");
+  ASSERT_FALSE(found.ok());
+  EXPECT_EQ(found.code(), ENOENT);
+  EXPECT_EQ(found.error().refusal, Refusal::kLinkEscape);
+  // Found as deep as before, it is the same node.
+  auto deeper = table_.remember(InodeKey{7, 3}, NodeType::kDirectory, any_handle(), d[2], "x");
+  EXPECT_TRUE(deeper.ok());
+}
+
+TEST_F(NodeTableDepth, ANodeWithTooManyParentsCountsAsDepthZero) {
+  auto d = chain(1);
+  uint64_t file = add(d[1], "f", NodeType::kRegular);
+  for (int i = 0; i < 20; ++i) {
+    uint64_t dir = add(d[1], "p" + std::to_string(i));
+    ASSERT_TRUE(table_.admit_move(file, dir).ok());
+  }
+  EXPECT_EQ(table_.depth(file), 0u);
+  EXPECT_EQ(table_.serve_link(file, 0).code(), EACCES);
+}
+
+TEST_F(NodeTableDepth, TheNodeAtANameIsTheOneLastLearntThere) {
+  uint64_t a = add(NodeTable::kRootId, "n", NodeType::kRegular);
+  EXPECT_EQ(table_.at(NodeTable::kRootId, "n")->id(), a);
+  uint64_t b = add(NodeTable::kRootId, "n", NodeType::kRegular);  // replaced outside
+  EXPECT_EQ(table_.at(NodeTable::kRootId, "n")->id(), b);
+  table_.forget(b, 1);
+  EXPECT_EQ(table_.at(NodeTable::kRootId, "n"), nullptr);
+  EXPECT_EQ(table_.at(NodeTable::kRootId, "missing"), nullptr);
+}
+
+}  // namespace
+}  // namespace confinefs

@@ -1,0 +1,45 @@
+// MadeHere: the FIFOs and sockets this mount made, and where.
+// Threat (a session blocks in open() on a FIFO it did not make, or connects into another party's
+// socket): a FIFO or socket of the mount lives in the client kernel's inode for the mount's node,
+// so one made through another mount of BACKING (another tenant), forged by an outside process, or
+// renamed by one into a name a session is about to use, is never what the session expects.
+// Only entries recorded here, still at the (parent, name) this mount last put them, are served
+// as FIFOs and sockets; any other marked file is the regular file it is on the host. Nothing
+// outside this process can add to the record, so there is no secret to keep or forge.
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "fusefs/nodes/node.h"
+#include "fusefs/sys/result.h"
+
+namespace confinefs::objects {
+
+class MadeHere {
+ public:
+  explicit MadeHere(size_t max_entries = 1u << 16) : max_entries_(max_entries) {}
+
+  // Records a FIFO or socket made at parent/name; ENOSPC past max_entries.
+  Result<void> add(InodeKey object, NodeType type, InodeKey parent, std::string_view name);
+  // The type of object if this mount made it and it is still at parent/name.
+  std::optional<NodeType> find(InodeKey object, InodeKey parent, std::string_view name) const;
+  // Follows a rename done through the mount.
+  void moved(InodeKey object, InodeKey parent, std::string_view name);
+  void erase(InodeKey object);
+
+ private:
+  struct Place {
+    NodeType type;
+    InodeKey parent;
+    std::string name;
+  };
+  mutable std::mutex mutex_;
+  std::unordered_map<InodeKey, Place, InodeKeyHash> places_;
+  const size_t max_entries_;
+};
+
+}  // namespace confinefs::objects

@@ -1,0 +1,200 @@
+// Symlinks, FIFOs and sockets made through the mount (objects/marker.h): what a lookup found,
+// making them, and serving a link's target.
+// Threats: a host symlink, FIFO or socket is never surfaced (resolve/resolver.cpp); what the
+// sandbox makes is a regular file on the host, so no host tool follows it or blocks on it, and
+// a link is served only while it is contained in the mount (objects/link_target.h,
+// nodes/node_table.h), whoever wrote the file.
+#include <fcntl.h>
+
+#include <string>
+
+#include "fusefs/objects/link_target.h"
+#include "fusefs/objects/marker.h"
+#include "fusefs/ops/common.h"
+#include "fusefs/ops/credentials.h"
+#include "fusefs/ops/gate.h"
+#include "fusefs/ops/ops.h"
+#include "fusefs/ops/verify.h"
+#include "fusefs/sys/syscalls.h"
+
+namespace confinefs::ops {
+namespace {
+
+using policy::LinkMode;
+using policy::ObjectMode;
+
+bool made_allowed(const policy::Objects& modes, NodeType type) {
+  return (type == NodeType::kFifo ? modes.fifos : modes.sockets) == ObjectMode::kMount;
+}
+
+// The marker of a single-link regular file, read through an fd reopened from its handle.
+std::optional<NodeType> read_marker(Filesystem& fs, FdRef handle) {
+  auto fd = fs.resolver().reopen(handle, O_RDONLY);
+  if (!fd) return std::nullopt;
+  char value[16];
+  auto n = sys::fgetxattr(fd->ref(), objects::kMarkerAttr, value, sizeof value);
+  if (!n) return std::nullopt;
+  return objects::type_of_marker(std::string_view(value, n.value()));
+}
+
+// Writes content, the exact host mode and the marker into an unnamed file, then names it.
+Result<void> fill_and_name(Filesystem& fs, FdRef file, const Node& dir, const Name& name,
+                           NodeType type, mode_t host_mode, std::string_view content) {
+  if (auto ok = sys::fchmod(file, host_mode); !ok) return ok;  // the umask may have cut it
+  if (!content.empty()) {
+    auto written = sys::pwrite(file, content.data(), content.size(), 0);
+    if (!written) return written.error();
+    if (written.value() != content.size()) return Error{ENOSPC};
+  }
+  std::string_view marker = objects::marker_of(type);
+  if (auto ok = sys::fsetxattr(file, objects::kMarkerAttr, marker.data(), marker.size(), 0); !ok) {
+    return ok;
+  }
+  return fs.resolver().link_unnamed(file, dir.handle(), name);
+}
+
+// Stores a new object at dir/name as the caller, complete before it has a name, and returns what
+// a lookup of it would have found.
+Result<ResolvedEntry> store(const Request& r, const Node& dir, const Name& name, NodeType type,
+                            mode_t host_mode, std::string_view content) {
+  Filesystem& fs = r.fs;
+  Fd file;
+  {
+    CallerCredentials as_caller(fs, r.caller);
+    auto made = fs.resolver().make_unnamed(dir.handle(), host_mode & 0777);
+    if (!made) return made.error();
+    file = std::move(made.value());
+    if (auto ok = fill_and_name(fs, file.ref(), dir, name, type, host_mode, content); !ok) {
+      return ok.error();
+    }
+  }
+  auto handle = fs.resolver().path_handle(file.ref());
+  if (!handle) return handle.error();
+  auto attr = fs.resolver().stat_handle(handle->ref());
+  if (!attr) return attr.error();
+  return ResolvedEntry{std::move(handle.value()), attr.value()};
+}
+
+// The common part of symlink() and mknod(): gate, inode quota, store, remember.
+Result<Entry> make(const Request& r, uint64_t parent, const Name& name, NodeType type,
+                   mode_t host_mode, std::string_view content) {
+  Filesystem& fs = r.fs;
+  auto dir = dir_of(fs, parent);
+  if (!dir) return dir.error();
+  if (auto ok = gate(r, parent, &name, Intent::kCreate); !ok) return ok.error();
+  if (auto ok = take_inode(r, parent, name.view()); !ok) return ok.error();
+  auto stored = store(r, *dir.value(), name, type, host_mode, content);
+  if (!stored) {
+    fs.usage().give_inode();
+    return stored.error();
+  }
+  fs.usage().adjust_bytes(static_cast<int64_t>(stored->attr.st_size));
+  InodeKey key{stored->attr.st_dev, stored->attr.st_ino};
+  if (type != NodeType::kSymlink) {
+    if (auto ok = fs.made_here().add(key, type, dir.value()->key(), name.view()); !ok) {
+      return ok.error();
+    }
+  }
+  return remember(fs, parent, name, std::move(stored.value()), type);
+}
+
+Error refuse_target(const Request& r, uint64_t parent, std::string_view name, const Error& e) {
+  if (e.refusal == Refusal::kLinkEscape) {
+    return deny_by_limit(r, parent, name, EPERM,
+                         "links: contained (the target is absolute, climbs above the mount root, "
+                         "or has '..' after a name)");
+  }
+  if (e.refusal != Refusal::kNone) return deny_by_limit(r, parent, name, e.code, "links: target");
+  return e;
+}
+
+}  // namespace
+
+Result<NodeType> kind_of(Filesystem& fs, const Node& dir, const Name& name,
+                         const ResolvedEntry& found) {
+  const struct stat& attr = found.attr;
+  if (S_ISDIR(attr.st_mode)) return NodeType::kDirectory;
+  if (!(attr.st_mode & objects::kObjectBit)) return NodeType::kRegular;
+  const policy::Objects& modes = fs.policy()->objects();
+  InodeKey key{attr.st_dev, attr.st_ino};
+  if (auto made = fs.made_here().find(key, dir.key(), name.view())) {
+    if (!made_allowed(modes, *made)) return Error{ENOENT, Refusal::kSpecialFile};
+    return *made;
+  }
+  // Only a file with no other name is read: a second name may be outside BACKING.
+  if (attr.st_nlink != 1 || attr.st_size <= 0 ||
+      attr.st_size > static_cast<off_t>(objects::kMaxLinkTarget)) {
+    return NodeType::kRegular;
+  }
+  // A FIFO or socket marker this mount did not write is a plain file: never one to block on.
+  if (read_marker(fs, found.handle.ref()) != NodeType::kSymlink) return NodeType::kRegular;
+  if (modes.links == LinkMode::kRefuse) return Error{ENOENT, Refusal::kSymlink};
+  return NodeType::kSymlink;
+}
+
+Result<Entry> symlink(const Request& r, uint64_t parent, const char* name, const char* target) {
+  Filesystem& fs = r.fs;
+  auto n = client_name(r, parent, name);
+  if (!n) return n.error();
+  if (fs.policy()->objects().links == LinkMode::kRefuse) {
+    return deny_by_limit(r, parent, n->view(), EPERM, "links: refuse");
+  }
+  auto shape = objects::parse_link_target(target);
+  if (!shape) return refuse_target(r, parent, n->view(), shape.error());
+  // Served only while contained, so refused now if it already climbs out from here.
+  if (fs.nodes().depth(parent) < shape->climb) {
+    return refuse_target(r, parent, n->view(), Error{EPERM, Refusal::kLinkEscape});
+  }
+  return make(r, parent, n.value(), NodeType::kSymlink, objects::kLinkHostMode, target);
+}
+
+Result<Entry> mknod(const Request& r, uint64_t parent, const char* name, mode_t mode) {
+  Filesystem& fs = r.fs;
+  mode_t type = mode & S_IFMT;
+  if (type == 0 || S_ISREG(mode)) {
+    auto made = create(r, parent, name, mode & 07777, O_WRONLY | O_EXCL);
+    if (!made) return made.error();
+    release(fs, made->file);
+    return made->entry;
+  }
+  auto n = client_name(r, parent, name);
+  if (!n) return n.error();
+  // Threat 10: devices are never made through the mount.
+  if (!S_ISFIFO(mode) && !S_ISSOCK(mode)) {
+    return deny_by_limit(r, parent, n->view(), EPERM, "devices");
+  }
+  NodeType kind = S_ISFIFO(mode) ? NodeType::kFifo : NodeType::kSocket;
+  if (!made_allowed(fs.policy()->objects(), kind)) {
+    return deny_by_limit(r, parent, n->view(), EPERM,
+                         kind == NodeType::kFifo ? "fifos: refuse" : "sockets: refuse");
+  }
+  mode_t perms = mode & 0777 & ~fs.policy()->create().umask;
+  return make(r, parent, n.value(), kind, objects::kObjectBit | perms, "");
+}
+
+Result<std::string> readlink(const Request& r, uint64_t id) {
+  Filesystem& fs = r.fs;
+  auto node = node_of(fs, id);
+  if (!node) return node.error();
+  if (node.value()->type() != NodeType::kSymlink) return Error{EINVAL};
+  if (fs.policy()->objects().links == LinkMode::kRefuse) {
+    return deny_by_limit(r, id, "", EACCES, "links: refuse");
+  }
+  if (auto ok = gate(r, id, nullptr, Intent::kRead); !ok) return ok.error();
+  auto fd = open_verified(fs, *node.value(), O_RDONLY, Purpose::kRead);
+  if (!fd) return fs.refuse(r, id, "", fd.error());
+  std::string target(objects::kMaxLinkTarget + 1, '\0');
+  auto n = sys::pread(fd->ref(), target.data(), target.size(), 0);
+  if (!n) return n.error();
+  target.resize(n.value());
+  // Checked each time it is served: the file may have been rewritten outside, and the link or a
+  // directory above it moved since. The kernel is never told to cache a link body.
+  auto shape = objects::parse_link_target(target);
+  if (!shape) return fs.refuse(r, id, "", Error{EACCES, Refusal::kLinkEscape});
+  if (auto ok = fs.nodes().serve_link(id, shape->climb); !ok) {
+    return fs.refuse(r, id, "", ok.error());
+  }
+  return target;
+}
+
+}  // namespace confinefs::ops
