@@ -37,6 +37,20 @@ inline NodeType node_type_of(mode_t mode) {
   return S_ISDIR(mode) ? NodeType::kDirectory : NodeType::kRegular;
 }
 
+// One node per inode and type shown: a stored FIFO renamed outside is a regular file at its new
+// name, and the kernel must never see one node change type, so that is another node.
+struct NodeKey {
+  InodeKey inode;
+  NodeType type;
+  bool operator==(const NodeKey&) const = default;
+};
+
+struct NodeKeyHash {
+  size_t operator()(const NodeKey& k) const noexcept {
+    return InodeKeyHash()(k.inode) ^ static_cast<size_t>(k.type) * 0x9E3779B97F4A7C15ull;
+  }
+};
+
 class Node {
  public:
   Node(uint64_t id, InodeKey key, NodeType type, Fd handle)

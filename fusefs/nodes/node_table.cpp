@@ -8,6 +8,9 @@
 namespace confinefs {
 namespace {
 
+constexpr NodeType kNodeTypes[] = {NodeType::kDirectory, NodeType::kRegular, NodeType::kSymlink,
+                                   NodeType::kFifo, NodeType::kSocket};
+
 std::string location_key(uint64_t parent, std::string_view name) {
   std::string key(reinterpret_cast<const char*>(&parent), sizeof parent);
   key.append(name);
@@ -22,7 +25,7 @@ NodeTable::NodeTable(InodeKey root_key, Fd root_handle, size_t max_nodes)
           std::make_shared<Node>(kRootId, root_key, NodeType::kDirectory, std::move(root_handle))) {
   root_->lookups_ = 1;
   by_id_.emplace(kRootId, root_);
-  by_key_.emplace(root_key, kRootId);
+  by_key_.emplace(NodeKey{root_key, NodeType::kDirectory}, kRootId);
 }
 
 NodeRef NodeTable::get(uint64_t id) const {
@@ -37,10 +40,8 @@ Result<NodeRef> NodeTable::remember(InodeKey key, NodeType type, Fd handle, uint
   std::shared_ptr<Node> fresh;
   {
     std::lock_guard lock(mutex_);
-    if (auto it = by_key_.find(key); it != by_key_.end()) {
+    if (auto it = by_key_.find(NodeKey{key, type}); it != by_key_.end()) {
       auto& node = by_id_.at(it->second);
-      // A (dev, ino) whose type changed cannot be the same live inode: the handle pins it.
-      if (node->type_ != type) return Error{EIO, Refusal::kIdentityMismatch};
       if (node->id_ != kRootId) {
         // Found under another parent (moved outside, or a second name): the kernel will move
         // its dentry there, so links served beneath must still fit.
@@ -59,7 +60,7 @@ Result<NodeRef> NodeTable::remember(InodeKey key, NodeType type, Fd handle, uint
     fresh->parents_.push_back(parent);
     set_location_locked(*fresh, parent, name);
     by_id_.emplace(fresh->id_, fresh);
-    by_key_.emplace(key, fresh->id_);
+    by_key_.emplace(NodeKey{key, type}, fresh->id_);
     if (by_id_.size() >= pressure_mark_) on_pressure_();
   }
   NodeRef result = std::move(fresh);
@@ -75,7 +76,7 @@ void NodeTable::forget(uint64_t id, uint64_t n) {
   auto& node = it->second;
   node->lookups_ = n >= node->lookups_ ? 0 : node->lookups_ - n;
   if (node->lookups_ > 0) return;
-  by_key_.erase(node->key_);
+  by_key_.erase(NodeKey{node->key_, node->type_});
   if (auto at = by_location_.find(location_key(node->parent_, node->name_));
       at != by_location_.end() && at->second == id) {
     by_location_.erase(at);
@@ -87,11 +88,13 @@ void NodeTable::forget(uint64_t id, uint64_t n) {
 
 void NodeTable::moved(InodeKey key, uint64_t new_parent, std::string_view new_name) {
   std::lock_guard lock(mutex_);
-  auto it = by_key_.find(key);
-  if (it == by_key_.end() || it->second == kRootId) return;
-  auto& node = by_id_.at(it->second);
-  (void)add_parent_locked(*node, new_parent);  // admit_move() already placed it when it could
-  set_location_locked(*node, new_parent, new_name);
+  for (NodeType type : kNodeTypes) {
+    auto it = by_key_.find(NodeKey{key, type});
+    if (it == by_key_.end() || it->second == kRootId) continue;
+    auto& node = by_id_.at(it->second);
+    (void)add_parent_locked(*node, new_parent);  // admit_move() already placed it when it could
+    set_location_locked(*node, new_parent, new_name);
+  }
 }
 
 NodeRef NodeTable::at(uint64_t parent, std::string_view name) const {
@@ -179,11 +182,22 @@ unsigned NodeTable::depth(uint64_t id) const {
   return depth_locked(id);
 }
 
-NodeRef NodeTable::find(InodeKey key) const {
+NodeRef NodeTable::find(InodeKey key, NodeType type) const {
   std::lock_guard lock(mutex_);
-  auto it = by_key_.find(key);
+  auto it = by_key_.find(NodeKey{key, type});
   if (it == by_key_.end()) return nullptr;
   return by_id_.at(it->second);
+}
+
+std::vector<NodeRef> NodeTable::find_all(InodeKey key) const {
+  std::vector<NodeRef> found;
+  std::lock_guard lock(mutex_);
+  for (NodeType type : kNodeTypes) {
+    if (auto it = by_key_.find(NodeKey{key, type}); it != by_key_.end()) {
+      found.push_back(by_id_.at(it->second));
+    }
+  }
+  return found;
 }
 
 std::string NodeTable::virtual_path(uint64_t id) const {

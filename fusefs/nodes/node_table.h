@@ -1,4 +1,5 @@
-// NodeTable: node id -> Node, and (dev, ino) -> node id, with the kernel's lookup counts.
+// NodeTable: node id -> Node, and (dev, ino, type shown) -> node id, with the kernel's lookup
+// counts.
 //
 // Invariants: node ids come from a counter and are never reused; a node is in both maps exactly
 // while its lookup count is above zero (the root is pinned); FORGET releases the node and with it
@@ -39,10 +40,12 @@ class NodeTable {
                            std::string_view name);
   // Drops n kernel references; the node leaves the table when none remain.
   void forget(uint64_t id, uint64_t n);
-  // Records a rename done through the mount, so virtual paths follow it.
+  // Records a rename done through the mount, so virtual paths follow it (every node of key).
   void moved(InodeKey key, uint64_t new_parent, std::string_view new_name);
-  // The node of key, if the kernel knows it.
-  NodeRef find(InodeKey key) const;
+  // The node of key shown as type, if the kernel knows it.
+  NodeRef find(InodeKey key, NodeType type) const;
+  // Every node of key (one per type it is shown as).
+  std::vector<NodeRef> find_all(InodeKey key) const;
   // The node the kernel last learnt at parent/name (what a rename of that name moves in the
   // kernel's cache, whatever the host holds there now).
   NodeRef at(uint64_t parent, std::string_view name) const;
@@ -85,7 +88,7 @@ class NodeTable {
 
   mutable std::mutex mutex_;
   std::unordered_map<uint64_t, std::shared_ptr<Node>> by_id_;
-  std::unordered_map<InodeKey, uint64_t, InodeKeyHash> by_key_;
+  std::unordered_map<NodeKey, uint64_t, NodeKeyHash> by_key_;
   std::unordered_map<std::string, uint64_t> by_location_;  // location_key(parent, name) -> id
   uint64_t next_id_ = kRootId + 1;
   const size_t max_nodes_;

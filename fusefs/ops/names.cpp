@@ -40,9 +40,9 @@ void record_move(Filesystem& fs, const struct stat& st, const Node& dir, const N
 // makes mv copy instead, and the copies are checked like new links.
 Result<void> admit_move(Filesystem& fs, const struct stat& host, uint64_t from_dir,
                         const Name& from, uint64_t to_dir) {
-  NodeRef held = fs.nodes().find(InodeKey{host.st_dev, host.st_ino});
-  NodeRef cached = fs.nodes().at(from_dir, from.view());
-  for (const NodeRef& node : {held, cached}) {
+  std::vector<NodeRef> moving = fs.nodes().find_all(InodeKey{host.st_dev, host.st_ino});
+  moving.push_back(fs.nodes().at(from_dir, from.view()));
+  for (const NodeRef& node : moving) {
     if (!node) continue;
     if (auto ok = fs.nodes().admit_move(node->id(), to_dir); !ok) return ok;
   }
@@ -58,7 +58,7 @@ bool same_inode(const struct stat& a, const struct stat& b) {
 // file open: then its bytes go back at the last close (node.h, threat 26).
 void release_usage(Filesystem& fs, const struct stat& st) {
   if (S_ISREG(st.st_mode)) {
-    NodeRef node = fs.nodes().find(InodeKey{st.st_dev, st.st_ino});
+    NodeRef node = fs.nodes().find(InodeKey{st.st_dev, st.st_ino}, NodeType::kRegular);
     if (!node || !node->defer_release()) fs.usage().adjust_bytes(-static_cast<int64_t>(st.st_size));
   }
   fs.usage().give_inode();

@@ -151,6 +151,15 @@ Mount::Mount(std::vector<std::string> extra_args)
       mnt_(tree_.path() / "mnt"),
       outside_(tree_.path() / "outside") {
   fs::create_directories(backing_);
+  start(std::move(extra_args));
+}
+
+Mount::Mount(const fs::path& shared_backing, std::vector<std::string> extra_args)
+    : backing_(shared_backing), mnt_(tree_.path() / "mnt"), outside_(tree_.path() / "outside") {
+  start(std::move(extra_args));
+}
+
+void Mount::start(std::vector<std::string> extra_args) {
   fs::create_directories(mnt_);
   fs::create_directories(outside_);
   backing_before_ = Fd(::open(backing_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));

@@ -38,6 +38,9 @@ class Mount {
  public:
   // extra_args go before BACKING MOUNTPOINT (e.g. {"-o", "cache=strict"}).
   explicit Mount(std::vector<std::string> extra_args = {});
+  // A second mount of an existing backing directory (another tenant's daemon over the same
+  // BACKING, say); its outside directory and mountpoint are its own.
+  Mount(const fs::path& shared_backing, std::vector<std::string> extra_args);
   ~Mount();
   Mount(const Mount&) = delete;
   Mount& operator=(const Mount&) = delete;
@@ -65,6 +68,8 @@ class Mount {
   fs::path path_before(const std::string& rel) const;
 
  private:
+  void start(std::vector<std::string> extra_args);
+
   TempTree tree_;
   fs::path backing_, mnt_, outside_;
   Fd backing_before_;  // O_PATH, on the mount BACKING was on before the daemon started
