@@ -287,7 +287,8 @@ TEST_F(Apps, Git) {
   EXPECT_EQ(r.out, "second\nfirst\n");
   // Checked out as symlinks that lead where they did, and git sees a clean tree.
   EXPECT_EQ(link_target(mnt_ / "clone" / "src" / "deep" / "up-link"), "../f1.txt");
-  EXPECT_EQ(read_file(mnt_ / "clone" / "deep-link" / "up-link"), read_file(repo / "src" / "f1.txt"));
+  EXPECT_EQ(read_file(mnt_ / "clone" / "deep-link" / "up-link"),
+            read_file(repo / "src" / "f1.txt"));
   r = sh("cd " + q(mnt_ / "clone") + " && git status --porcelain");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(r.out, "") << "a clean clone";
@@ -468,6 +469,59 @@ TEST_F(Apps, EditorWriteTempAndRename) {
     ASSERT_EQ(::stat(file.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0604u);
   }
+}
+
+}  // namespace
+
+namespace {
+
+// Agent workloads that make symlinks: a Python virtual environment and npm packages with
+// commands. Links inside the mount are stored (fusefs/objects/); a link to the interpreter outside
+// the mount (an absolute target) is refused, and venv then copies the interpreter instead.
+
+TEST_F(Apps, PythonVenvWithCopiesRunsItsInterpreter) {
+  REQUIRE_PROGRAM("python3");
+  Ran r = sh("cd " + q(mnt_) +
+             " && python3 -m venv --copies venv && ./venv/bin/python -c "
+             "'import sys; print(sys.prefix)' && ./venv/bin/python -m pip --version");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find((mnt_ / "venv").string()), std::string::npos) << r.out;
+  // lib64 -> lib is the one link venv makes here, and it is contained.
+  EXPECT_EQ(link_target(mnt_ / "venv" / "lib64"), "lib");
+}
+
+TEST_F(Apps, PythonVenvByDefaultFallsBackToCopyingTheInterpreter) {
+  REQUIRE_PROGRAM("python3");
+  Ran r = sh("cd " + q(mnt_) +
+             " && python3 -m venv --without-pip venv && ./venv/bin/python3 -c "
+             "'import sys; print(sys.prefix)'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  // venv's own symlink to the interpreter (absolute, outside the mount) is refused (EPERM): venv
+  // says so and copies it.
+  EXPECT_NE(r.out.find("Unable to symlink"), std::string::npos) << r.out;
+  struct stat st {};
+  ASSERT_EQ(::lstat((mnt_ / "venv" / "bin" / "python3").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  // bin/python -> python3 is relative and stays a link.
+  EXPECT_EQ(link_target(mnt_ / "venv" / "bin" / "python"), "python3");
+}
+
+TEST_F(Apps, NpmInstallMakesBinLinksThatRun) {
+  REQUIRE_PROGRAM("npm");
+  REQUIRE_PROGRAM("node");
+  fs::create_directory(mnt_ / "proj");
+  // The npm cache lives outside the mount; the registry is the only network this needs.
+  Ran r = sh("cd " + q(mnt_ / "proj") + " && HOME=" + q(out_) +
+             " timeout 180 npm install --no-audit --no-fund --no-update-notifier"
+             " is-number@7 semver@7");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(link_target(mnt_ / "proj" / "node_modules" / ".bin" / "semver"),
+            "../semver/bin/semver.js");
+  r = sh("cd " + q(mnt_ / "proj") +
+         " && ./node_modules/.bin/semver -r '>=1.2' 1.2.3 && node -e "
+         "\"console.log(require('is-number')(5))\"");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "1.2.3\ntrue\n");
 }
 
 }  // namespace
