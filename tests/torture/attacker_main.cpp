@@ -70,6 +70,8 @@ std::unique_ptr<Attack> make_attack(const std::string& scenario, const AttackEnv
           {"mount-flip", [](auto& e) { return make_mount_flip_attack(e, "mp"); }},
           {"churn", [](auto& e) { return make_churn_attack(e, "many"); }},
           {"multi-mount", [](auto& e) { return make_multi(e); }},
+          {"link-climb", [](auto& e) { return make_link_climb_attack(e); }},
+          {"second-mount", [](auto& e) { return make_second_mount_attack(e); }},
       };
   auto it = kAttacks.find(scenario);
   if (it == kAttacks.end()) throw SetupError("unknown scenario " + scenario);

@@ -2,7 +2,8 @@
 """Proof of teeth: runs scripts/torture against a target that is known to be unsafe and passes
 only if the suite failed *because of escapes* in the scenarios that target must lose (by default
 those every resolver-less daemon such as libfuse's passthrough_ll loses: symlink, hardlink,
-hardlink-race and rename-out).
+hardlink-race, rename-out, and the two scenarios on links, FIFOs and sockets a client makes:
+link-climb and second-mount).
 
   expect_escapes.py JSON_FILE [--must S1,S2] -- scripts/torture --quick --target passthrough_ll
 A suite that finds nothing there is broken; an exit status of 0 is therefore a failure here.
@@ -11,7 +12,7 @@ import json
 import subprocess
 import sys
 
-MUST_ESCAPE = ("symlink", "hardlink", "hardlink-race", "rename-out")
+MUST_ESCAPE = ("symlink", "hardlink", "hardlink-race", "rename-out", "link-climb", "second-mount")
 
 
 def main():

@@ -53,5 +53,7 @@ std::vector<Op> fifo_ops(const std::string& name);
 std::vector<Op> device_ops(const std::string& name);
 std::vector<Op> mount_flip_ops(const std::string& dir);
 std::vector<Op> churn_ops(const std::string& dir);
+std::vector<Op> link_climb_ops();
+std::vector<Op> second_mount_ops();
 
 }  // namespace torture

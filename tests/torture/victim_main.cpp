@@ -53,6 +53,8 @@ std::vector<Op> ops_for(const std::string& scenario) {
       {"device", [] { return device_ops("dev"); }},
       {"mount-flip", [] { return mount_flip_ops("mp"); }},
       {"churn", [] { return churn_ops("many"); }},
+      {"link-climb", [] { return link_climb_ops(); }},
+      {"second-mount", [] { return second_mount_ops(); }},
       {"multi-mount",
        [] {
          std::vector<Op> ops;

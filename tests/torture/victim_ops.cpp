@@ -3,8 +3,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+#include <mutex>
 
 #include "victim.h"
 
@@ -306,6 +310,95 @@ std::vector<Op> churn_ops(const std::string& dir) {
       {"read",
        [=](const OpCtx& c) {
          read_file(path(c, dir + "/n" + std::to_string(c.n * 7919 % 2000)), O_RDONLY);
+       }},
+  };
+}
+
+}  // namespace torture
+
+namespace torture {
+namespace {
+
+std::string canary_name() { return "canary-" + g_token + "-target"; }
+
+// The chain and the link of the link-climb scenario, made once through the mount: from x4,
+// ../../../../outside/<canary> climbs exactly to the mount root, where outside/ is a directory of
+// the mount. The attacker moves x4 two levels up, where the same target would reach the run's
+// real outside directory.
+void make_climb_chain(const std::string& mnt) {
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    std::string p = mnt;
+    for (const char* d : {"/outside", "/x1", "/x1/x2", "/x1/x2/x3", "/x1/x2/x3/x4"}) {
+      mkdir((mnt + d).c_str(), 0755);
+    }
+    std::string target = "../../../../outside/" + canary_name();
+    if (symlink(target.c_str(), (mnt + "/x1/x2/x3/x4/l").c_str()) != 0) {
+      g_victim.errors.add(errno);
+    }
+  });
+}
+
+// Through a directory fd the victim holds, as a process with its working directory there does.
+void through_held_dir(const std::string& dir, bool write) {
+  UniqueFd d(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (failed(d.get())) return;
+  UniqueFd f(openat(d.get(), "l", (write ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) | O_CLOEXEC,
+                    0644));
+  if (failed(f.get())) return;
+  if (write) {
+    failed(::write(f.get(), kData, sizeof kData - 1));
+  } else {
+    read_all(f.get(), dir + "/l");
+  }
+}
+
+}  // namespace
+
+std::vector<Op> link_climb_ops() {
+  const std::string deep = "x1/x2/x3/x4", moved = "y/x4";
+  return {
+      {"write-deep",
+       [=](const OpCtx& c) {
+         make_climb_chain(c.mnt);
+         write_file(path(c, deep + "/l"), O_WRONLY | O_CREAT | O_TRUNC);
+       }},
+      {"write-moved",
+       [=](const OpCtx& c) { write_file(path(c, moved + "/l"), O_WRONLY | O_CREAT | O_TRUNC); }},
+      {"read-deep", [=](const OpCtx& c) { read_file(path(c, deep + "/l"), O_RDONLY); }},
+      {"read-moved", [=](const OpCtx& c) { read_file(path(c, moved + "/l"), O_RDONLY); }},
+      {"held-write-deep", [=](const OpCtx& c) { through_held_dir(path(c, deep), true); }},
+      {"held-read-moved", [=](const OpCtx& c) { through_held_dir(path(c, moved), false); }},
+  };
+}
+
+std::vector<Op> second_mount_ops() {
+  return {
+      {"lstat-planted",
+       [](const OpCtx& c) {
+         for (const char* n : {"l-plant", "p-plant", "s-plant"}) lstat_check(path(c, n));
+       }},
+      {"write-link", [](const OpCtx& c) { write_file(path(c, "l-plant"), O_WRONLY | O_TRUNC); }},
+      {"read-link", [](const OpCtx& c) { read_file(path(c, "l-plant"), O_RDONLY); }},
+      // A blocking open on purpose: a FIFO another mount made would never see a writer here.
+      {"open-fifo",
+       [](const OpCtx& c) {
+         UniqueFd fd(open(path(c, "p-plant").c_str(), O_RDONLY | O_CLOEXEC));
+         if (failed(fd.get()) && errno == EINTR) {
+           g_victim.surfaced.add(path(c, "p-plant") + ": open blocked on a FIFO it did not make");
+         }
+       }},
+      {"connect-socket",
+       [](const OpCtx& c) {
+         UniqueFd s(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+         sockaddr_un addr{};
+         addr.sun_family = AF_UNIX;
+         std::string at = path(c, "s-plant");
+         if (at.size() >= sizeof addr.sun_path) return;
+         memcpy(addr.sun_path, at.c_str(), at.size() + 1);
+         if (!failed(connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr))) {
+           g_victim.leaks.add(at + ": connected to a socket another mount made");
+         }
        }},
   };
 }

@@ -1,0 +1,101 @@
+// Attacks on the links, FIFOs and sockets a sandbox makes through the mount (docs/threat-model.md,
+// the rows on stored objects): an outside process moving the directory that holds a contained
+// relative link to where its `..` would climb out of the mount, and a second mount of the same
+// BACKING (another tenant) planting links, FIFOs and sockets for the first mount's client.
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "attack.h"
+
+namespace torture {
+namespace {
+
+// The victim makes x1/x2/x3/x4/l -> ../../../../outside/<canary> through the mount: from x4 (four
+// levels down) it climbs to the mount root, a contained link. This attack moves x4 to y/x4, two
+// levels down, where the same target climbs two levels above the mount root: to the run
+// directory's outside/<canary>, the real canary, if the kernel follows the link there.
+class LinkClimbAttack : public Attack {
+ public:
+  explicit LinkClimbAttack(const AttackEnv& env) : dir_(env.backing.get()) {
+    // The victim makes the chain and the link; wait for them (a stored link is a regular file
+    // on the host).
+    for (int i = 0; i < 500 && faccessat(dir_, "x1/x2/x3/x4/l", F_OK, AT_SYMLINK_NOFOLLOW); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (faccessat(dir_, "x1/x2/x3/x4/l", F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
+      throw SetupError("the victim never made x1/x2/x3/x4/l");
+    }
+    make_dir(dir_, "y");
+  }
+  void step() override {
+    attempted();
+    if (!failed(renameat(dir_, "x1/x2/x3/x4", dir_, "y/x4"))) {
+      std::this_thread::yield();
+      failed(renameat(dir_, "y/x4", dir_, "x1/x2/x3/x4"));
+    }
+  }
+
+ private:
+  int dir_;
+};
+
+// A client of a second mount of BACKING (env.backing is that mount's root here) plants what a
+// tenant can make there: a link climbing out of the mount (a mount that checks refuses it), a
+// FIFO (a reader through another mount would wait for a writer forever) and a listening unix
+// socket (another mount's client must not reach it), each at a name the first mount's client
+// uses, then removes them again.
+class SecondMountAttack : public Attack {
+ public:
+  explicit SecondMountAttack(const AttackEnv& env)
+      : dir_(env.backing.get()), mount_(env.backing_path) {
+    std::string canary = env.target.substr(env.target.rfind('/') + 1);
+    escaping_ = "../../outside/" + canary;  // from the mount root to the run's canary
+  }
+  void step() override {
+    attempted();
+    if (symlinkat(escaping_.c_str(), dir_, "l-plant") == 0) ++placed_;
+    else g_attack_errors.add(errno);
+    if (mkfifoat(dir_, "p-plant", 0666) == 0) ++placed_;
+    else g_attack_errors.add(errno);
+    UniqueFd server(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::string at = mount_ + "/s-plant";
+    bool bound = at.size() < sizeof addr.sun_path;
+    if (bound) {
+      memcpy(addr.sun_path, at.c_str(), at.size() + 1);
+      bound = bind(server.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+              listen(server.get(), 64) == 0;
+    }
+    if (bound) ++placed_;
+    else g_attack_errors.add(errno);
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    for (const char* name : {"l-plant", "p-plant", "s-plant"}) unlinkat(dir_, name, 0);
+  }
+  uint64_t placed() const override { return placed_; }
+
+ private:
+  int dir_;
+  std::string mount_;
+  std::string escaping_;
+  uint64_t placed_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Attack> make_link_climb_attack(const AttackEnv& env) {
+  return std::make_unique<LinkClimbAttack>(env);
+}
+
+std::unique_ptr<Attack> make_second_mount_attack(const AttackEnv& env) {
+  return std::make_unique<SecondMountAttack>(env);
+}
+
+}  // namespace torture
