@@ -92,6 +92,10 @@ class Node {
     return true;
   }
 
+  // Whether this directory is known to carry objects::kHolderAttr (set once per node).
+  bool marked_holder() const noexcept { return marked_holder_.load(std::memory_order_relaxed); }
+  void set_marked_holder() const noexcept { marked_holder_.store(true, std::memory_order_relaxed); }
+
   // Records the content stamp (mtime, ctime, size) seen at an open; true when it equals the stamp
   // of the previous open, i.e. nobody changed the file in between and the kernel may keep the
   // pages it cached (cache=auto).
@@ -114,6 +118,7 @@ class Node {
   mutable std::atomic<uint64_t> content_stamp_{0};
   mutable std::atomic<int> open_files_{0};
   mutable std::atomic<bool> removed_while_open_{false};
+  mutable std::atomic<bool> marked_holder_{false};
   // Guarded by NodeTable::mutex_.
   uint64_t lookups_ = 0;
   uint64_t parent_ = 0;  // node id of the directory it was last resolved in (0 for the root)

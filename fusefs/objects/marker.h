@@ -18,6 +18,10 @@
 namespace confinefs::objects {
 
 constexpr const char* kMarkerAttr = "user.confinefs.object";
+// On a directory: a link, FIFO or socket was made or moved into it through a mount, so a plain
+// listing must look at its regular files' modes (ops/dir.cpp). Listings of other directories
+// cost nothing more.
+constexpr const char* kHolderAttr = "user.confinefs.objects";
 constexpr std::string_view kHiddenAttrPrefix = "user.confinefs.";
 constexpr mode_t kObjectBit = S_ISVTX;
 // Host permissions of a stored link: readable by whoever may read the directory, like the

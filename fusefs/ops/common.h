@@ -18,6 +18,8 @@ Result<Name> client_name(const Request& r, uint64_t parent, const char* name);
 // Refusal for objects the policy does not serve.
 Result<NodeType> kind_of(Filesystem& fs, const Node& dir, const Name& name,
                          const ResolvedEntry& found);
+// Marks dir as holding links, FIFOs or sockets (objects/marker.h, kHolderAttr), once.
+void mark_holder(Filesystem& fs, const Node& dir);
 // Records a successful resolution in the node table and builds the kernel's entry, with the
 // attributes the mount shows for type.
 Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, ResolvedEntry found,

@@ -19,9 +19,10 @@ bool is_dot_or_dotdot(const char* name) {
   return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
 }
 
-// Whether a listed entry is one lookup() would admit; "." and ".." are always listed. A regular
-// file that may be a stored link, FIFO or socket (objects/marker.h) is listed as DT_UNKNOWN: its
-// type needs a lookup, which the client makes if it cares (readdirplus makes it anyway).
+// Whether a listed entry is one lookup() would admit; "." and ".." are always listed. In a
+// directory marked as holding links, FIFOs or sockets (objects/marker.h), a regular file that
+// may be one is listed as DT_UNKNOWN: its type needs a lookup, which the client makes if it
+// cares (readdirplus makes it anyway).
 bool visible(Filesystem& fs, OpenDir& dir, const ListingScope& scope, DirEntry& e) {
   if (is_dot_or_dotdot(e.name)) return true;
   if (e.type != DT_REG && e.type != DT_DIR && e.type != DT_UNKNOWN) return false;
@@ -36,7 +37,7 @@ bool visible(Filesystem& fs, OpenDir& dir, const ListingScope& scope, DirEntry& 
     auto st = fs.resolver().stat_child(dir.stream.fd(), name.value());
     if (!st) return false;
     mode = st->st_mode;
-  } else if (scope.plain && e.type != DT_DIR) {
+  } else if (scope.objects_possible && e.type != DT_DIR) {
     auto peeked = fs.resolver().peek_mode(dir.stream.fd(), name.value());
     if (!peeked) return peeked.code() != ENOENT;
     mode = peeked.value();
@@ -64,7 +65,10 @@ void releasedir(OpenDir* dir) { delete dir; }
 
 Result<ListingScope> listing_scope(const Request& r, OpenDir& dir, bool check_visible, bool plain) {
   Filesystem& fs = r.fs;
-  ListingScope scope{fs.policy(), std::nullopt, check_visible, plain};
+  ListingScope scope{fs.policy(), std::nullopt, check_visible, false};
+  // Only a directory where links, FIFOs or sockets were made needs its regular files' modes.
+  scope.objects_possible =
+      plain && sys::fgetxattr(dir.stream.fd(), objects::kHolderAttr, nullptr, 0).ok();
   if (scope.policy->has_rules()) {
     auto path = listing_path(fs, dir.node->id());
     if (!path) return path.error();

@@ -124,6 +124,13 @@ Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_
   auto moved = fs.resolver().rename(from_dir.value()->handle(), from.value(),
                                     to_dir.value()->handle(), to.value(), flags);
   if (!moved) return moved;
+  if (S_ISREG(source->st_mode) && (source->st_mode & objects::kObjectBit)) {
+    mark_holder(fs, *to_dir.value());
+  }
+  if ((flags & RENAME_EXCHANGE) && target->has_value() && S_ISREG(target->value().st_mode) &&
+      (target->value().st_mode & objects::kObjectBit)) {
+    mark_holder(fs, *from_dir.value());
+  }
   record_move(fs, source.value(), *to_dir.value(), to.value());
   if ((flags & RENAME_EXCHANGE) && target->has_value()) {
     record_move(fs, target->value(), *from_dir.value(), from.value());

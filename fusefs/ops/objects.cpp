@@ -89,6 +89,7 @@ Result<Entry> make(const Request& r, uint64_t parent, const Name& name, NodeType
     return stored.error();
   }
   fs.usage().adjust_bytes(static_cast<int64_t>(stored->attr.st_size));
+  mark_holder(fs, *dir.value());
   InodeKey key{stored->attr.st_dev, stored->attr.st_ino};
   if (type != NodeType::kSymlink) {
     if (auto ok = fs.made_here().add(key, type, dir.value()->key(), name.view()); !ok) {
@@ -109,6 +110,13 @@ Error refuse_target(const Request& r, uint64_t parent, std::string_view name, co
 }
 
 }  // namespace
+
+void mark_holder(Filesystem& fs, const Node& dir) {
+  if (dir.marked_holder()) return;
+  auto fd = fs.resolver().reopen(dir.handle(), O_RDONLY | O_DIRECTORY);
+  // Best effort: an unmarked directory only lists its objects as DT_REG in plain READDIRs.
+  if (fd && sys::fsetxattr(fd->ref(), objects::kHolderAttr, "1", 1, 0)) dir.set_marked_holder();
+}
 
 Result<NodeType> kind_of(Filesystem& fs, const Node& dir, const Name& name,
                          const ResolvedEntry& found) {

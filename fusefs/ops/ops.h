@@ -90,10 +90,10 @@ void releasedir(OpenDir* dir);
 struct ListingScope {
   std::shared_ptr<const policy::Policy> policy;
   std::optional<std::string> dir_path;  // the verified virtual path; only with rules
-  bool check_visible = false;  // classify each entry with statx (plain readdir; readdirplus
-                               // looks each entry up, which classifies it too)
-  bool plain = false;  // a plain readdir: entries carry a d_type that must be right without a
-                       // lookup (stored links, FIFOs and sockets are DT_UNKNOWN)
+  bool check_visible = false;     // classify each entry with statx (plain readdir; readdirplus
+                                  // looks each entry up, which classifies it too)
+  bool objects_possible = false;  // a plain readdir of a directory marked as holding links,
+                                  // FIFOs or sockets: their d_type must be DT_UNKNOWN
 };
 Result<ListingScope> listing_scope(const Request& r, OpenDir& dir, bool check_visible, bool plain);
 // Next visible entry at or after the stream position, without consuming it; nullopt at the end.

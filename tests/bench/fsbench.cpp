@@ -3,6 +3,7 @@
 // "name value unit" lines on stdout; errors go to stderr with a non-zero exit status.
 //
 //   fsbench meta DIR N                       create/stat warm/stat cold/list/list+stat/unlink
+//   fsbench links DIR N                      symlink/lstat/readlink warm and cold of N links
 //   fsbench depth DIR PREP DEPTHS WARM COLD  stat of a file DEPTHS (e.g. 1,16,64) dirs deep
 //   fsbench readtree DIR                     read every regular file under DIR
 //   fsbench build DIR UNITS JOBS             compile-like: many small reads, writes, renames
@@ -186,6 +187,49 @@ int cmd_meta(const std::string& dir, long n) {
     if (unlinkat(dfd, name.c_str(), 0) != 0) die("unlink " + name);
   report("unlink", static_cast<double>(n) / seconds_since(t), "ops/s");
   if (list_dir(dfd, false) != 0) fail("directory not empty after unlinking every file");
+  close(dfd);
+  if (rmdir(dir.c_str()) != 0) die("rmdir " + dir);
+  return 0;
+}
+
+// N relative links, as npm's node_modules/.bin or a source tree has them: made, lstat'ed and read
+// warm, then read again after the caches are dropped (each follow is a READLINK through FUSE).
+int cmd_links(const std::string& dir, long n) {
+  if (mkdir(dir.c_str(), 0755) != 0) die("mkdir " + dir);
+  int dfd = open_dir(dir);
+  std::vector<std::string> names;
+  for (long i = 0; i < n; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "l%07ld", i);
+    names.emplace_back(name);
+  }
+  const char* target = "../target/bin/tool.js";
+  auto t = Clock::now();
+  for (const auto& name : names)
+    if (symlinkat(target, dfd, name.c_str()) != 0) die("symlink " + name);
+  report("symlink", static_cast<double>(n) / seconds_since(t), "ops/s");
+  struct stat st;
+  t = Clock::now();
+  for (const auto& name : names)
+    if (fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISLNK(st.st_mode))
+      die("lstat " + name);
+  report("lstat_link_warm", static_cast<double>(n) / seconds_since(t), "ops/s");
+  char buf[256];
+  auto read_links = [&](const char* metric) {
+    auto start = Clock::now();
+    for (const auto& name : names) {
+      ssize_t len = readlinkat(dfd, name.c_str(), buf, sizeof buf);
+      if (len != static_cast<ssize_t>(std::strlen(target))) die("readlink " + name);
+    }
+    report(metric, static_cast<double>(n) / seconds_since(start), "ops/s");
+  };
+  read_links("readlink_warm");
+  close(dfd);
+  drop_caches(3);
+  dfd = open_dir(dir);
+  read_links("readlink_cold");
+  for (const auto& name : names)
+    if (unlinkat(dfd, name.c_str(), 0) != 0) die("unlink " + name);
   close(dfd);
   if (rmdir(dir.c_str()) != 0) die("rmdir " + dir);
   return 0;
@@ -447,7 +491,8 @@ int cmd_seqread(const std::string& file) {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: fsbench meta DIR N | depth DIR PREP DEPTHS WARM COLD | readtree DIR |\n"
+               "usage: fsbench meta DIR N | links DIR N | depth DIR PREP DEPTHS WARM COLD |\n"
+               "               readtree DIR |\n"
                "               build DIR UNITS JOBS | mkfiles DIR NDIRS PERDIR |\n"
                "               lookup DIR NDIRS PERDIR | seqwrite FILE MIB | seqread FILE |\n"
                "               dropcaches LEVEL\n");
@@ -460,6 +505,7 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage();
   std::string cmd = argv[1];
   if (cmd == "meta" && argc == 4) return cmd_meta(argv[2], to_long(argv[3]));
+  if (cmd == "links" && argc == 4) return cmd_links(argv[2], to_long(argv[3]));
   if (cmd == "depth" && argc == 7)
     return cmd_depth(argv[2], argv[3], argv[4], to_long(argv[5]), to_long(argv[6]));
   if (cmd == "readtree" && argc == 3) return cmd_readtree(argv[2]);

@@ -142,7 +142,8 @@ std::map<std::string, std::string> user_xattrs(const fs::path& p) {
   for (ssize_t i = 0; i < n;) {
     std::string name(names + i);
     i += name.size() + 1;
-    if (name.rfind("user.", 0) != 0) continue;
+    // user.confinefs.* on BACKING: the daemon's own markers (fusefs/objects/marker.h).
+    if (name.rfind("user.", 0) != 0 || name.rfind("user.confinefs.", 0) == 0) continue;
     char value[4096];
     ssize_t v = ::lgetxattr(p.c_str(), name.c_str(), value, sizeof value);
     out[name] = v >= 0 ? std::string(value, v) : "<error " + std::to_string(errno) + ">";
