@@ -67,7 +67,7 @@ class Node {
   // life. Removing the backing name afterwards leaves a single link, the one outside, so a link
   // count checked only at use would then pass and send writes to the outside file.
   void saw_link_count(nlink_t n) const noexcept {
-    if (n > 1 && type_ == NodeType::kRegular)
+    if (n > 1 && type_ != NodeType::kDirectory)  // a stored link is a host file too
       multiply_linked_.store(true, std::memory_order_relaxed);
   }
   bool multiply_linked() const noexcept { return multiply_linked_.load(std::memory_order_relaxed); }

@@ -144,6 +144,16 @@ TEST_F(Objects, ForgedLinksAreServedOnlyWhenContained) {
   EXPECT_EQ(lstat_type(m_.mnt() / "plain"), static_cast<mode_t>(S_IFREG));
 }
 
+TEST_F(Objects, AStoredLinkGivenASecondNameIsNoLongerRead) {
+  ASSERT_TRUE(m_.ok());
+  ASSERT_EQ(::symlink("t", (m_.mnt() / "l").c_str()), 0);
+  ASSERT_EQ(readlink_of(m_.mnt() / "l"), "t");
+  // The other name could be outside BACKING (a hardlink made before BACKING was a mount): its
+  // content is never read, as for any file with two names.
+  ASSERT_EQ(::link((m_.backing() / "l").c_str(), (m_.backing() / "l2").c_str()), 0);
+  EXPECT_EQ(readlink_errno(m_.mnt() / "l"), EACCES);
+}
+
 TEST_F(Objects, ADirectoryAboveAServedLinkCannotMoveWhereTheLinkWouldLeadOut) {
   ASSERT_TRUE(m_.ok());
   fs::create_directories(m_.mnt() / "a" / "b" / "c");

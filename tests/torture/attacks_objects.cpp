@@ -60,10 +60,14 @@ class SecondMountAttack : public Attack {
   }
   void step() override {
     attempted();
-    if (symlinkat(escaping_.c_str(), dir_, "l-plant") == 0) ++placed_;
-    else g_attack_errors.add(errno);
-    if (mkfifoat(dir_, "p-plant", 0666) == 0) ++placed_;
-    else g_attack_errors.add(errno);
+    if (symlinkat(escaping_.c_str(), dir_, "l-plant") == 0)
+      ++placed_;
+    else
+      g_attack_errors.add(errno);
+    if (mkfifoat(dir_, "p-plant", 0666) == 0)
+      ++placed_;
+    else
+      g_attack_errors.add(errno);
     UniqueFd server(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -74,8 +78,10 @@ class SecondMountAttack : public Attack {
       bound = bind(server.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
               listen(server.get(), 64) == 0;
     }
-    if (bound) ++placed_;
-    else g_attack_errors.add(errno);
+    if (bound)
+      ++placed_;
+    else
+      g_attack_errors.add(errno);
     std::this_thread::sleep_for(std::chrono::microseconds(200));
     for (const char* name : {"l-plant", "p-plant", "s-plant"}) unlinkat(dir_, name, 0);
   }

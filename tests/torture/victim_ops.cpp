@@ -343,8 +343,8 @@ void make_climb_chain(const std::string& mnt) {
 void through_held_dir(const std::string& dir, bool write) {
   UniqueFd d(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (failed(d.get())) return;
-  UniqueFd f(openat(d.get(), "l", (write ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) | O_CLOEXEC,
-                    0644));
+  UniqueFd f(
+      openat(d.get(), "l", (write ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) | O_CLOEXEC, 0644));
   if (failed(f.get())) return;
   if (write) {
     failed(::write(f.get(), kData, sizeof kData - 1));
