@@ -20,6 +20,9 @@ Result<NodeRef> dir_of(Filesystem& fs, uint64_t id) {
 Result<Name> client_name(const Request& r, uint64_t parent, const char* name) {
   auto parsed = Name::parse(name);
   if (!parsed) return r.fs.refuse(r, parent, "", parsed.error());
+  if (is_parking_name(parsed->view())) {
+    return r.fs.refuse(r, parent, parsed->view(), Error{EACCES, Refusal::kHostileName});
+  }
   return parsed;
 }
 

@@ -7,6 +7,13 @@
 
 namespace confinefs::ops {
 
+// Names a checked rename parks an entry under (ops/names.cpp): never shown, looked up, made or
+// listed through the mount, so no client sees an entry while it is checked.
+constexpr std::string_view kMovingPrefix = ".confinefs-move-";
+inline bool is_parking_name(std::string_view name) {
+  return name.substr(0, kMovingPrefix.size()) == kMovingPrefix;
+}
+
 // The node the kernel refers to; ESTALE when it was forgotten (a kernel/daemon disagreement).
 Result<NodeRef> node_of(Filesystem& fs, uint64_t id);
 // As node_of, and ENOTDIR unless it is a directory.

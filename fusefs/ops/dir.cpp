@@ -27,7 +27,7 @@ bool visible(Filesystem& fs, OpenDir& dir, const ListingScope& scope, DirEntry& 
   if (is_dot_or_dotdot(e.name)) return true;
   if (e.type != DT_REG && e.type != DT_DIR && e.type != DT_UNKNOWN) return false;
   auto name = Name::parse(e.name);
-  if (!name) return false;
+  if (!name || is_parking_name(name->view())) return false;
   if (scope.dir_path && hidden_from_listing(*scope.policy, *scope.dir_path, name->view())) {
     return false;
   }

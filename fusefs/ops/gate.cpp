@@ -210,15 +210,15 @@ Result<void> confirm_lookup(const Request& r, uint64_t parent, const Name& child
   return gate(r, parent, &child, Intent::kSee);
 }
 
-Result<void> gate_move(const Request& r, uint64_t from_dir, const Name& from, uint64_t to_dir,
-                       const Name& to, const MoveShape& shape) {
+Result<MoveCheck> gate_move(const Request& r, uint64_t from_dir, const Name& from, uint64_t to_dir,
+                            const Name& to, const MoveShape& shape) {
   Filesystem& fs = r.fs;
   auto pol = fs.policy();
-  if (!pol->has_rules()) return {};
+  if (!pol->has_rules()) return MoveCheck::kAllowed;
   if (shape.exchange) {
     // The target travels the other way: it leaves `to` and takes the name `from`.
-    if (auto ok = gate(r, to_dir, &to, Intent::kModify); !ok) return ok;
-    if (auto ok = gate(r, from_dir, &from, Intent::kCreate); !ok) return ok;
+    if (auto ok = gate(r, to_dir, &to, Intent::kModify); !ok) return ok.error();
+    if (auto ok = gate(r, from_dir, &from, Intent::kCreate); !ok) return ok.error();
   }
   auto from_base = verified_path(fs, from_dir, Intent::kRead);
   auto to_base = verified_path(fs, to_dir, Intent::kRead);
@@ -235,11 +235,16 @@ Result<void> gate_move(const Request& r, uint64_t from_dir, const Name& from, ui
                                                     : EACCES;
     return deny(r, *pol, src, worst, code, dst);
   };
-  if (shape.source_is_dir) {
-    if (auto ok = crossing(a, b); !ok) return ok;
+  if (shape.exchange) {
+    if (auto ok = crossing(a, b); !ok) return ok.error();
+    if (auto ok = crossing(b, a); !ok) return ok.error();
+    return MoveCheck::kAllowed;
   }
-  if (shape.exchange && shape.target_is_dir) return crossing(b, a);
-  return {};
+  if (shape.source_is_dir) {
+    if (auto ok = crossing(a, b); !ok) return ok.error();
+    return MoveCheck::kAllowed;
+  }
+  return pol->rename_keeps_access(a, b) ? MoveCheck::kAllowed : MoveCheck::kAllowedIfNotDirectory;
 }
 
 Result<std::string> listing_path(Filesystem& fs, uint64_t dir) {

@@ -39,8 +39,14 @@ struct MoveShape {
   bool exchange = false;
   bool target_is_dir = false;  // meaningful with exchange
 };
-Result<void> gate_move(const Request& r, uint64_t from_dir, const Name& from, uint64_t to_dir,
-                       const Name& to, const MoveShape& shape);
+// kAllowedIfNotDirectory: allowed for the file that was seen, but a directory at that name would
+// carry a subtree whose access changes, so the caller must make sure a file is what it moves (an
+// outside process can exchange the name with a directory between the stat and the rename).
+// An exchange cannot be split, so both of its sides are checked as directories, whatever they
+// are now.
+enum class MoveCheck : unsigned char { kAllowed, kAllowedIfNotDirectory };
+Result<MoveCheck> gate_move(const Request& r, uint64_t from_dir, const Name& from, uint64_t to_dir,
+                            const Name& to, const MoveShape& shape);
 
 // The verified virtual path of dir for filtering a listing; ENOENT when dir's chain no longer
 // holds.

@@ -4,6 +4,7 @@
 // show (host symlinks, special files, mounts) cannot be removed, replaced or renamed onto.
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <unistd.h>
 
 #include "fusefs/objects/marker.h"
 #include "fusefs/ops/common.h"
@@ -64,6 +65,52 @@ void release_usage(Filesystem& fs, const struct stat& st) {
   fs.usage().give_inode();
 }
 
+// One rename as rename() decided it: what was seen at `from`.
+struct Move {
+  const Node& from_dir;
+  const Name& from;
+  const Node& to_dir;
+  const Name& to;
+  unsigned flags;
+  const struct stat& seen;
+};
+
+// A move the policy allows for the file that was seen but not for a directory
+// (docs/threat-model.md, row 31): an outside process can exchange the name with a directory between
+// the stat and the rename. The entry goes first to a name no mount shows (common.h, kMovingPrefix),
+// is checked there, and only then takes its new name; anything else goes back and the move is
+// refused as a directory's would be.
+Result<void> move_checked(const Request& r, const Move& m) {
+  Filesystem& fs = r.fs;
+  std::string parking =
+      std::string(kMovingPrefix) + std::to_string(::getpid()) + "-" + std::to_string(r.id);
+  auto tmp = Name::parse(parking.c_str());
+  if (!tmp) return tmp.error();
+  const Resolver& host = fs.resolver();
+  if (auto ok = host.rename(m.from_dir.handle(), m.from, m.to_dir.handle(), tmp.value(),
+                            RENAME_NOREPLACE);
+      !ok) {
+    return ok.code() == EEXIST ? Error{EAGAIN} : ok;
+  }
+  auto parked = host.stat_child(m.to_dir.handle(), tmp.value());
+  if (parked && same_inode(parked.value(), m.seen) && !S_ISDIR(parked->st_mode)) {
+    auto done = host.rename(m.to_dir.handle(), tmp.value(), m.to_dir.handle(), m.to,
+                            m.flags & RENAME_NOREPLACE);
+    if (!done) {  // e.g. RENAME_NOREPLACE onto a taken name: the first step is undone
+      (void)host.rename(m.to_dir.handle(), tmp.value(), m.from_dir.handle(), m.from,
+                        RENAME_NOREPLACE);
+    }
+    return done;
+  }
+  // Not what was decided on: back to its name (if that is taken meanwhile, it stays parked,
+  // invisible), and the answer a directory would have had.
+  (void)host.rename(m.to_dir.handle(), tmp.value(), m.from_dir.handle(), m.from, RENAME_NOREPLACE);
+  MoveShape as_dir{true, false, false};
+  auto verdict = gate_move(r, m.from_dir.id(), m.from, m.to_dir.id(), m.to, as_dir);
+  if (!verdict) return verdict.error();
+  return Error{EAGAIN};
+}
+
 }  // namespace
 
 Result<void> unlink(const Request& r, uint64_t parent, const char* name) {
@@ -108,9 +155,8 @@ Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_
   if (!target) return fs.refuse(r, new_parent, to->view(), target.error());
   MoveShape shape{S_ISDIR(source->st_mode), (flags & RENAME_EXCHANGE) != 0,
                   target->has_value() && S_ISDIR(target->value().st_mode)};
-  if (auto ok = gate_move(r, parent, from.value(), new_parent, to.value(), shape); !ok) {
-    return ok.error();
-  }
+  auto verdict = gate_move(r, parent, from.value(), new_parent, to.value(), shape);
+  if (!verdict) return verdict.error();
 
   if (auto ok = admit_move(fs, source.value(), parent, from.value(), new_parent); !ok) {
     return fs.refuse(r, parent, from->view(), ok.error());
@@ -121,8 +167,11 @@ Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_
     }
   }
 
-  auto moved = fs.resolver().rename(from_dir.value()->handle(), from.value(),
-                                    to_dir.value()->handle(), to.value(), flags);
+  auto moved = verdict.value() == MoveCheck::kAllowedIfNotDirectory
+                   ? move_checked(r, Move{*from_dir.value(), from.value(), *to_dir.value(),
+                                          to.value(), flags, source.value()})
+                   : fs.resolver().rename(from_dir.value()->handle(), from.value(),
+                                          to_dir.value()->handle(), to.value(), flags);
   if (!moved) return moved;
   if (S_ISREG(source->st_mode) && (source->st_mode & objects::kObjectBit)) {
     mark_holder(fs, *to_dir.value());

@@ -3,6 +3,10 @@
 #include <linux/fs.h>
 #include <stdio.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "tests/integration/policy_support.h"
 
 namespace confinefs::testing {
@@ -77,6 +81,50 @@ TEST_F(PolicyRenameTest, OrdinaryRenamesStillWork) {
   // The node's virtual path follows a rename through the mount.
   EXPECT_EQ(rename_errno(p_.mnt("other/f"), p_.mnt("other/g")), 0);
   EXPECT_EQ(read_file(p_.mnt("other/g")), "f");
+}
+
+}  // namespace
+}  // namespace confinefs::testing
+
+namespace confinefs::testing {
+namespace {
+
+// A rename is decided on what it moves. The client renames what it saw as a file across a rule
+// boundary (/f -> /y/z/t, fine for a file); an outside process, or the client of a second mount,
+// exchanges that name with a directory holding secret/token in a loop. Gated as a file and
+// moved as a directory, secret/ would come out from under /*/secret and be readable.
+TEST(PolicyRenameRace, ARenameIsDecidedOnWhatItMovesNotOnWhatWasThereBefore) {
+  PolicyMount p("version: 1\nrules:\n  - {path: \"/*/secret\", access: hidden}\n");
+  ASSERT_TRUE(p.m().ok());
+  fs::create_directories(p.backing("x/secret"));
+  write_file(p.backing("x/secret/token"), "TOKEN");
+  write_file(p.backing("f"), "file");
+  fs::create_directories(p.backing("y/z"));
+  std::atomic<bool> stop{false};
+  std::thread swapper([&] {
+    while (!stop) {
+      ::renameat2(AT_FDCWD, p.backing("x").c_str(), AT_FDCWD, p.backing("f").c_str(),
+                  RENAME_EXCHANGE);
+    }
+  });
+  int escapes = 0, moved = 0;
+  auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < std::chrono::seconds(4)) {
+    if (::rename(p.mnt("f").c_str(), p.mnt("y/z/t").c_str()) != 0) continue;
+    ++moved;
+    int fd = ::open(p.mnt("y/z/t/secret/token").c_str(), O_RDONLY);
+    if (fd >= 0) {
+      ++escapes;
+      ::close(fd);
+    }
+    // Put back whatever moved, behind the mount, for the next round.
+    std::error_code ec;
+    fs::rename(p.backing("y/z/t"), p.backing(fs::exists(p.backing("f")) ? "x" : "f"), ec);
+  }
+  stop = true;
+  swapper.join();
+  EXPECT_EQ(escapes, 0) << "of " << moved << " renames";
+  EXPECT_GT(moved, 100) << "the race never ran";
 }
 
 }  // namespace
