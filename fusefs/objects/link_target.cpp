@@ -1,7 +1,5 @@
 #include "fusefs/objects/link_target.h"
 
-#include <climits>
-
 namespace confinefs::objects {
 
 Result<LinkTarget> parse_link_target(std::string_view target) {
@@ -22,7 +20,6 @@ Result<LinkTarget> parse_link_target(std::string_view target) {
     std::string_view part = target.substr(start, end - start);
     start = end + 1;
     if (part.empty() || part == ".") continue;
-    if (part.size() > NAME_MAX) return Error{ENAMETOOLONG};
     if (part == "..") {
       if (descended) return Error{EPERM, Refusal::kLinkEscape};
       ++shape.climb;

@@ -23,8 +23,8 @@ struct LinkTarget {
 constexpr size_t kMaxLinkTarget = 4095;
 
 // EPERM (Refusal::kLinkEscape) for absolute targets and `..` after a name, ENOENT for an empty
-// target, ENAMETOOLONG past kMaxLinkTarget or for a component past NAME_MAX, EPERM
-// (Refusal::kHostileName) for NUL or control characters.
+// target, ENAMETOOLONG past kMaxLinkTarget, EPERM (Refusal::kHostileName) for NUL or control
+// characters. A component past NAME_MAX is stored as natively: following it fails then.
 Result<LinkTarget> parse_link_target(std::string_view target);
 
 }  // namespace confinefs::objects
