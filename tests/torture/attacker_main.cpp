@@ -72,6 +72,7 @@ std::unique_ptr<Attack> make_attack(const std::string& scenario, const AttackEnv
           {"multi-mount", [](auto& e) { return make_multi(e); }},
           {"link-climb", [](auto& e) { return make_link_climb_attack(e); }},
           {"second-mount", [](auto& e) { return make_second_mount_attack(e); }},
+          {"policy-rename", [](auto& e) { return make_policy_rename_attack(e); }},
       };
   auto it = kAttacks.find(scenario);
   if (it == kAttacks.end()) throw SetupError("unknown scenario " + scenario);

@@ -3,6 +3,8 @@
 // relative link to where its `..` would climb out of the mount, and a second mount of the same
 // BACKING (another tenant) planting links, FIFOs and sockets for the first mount's client.
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -94,7 +96,44 @@ class SecondMountAttack : public Attack {
   uint64_t placed_ = 0;
 };
 
+// A policy hides /*/secret. The victim renames /f (a file) to /y/z/t, which the policy allows
+// for a file; this attack exchanges /f with /x, a directory holding secret/token (the canary
+// secret's content), so that a rename gated on "file" would carry the directory out from under
+// its rule and make /y/z/t/secret/token readable. When the victim's rename took one of them,
+// it is put back.
+class PolicyRenameAttack : public Attack {
+ public:
+  explicit PolicyRenameAttack(const AttackEnv& env) : dir_(env.backing.get()) {
+    make_dir(dir_, "x");
+    make_dir(dir_, "x/secret");
+    // O_NOATIME: reading the bait must not itself count as a change outside.
+    UniqueFd in(open(env.secret.c_str(), O_RDONLY | O_NOATIME | O_CLOEXEC));
+    char buf[4096];
+    ssize_t n = in.valid() ? read(in.get(), buf, sizeof buf) : -1;
+    if (n <= 0) throw SetupError("cannot read the canary secret");
+    make_regular(dir_, "x/secret/token", std::string_view(buf, static_cast<size_t>(n)));
+    make_regular(dir_, "f", "a file\n");
+    make_dir(dir_, "y");
+    make_dir(dir_, "y/z");
+  }
+  void step() override {
+    attempted();
+    if (renameat2(dir_, "x", dir_, "f", RENAME_EXCHANGE) == 0) return;
+    if (errno != ENOENT) return (void)failed(-1);
+    // The victim moved one of them to y/z/t: put it back where its name is free.
+    const char* free_name = faccessat(dir_, "f", F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? "x" : "f";
+    renameat(dir_, "y/z/t", dir_, free_name);
+  }
+
+ private:
+  int dir_;
+};
+
 }  // namespace
+
+std::unique_ptr<Attack> make_policy_rename_attack(const AttackEnv& env) {
+  return std::make_unique<PolicyRenameAttack>(env);
+}
 
 std::unique_ptr<Attack> make_link_climb_attack(const AttackEnv& env) {
   return std::make_unique<LinkClimbAttack>(env);

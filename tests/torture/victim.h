@@ -55,5 +55,6 @@ std::vector<Op> mount_flip_ops(const std::string& dir);
 std::vector<Op> churn_ops(const std::string& dir);
 std::vector<Op> link_climb_ops();
 std::vector<Op> second_mount_ops();
+std::vector<Op> policy_rename_ops();
 
 }  // namespace torture

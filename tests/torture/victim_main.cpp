@@ -55,6 +55,7 @@ std::vector<Op> ops_for(const std::string& scenario) {
       {"churn", [] { return churn_ops("many"); }},
       {"link-climb", [] { return link_climb_ops(); }},
       {"second-mount", [] { return second_mount_ops(); }},
+      {"policy-rename", [] { return policy_rename_ops(); }},
       {"multi-mount",
        [] {
          std::vector<Op> ops;

@@ -372,6 +372,20 @@ std::vector<Op> link_climb_ops() {
   };
 }
 
+std::vector<Op> policy_rename_ops() {
+  return {
+      {"rename-and-read",
+       [](const OpCtx& c) {
+         if (failed(rename(path(c, "f").c_str(), path(c, "y/z/t").c_str()))) return;
+         read_file(path(c, "y/z/t/secret/token"), O_RDONLY);
+       }},
+      {"read-moved", [](const OpCtx& c) { read_file(path(c, "y/z/t/secret/token"), O_RDONLY); }},
+      {"list-moved", [](const OpCtx& c) { list_dir(path(c, "y/z/t"), false); }},
+      {"rename-back",
+       [](const OpCtx& c) { failed(rename(path(c, "y/z/t").c_str(), path(c, "f").c_str())); }},
+  };
+}
+
 std::vector<Op> second_mount_ops() {
   return {
       {"lstat-planted",
