@@ -118,15 +118,24 @@ class PolicyRenameAttack : public Attack {
   }
   void step() override {
     attempted();
-    if (renameat2(dir_, "x", dir_, "f", RENAME_EXCHANGE) == 0) return;
+    if (renameat2(dir_, "x", dir_, "f", RENAME_EXCHANGE) == 0) {
+      missing_since_ = {};
+      return;
+    }
     if (errno != ENOENT) return (void)failed(-1);
-    // The victim moved one of them to y/z/t: put it back where its name is free.
+    // The victim moved one of them to y/z/t. Left there for a few milliseconds (long enough for
+    // the victim to look inside), then put back where its name is free.
+    auto now = std::chrono::steady_clock::now();
+    if (missing_since_ == std::chrono::steady_clock::time_point{}) missing_since_ = now;
+    if (now - missing_since_ < std::chrono::milliseconds(3)) return;
     const char* free_name = faccessat(dir_, "f", F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? "x" : "f";
     renameat(dir_, "y/z/t", dir_, free_name);
+    missing_since_ = {};
   }
 
  private:
   int dir_;
+  std::chrono::steady_clock::time_point missing_since_{};
 };
 
 }  // namespace
