@@ -1,5 +1,7 @@
 #include "fusefs/ops/common.h"
 
+#include <fcntl.h>
+
 #include "fusefs/objects/marker.h"
 #include "fusefs/ops/gate.h"
 
@@ -33,6 +35,16 @@ Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, Resolv
   if (!node) return node.error();
   node.value()->saw_link_count(found.attr.st_nlink);
   return Entry{node.value()->id(), objects::present(type, found.attr)};
+}
+
+uint64_t xattr_bytes_at(Filesystem& fs, const Node& dir, const Name& name, const struct stat& st) {
+  if (!fs.usage().tracking() || (st.st_nlink > 1 && !S_ISDIR(st.st_mode))) return 0;
+  auto found = fs.resolver().lookup(dir.handle(), name);
+  if (!found || found->attr.st_ino != st.st_ino || found->attr.st_dev != st.st_dev) return 0;
+  auto fd = fs.resolver().reopen(found->handle.ref(), O_RDONLY);
+  if (!fd) return 0;
+  auto bytes = xattr_bytes(fd->ref());
+  return bytes ? bytes.value() : 0;
 }
 
 Result<void> take_inode(const Request& r, uint64_t parent, std::string_view name) {

@@ -27,6 +27,10 @@ Result<NodeType> kind_of(Filesystem& fs, const Node& dir, const Name& name,
                          const ResolvedEntry& found);
 // Marks dir as holding links, FIFOs or sockets (objects/marker.h, kHolderAttr), once.
 void mark_holder(Filesystem& fs, const Node& dir);
+// Bytes of the extended attributes of the entry dir/name (st: what stat_child showed), for giving
+// them back to quota_bytes when it is removed; 0 when no quota is kept, or for a file with a
+// second name (never opened: it may be outside).
+uint64_t xattr_bytes_at(Filesystem& fs, const Node& dir, const Name& name, const struct stat& st);
 // Records a successful resolution in the node table and builds the kernel's entry, with the
 // attributes the mount shows for type.
 Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, ResolvedEntry found,

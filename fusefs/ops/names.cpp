@@ -56,8 +56,10 @@ bool same_inode(const struct stat& a, const struct stat& b) {
 
 // A name removed through the mount (unlink, rmdir, replaced by a rename) frees its share of the
 // quota: one inode and, for a regular file, its apparent size, unless the daemon still holds the
-// file open: then its bytes go back at the last close (node.h, threat 26).
-void release_usage(Filesystem& fs, const struct stat& st) {
+// file open: then its bytes go back at the last close (node.h, threat 26). Its attributes'
+// bytes (measured before the removal) go back at once.
+void release_usage(Filesystem& fs, const struct stat& st, uint64_t xattrs) {
+  fs.usage().adjust_bytes(-static_cast<int64_t>(xattrs));
   if (S_ISREG(st.st_mode)) {
     NodeRef node = fs.nodes().find(InodeKey{st.st_dev, st.st_ino}, NodeType::kRegular);
     if (!node || !node->defer_release()) fs.usage().adjust_bytes(-static_cast<int64_t>(st.st_size));
@@ -123,9 +125,10 @@ Result<void> unlink(const Request& r, uint64_t parent, const char* name) {
   auto st = fs.resolver().stat_child(dir.value()->handle(), n.value());
   if (!st) return fs.refuse(r, parent, n->view(), st.error());
   if (S_ISDIR(st->st_mode)) return Error{EISDIR};
+  uint64_t xattrs = xattr_bytes_at(fs, *dir.value(), n.value(), st.value());
   auto removed = fs.resolver().remove(dir.value()->handle(), n.value(), false);
   if (!removed) return removed;
-  release_usage(fs, st.value());
+  release_usage(fs, st.value(), xattrs);
   if (st->st_mode & objects::kObjectBit) fs.made_here().erase(InodeKey{st->st_dev, st->st_ino});
   return removed;
 }
@@ -157,6 +160,10 @@ Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_
                   target->has_value() && S_ISDIR(target->value().st_mode)};
   auto verdict = gate_move(r, parent, from.value(), new_parent, to.value(), shape);
   if (!verdict) return verdict.error();
+  // A name replaced by the rename takes its attributes with it.
+  uint64_t replaced_xattrs = target->has_value() && !(flags & RENAME_EXCHANGE)
+                                 ? xattr_bytes_at(fs, *to_dir.value(), to.value(), target->value())
+                                 : 0;
 
   if (auto ok = admit_move(fs, source.value(), parent, from.value(), new_parent); !ok) {
     return fs.refuse(r, parent, from->view(), ok.error());
@@ -184,7 +191,7 @@ Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_
   if ((flags & RENAME_EXCHANGE) && target->has_value()) {
     record_move(fs, target->value(), *from_dir.value(), from.value());
   } else if (target->has_value() && !same_inode(source.value(), target->value())) {
-    release_usage(fs, target->value());  // the replaced name is gone
+    release_usage(fs, target->value(), replaced_xattrs);  // the replaced name is gone
     const struct stat& gone = target->value();
     if (gone.st_mode & objects::kObjectBit)
       fs.made_here().erase(InodeKey{gone.st_dev, gone.st_ino});

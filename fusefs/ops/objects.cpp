@@ -5,6 +5,7 @@
 // a link is served only while it is contained in the mount (objects/link_target.h,
 // nodes/node_table.h), whoever wrote the file.
 #include <fcntl.h>
+#include <sys/xattr.h>
 
 #include <string>
 
@@ -88,7 +89,9 @@ Result<Entry> make(const Request& r, uint64_t parent, const Name& name, NodeType
     fs.usage().give_inode();
     return stored.error();
   }
-  fs.usage().adjust_bytes(static_cast<int64_t>(stored->attr.st_size));
+  // Content and marker are stored bytes (quota_bytes), given back when the name goes.
+  fs.usage().adjust_bytes(static_cast<int64_t>(
+      stored->attr.st_size + xattr_cost(objects::kMarkerAttr, objects::marker_of(type).size())));
   mark_holder(fs, *dir.value());
   InodeKey key{stored->attr.st_dev, stored->attr.st_ino};
   if (type != NodeType::kSymlink) {
@@ -115,7 +118,12 @@ void mark_holder(Filesystem& fs, const Node& dir) {
   if (dir.marked_holder()) return;
   auto fd = fs.resolver().reopen(dir.handle(), O_RDONLY | O_DIRECTORY);
   // Best effort: an unmarked directory only lists its objects as DT_REG in plain READDIRs.
-  if (fd && sys::fsetxattr(fd->ref(), objects::kHolderAttr, "1", 1, 0)) dir.set_marked_holder();
+  if (!fd) return;
+  auto set = sys::fsetxattr(fd->ref(), objects::kHolderAttr, "1", 1, XATTR_CREATE);
+  // Stored bytes like any attribute's (given back when the directory goes); one there already
+  // was counted by the usage scan.
+  if (set) fs.usage().adjust_bytes(static_cast<int64_t>(xattr_cost(objects::kHolderAttr, 1)));
+  if (set || set.code() == EEXIST) dir.set_marked_holder();
 }
 
 Result<NodeType> kind_of(Filesystem& fs, const Node& dir, const Name& name,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fusefs/ops/dir_stream.h"
+#include "fusefs/sys/syscalls.h"
 
 namespace confinefs {
 
@@ -61,6 +62,31 @@ std::mutex& Usage::file_lock(const InodeKey& key) noexcept {
   return stripes_[InodeKeyHash()(key) % stripes_.size()];
 }
 
+Result<uint64_t> xattr_bytes(FdRef fd) {
+  std::vector<char> names;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    auto need = sys::flistxattr(fd, nullptr, 0);
+    if (!need) return need.error();
+    if (need.value() == 0) return uint64_t{0};
+    names.resize(need.value());
+    auto got = sys::flistxattr(fd, names.data(), names.size());
+    if (got) {
+      names.resize(got.value());
+      break;
+    }
+    if (got.code() != ERANGE) return got.error();
+    names.clear();
+  }
+  uint64_t total = 0;
+  for (size_t i = 0; i < names.size();) {
+    std::string_view name(names.data() + i);
+    auto size = sys::fgetxattr(fd, name.data(), nullptr, 0);
+    if (size) total += xattr_cost(name, size.value());
+    i += name.size() + 1;
+  }
+  return total;
+}
+
 namespace {
 
 bool is_dot_or_dotdot(const char* n) {
@@ -83,11 +109,17 @@ std::unique_ptr<DirStream> count_entry(const Resolver& r, const DirStream& dir, 
   if (!st) return nullptr;  // refused (symlink, special, mount) or gone: the mount never shows it
   ++totals->inodes;
   if (S_ISREG(st->st_mode)) totals->bytes += static_cast<uint64_t>(st->st_size);
-  if (!S_ISDIR(st->st_mode) || !may_descend) return nullptr;
+  // Attributes count too, read through an fd of the entry itself; never of a file with a second
+  // name, which may be outside (it is refused through the mount anyway).
+  if (st->st_nlink > 1 && !S_ISDIR(st->st_mode)) return nullptr;
   auto found = r.lookup(dir.fd(), name.value());
-  if (!found || !S_ISDIR(found->attr.st_mode)) return nullptr;
-  auto sub = open_listing(r, found->handle.ref());
-  return sub ? std::move(sub.value()) : nullptr;
+  if (!found) return nullptr;
+  bool descend = S_ISDIR(found->attr.st_mode) && may_descend;
+  auto fd = r.reopen(found->handle.ref(), O_RDONLY | (descend ? O_DIRECTORY : 0));
+  if (!fd) return nullptr;
+  if (auto bytes = xattr_bytes(fd->ref())) totals->bytes += bytes.value();
+  if (!descend) return nullptr;
+  return std::make_unique<DirStream>(std::move(fd.value()));
 }
 
 }  // namespace

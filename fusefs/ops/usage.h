@@ -2,8 +2,9 @@
 // Threat (limits): a tenant filling the host's disk through the mount.
 // Accounting: a scan at start (and on each reload that keeps a quota) walks the backing tree the
 // resolver's way, one component at a time from held fds; after that, operations through the
-// mount add their deltas. Bytes are apparent sizes (st_size) of regular files, inodes are the
-// regular files and directories below the root, one per name. Changes made by outside
+// mount add their deltas. Bytes are apparent sizes (st_size) of regular files plus, for files and
+// directories, every extended attribute's name and value (xattr_bytes), inodes are the regular
+// files and directories below the root, one per name. Changes made by outside
 // processes are seen at the next scan only (docs/policy.md, "Quotas").
 // Invariant: a size-changing operation holds the stripe lock of its inode from the size read
 // before it to the size read after it, so concurrent writes to one file never double-count.
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <string_view>
 
 #include "fusefs/nodes/node.h"
 #include "fusefs/resolve/resolver.h"
@@ -52,6 +54,13 @@ class Usage {
   std::atomic<uint64_t> inodes_{0};
   std::array<std::mutex, 64> stripes_;
 };
+
+// Bytes the extended attributes of the file behind fd take: every name (with its NUL) and value.
+Result<uint64_t> xattr_bytes(FdRef fd);
+// What one attribute costs: its name, the NUL after it, its value.
+inline uint64_t xattr_cost(std::string_view name, size_t value_size) {
+  return name.size() + 1 + value_size;
+}
 
 // Deepest directory level scanned; deeper levels are not counted (their fds would pile up).
 inline constexpr size_t kMaxScanDepth = 4096;

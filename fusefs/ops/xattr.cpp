@@ -1,4 +1,4 @@
-// Extended attributes, through verified fds only (threats 12, 14): only the namespaces the
+// Extended attributes, through verified fds only (threats 12, 14, 32): only the namespaces the
 // policy allows (xattrs.namespaces: user by default, system for ACLs on request) are reachable;
 // security.* and trusted.* never are: not set (EPERM) nor shown (ENODATA), so file capabilities
 // cannot be planted or read through the mount.
@@ -30,6 +30,12 @@ bool allowed(Filesystem& fs, std::string_view name) {
 Error refuse_namespace(const Request& r, uint64_t id, std::string_view name) {
   bool acl = name == "system.posix_acl_access" || name == "system.posix_acl_default";
   return deny_by_limit(r, id, "", acl ? EOPNOTSUPP : EPERM, "xattrs.namespaces");
+}
+
+// What the attribute name costs now on fd (0 when absent).
+int64_t stored_cost(FdRef fd, const char* name) {
+  auto size = sys::fgetxattr(fd, name, nullptr, 0);
+  return size ? static_cast<int64_t>(xattr_cost(name, size.value())) : 0;
 }
 
 Result<Fd> xattr_fd(const Request& r, uint64_t id, Purpose purpose) {
@@ -64,7 +70,22 @@ Result<void> setxattr(const Request& r, uint64_t id, const char* name, const voi
   }
   auto fd = xattr_fd(r, id, Purpose::kMetadata);
   if (!fd) return fd.error();
-  return sys::fsetxattr(fd->ref(), name, value, size, flags);
+  if (!fs.usage().tracking()) return sys::fsetxattr(fd->ref(), name, value, size, flags);
+  // Attribute values are stored bytes like file content (quota_bytes, threat 32): the change in
+  // size is taken before the host call and settled after it, under the inode's accounting lock.
+  auto node = node_of(fs, id);
+  if (!node) return node.error();
+  std::lock_guard lock(fs.usage().file_lock(node.value()->key()));
+  int64_t before = stored_cost(fd->ref(), name);
+  int64_t delta = static_cast<int64_t>(xattr_cost(name, size)) - before;
+  if (delta > 0 &&
+      !fs.usage().take_bytes(static_cast<uint64_t>(delta), fs.policy()->limits().quota_bytes)) {
+    return deny_by_limit(r, id, "", EDQUOT, "quota_bytes");
+  }
+  auto set = sys::fsetxattr(fd->ref(), name, value, size, flags);
+  if (!set && delta > 0) fs.usage().adjust_bytes(-delta);
+  if (set && delta < 0) fs.usage().adjust_bytes(delta);
+  return set;
 }
 
 Result<size_t> listxattr(const Request& r, uint64_t id, char* list, size_t size) {
@@ -107,7 +128,14 @@ Result<void> removexattr(const Request& r, uint64_t id, const char* name) {
   if (auto ok = gate(r, id, nullptr, Intent::kModify); !ok) return ok.error();
   auto fd = xattr_fd(r, id, Purpose::kMetadata);
   if (!fd) return fd.error();
-  return sys::fremovexattr(fd->ref(), name);
+  if (!fs.usage().tracking()) return sys::fremovexattr(fd->ref(), name);
+  auto node = node_of(fs, id);
+  if (!node) return node.error();
+  std::lock_guard lock(fs.usage().file_lock(node.value()->key()));
+  int64_t before = stored_cost(fd->ref(), name);
+  auto removed = sys::fremovexattr(fd->ref(), name);
+  if (removed) fs.usage().adjust_bytes(-before);
+  return removed;
 }
 
 }  // namespace confinefs::ops
