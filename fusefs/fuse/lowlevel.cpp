@@ -38,6 +38,9 @@ void on_init(void* userdata, fuse_conn_info* conn) {
   enable(conn, FUSE_CAP_SPLICE_READ);
   enable(conn, FUSE_CAP_SPLICE_WRITE);
   enable(conn, FUSE_CAP_SPLICE_MOVE);
+  // POSIX ACLs on BACKING (threat 33): the kernel checks them itself, with the ACLs the daemon
+  // reads from the host (ops/xattr.cpp), so access is never wider than on the host.
+  enable(conn, FUSE_CAP_POSIX_ACL);
   // A link body is checked each time it is served (ops/objects.cpp): the kernel must ask again.
   conn->want &= ~FUSE_CAP_CACHE_SYMLINKS;
   auto* st = static_cast<MountState*>(userdata);

@@ -366,3 +366,50 @@ TEST_F(Ownership, ChmodNeverStoresSetuidOrSetgid) {
 }
 
 }  // namespace
+
+namespace {
+
+// POSIX ACLs on BACKING (threat 33): access through the mount is never wider than on the host for
+// the same caller. A 0644 file with user:nobody:--- and a 0777 directory with user:nobody:r-x
+// refuse nobody on the host; they must through the mount too, while others keep their access.
+TEST_F(Ownership, PosixAclsOnBackingAreHonoured) {
+  ASSERT_EQ(as(user_,
+               [&] {
+                 std::string e = ok(::mkdir((mnt_ / "acl").c_str(), 0777), "mkdir acl");
+                 e += ok(::chmod((mnt_ / "acl").c_str(), 0777), "chmod acl");
+                 e += create(mnt_ / "acl" / "f", 0644);
+                 return e;
+               }),
+            "");
+  ASSERT_EQ(confinefs::testing::run_command(
+                {"setfacl", "-m", "u:nobody:---", (host_ / "acl" / "f").string()}),
+            0);
+  ASSERT_EQ(
+      confinefs::testing::run_command({"setfacl", "-m", "u:nobody:r-x", (host_ / "acl").string()}),
+      0);
+  std::string host = as(nobody_, [&] {
+    return fails_with(::open((host_ / "acl" / "f").c_str(), O_RDONLY), EACCES, "host read") +
+           fails_with(::open((host_ / "acl" / "n").c_str(), O_CREAT | O_WRONLY, 0644), EACCES,
+                      "host create");
+  });
+  ASSERT_EQ(host, "") << "the host itself must refuse nobody";
+  std::string through = as(nobody_, [&] {
+    return fails_with(::open((mnt_ / "acl" / "f").c_str(), O_RDONLY), EACCES, "read") +
+           fails_with(::open((mnt_ / "acl" / "n").c_str(), O_CREAT | O_WRONLY, 0644), EACCES,
+                      "create") +
+           fails_with(::mkdir((mnt_ / "acl" / "d").c_str(), 0755), EACCES, "mkdir");
+  });
+  EXPECT_EQ(through, "");
+  EXPECT_FALSE(fs::exists(host_ / "acl" / "n"));
+  // Others keep what the modes give them.
+  EXPECT_EQ(as(other_,
+               [&] {
+                 int fd = ::open((mnt_ / "acl" / "f").c_str(), O_RDONLY);
+                 std::string e = ok(fd, "other reads the 0644 file");
+                 if (fd >= 0) ::close(fd);
+                 return e + create(mnt_ / "acl" / "o");
+               }),
+            "");
+}
+
+}  // namespace
