@@ -297,6 +297,21 @@ int serve_confined(const cli::Options& opts, Filesystem& fs, fuse::Session& sess
   return 0;
 }
 
+// Whether BACKING keeps every spelling of a name apart (threat 34), probed through a second
+// handle on the checked directory, before anything is mounted.
+FilesystemConfig::Names probe_name_folding(const Fd& dir) {
+  auto handle = sys::dup(dir.ref());
+  if (!handle) return FilesystemConfig::Names::kUnknown;
+  auto resolver = Resolver::open_root(std::move(handle.value()));
+  if (!resolver) return FilesystemConfig::Names::kUnknown;
+  auto folds = resolver->folds_names();
+  if (!folds) {
+    spdlog::warn("cannot tell whether {} folds names: {}", "BACKING", std::strerror(folds.code()));
+    return FilesystemConfig::Names::kUnknown;
+  }
+  return folds.value() ? FilesystemConfig::Names::kFolded : FilesystemConfig::Names::kDistinct;
+}
+
 int run(const cli::Options& opts) {
   if (auto why = check_premounted(opts); !why.empty()) return usage_error(why);
   for (const auto& o : opts.overridden) {
@@ -326,6 +341,10 @@ int run(const cli::Options& opts) {
   if (!checked.refusal.empty()) return usage_error(checked.refusal);
   auto policy = cli::load_startup_policy(opts);
   if (!policy) return kExitUsage;
+  FilesystemConfig::Names names = probe_name_folding(dir.value());
+  if (policy->has_rules() && names != FilesystemConfig::Names::kDistinct) {
+    return usage_error(cli::folding_refusal(opts.backing, names));
+  }
 
   Identity id{policy->tenant(), opts.backing, opts.mountpoint};
   if (!opts.mountpoint.starts_with("/dev/fd/"))
@@ -355,6 +374,7 @@ int run(const cli::Options& opts) {
   config.max_nodes = opts.max_nodes;
   // With user= the daemon is the tenant and creates everything as the tenant.
   config.caller_credentials = !opts.user;
+  config.names = names;
   Filesystem fs(std::move(resolver.value()), config, policy);
   state.fs = &fs;
 

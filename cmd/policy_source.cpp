@@ -39,6 +39,16 @@ std::shared_ptr<const policy::Policy> load_startup_policy(const Options& opts) {
   return loaded.policy;
 }
 
+std::string folding_refusal(const std::string& backing, FilesystemConfig::Names names) {
+  return backing +
+         (names == FilesystemConfig::Names::kFolded
+              ? ": this filesystem treats names that differ in case or Unicode normalization as "
+                "one, so rules (which match names byte for byte) could be passed by another "
+                "spelling; use a policy without rules, or a backing store that keeps names apart"
+              : ": cannot tell whether this filesystem folds case (the probe file could not be "
+                "made), and rules need a backing store that keeps names apart");
+}
+
 void reload_policy(const Options& opts, Filesystem& fs) {
   if (!opts.policy_file) {
     spdlog::info("SIGHUP: no policy file; keeping the default policy");
@@ -47,6 +57,11 @@ void reload_policy(const Options& opts, Filesystem& fs) {
   auto loaded = policy::load_policy_file(*opts.policy_file);
   if (!loaded.ok()) {
     spdlog::error("SIGHUP: keeping the policy in force: {}", loaded.error.to_string());
+    return;
+  }
+  if (loaded.policy->has_rules() && fs.config().names != FilesystemConfig::Names::kDistinct) {
+    spdlog::error("SIGHUP: keeping the policy in force: {}",
+                  folding_refusal(opts.backing, fs.config().names));
     return;
   }
   if (auto ok = fs.set_policy(loaded.policy); !ok) {

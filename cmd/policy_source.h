@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "cmd/options.h"
 #include "fusefs/ops/filesystem.h"
@@ -15,5 +16,9 @@ std::shared_ptr<const policy::Policy> load_startup_policy(const Options& opts);
 void reload_policy(const Options& opts, Filesystem& fs);
 // --check-policy FILE: prints the normalized policy (exit 0) or the error (exit 2).
 int check_policy(const std::string& file);
+
+// Why rules cannot apply over BACKING: it folds case or normalizes names (or could not be
+// probed), so a rule written for one spelling would not hold for another.
+std::string folding_refusal(const std::string& backing, FilesystemConfig::Names names);
 
 }  // namespace confinefs::cli

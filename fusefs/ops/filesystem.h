@@ -41,6 +41,9 @@ struct FilesystemConfig {
   // Switch fsuid/fsgid to the caller while creating, so new files belong to the caller (needs
   // CAP_SETUID/CAP_SETGID: root or -o service_user=; off with -o user=).
   bool caller_credentials = true;
+  // What Resolver::folds_names() found at start; rules are refused unless kDistinct (a policy
+  // reload adding rules included).
+  enum class Names : unsigned char { kDistinct, kFolded, kUnknown } names = Names::kUnknown;
 };
 
 struct Counters {

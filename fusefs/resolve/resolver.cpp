@@ -243,6 +243,26 @@ Result<void> Resolver::link_unnamed(FdRef file, FdRef dir, const Name& name) con
   return {};
 }
 
+Result<bool> Resolver::folds_names() const {
+  const std::string base = ".confinefs-fold-probe-" + std::to_string(::getpid()) + "-";
+  // Case, then Unicode normalization (precomposed U+00E9 against e + U+0301).
+  const std::pair<std::string, std::string> spellings[] = {{base + "aZ", base + "Az"},
+                                                           {base + "\xc3\xa9", base + "e\xcc\x81"}};
+  for (const auto& [made, other] : spellings) {
+    auto name = Name::parse(made.c_str());
+    auto variant = Name::parse(other.c_str());
+    if (!name || !variant) return Error{EINVAL};
+    auto probe = create_exclusive(root(), name.value(), O_WRONLY, 0600);
+    if (!probe) return probe.error();
+    auto seen = stat_child(root(), variant.value());
+    (void)remove(root(), name.value(), false);
+    // Found at all: nobody else makes such a name, and a store may number one file differently
+    // by spelling (FUSE stores without stable inode numbers), so existence is the proof.
+    if (seen) return true;
+  }
+  return false;
+}
+
 Result<void> Resolver::remove(FdRef dir, const Name& name, bool directory) const {
   if (::unlinkat(dir.get(), name.c_str(), directory ? AT_REMOVEDIR : 0) < 0) return last_error();
   return {};

@@ -75,6 +75,12 @@ class Resolver {
   Result<void> rename(FdRef from_dir, const Name& from, FdRef to_dir, const Name& to,
                       unsigned flags) const;
 
+  // Whether BACKING takes two spellings of a name for one (case folding as on ext4/f2fs casefold
+  // directories, SMB or vfat; Unicode normalization): a probe file is made in the root and its
+  // other spelling looked up, then the probe is removed. Rules match the client's bytes, so on
+  // such a store they could be passed by a second spelling (cmd/main.cpp refuses them).
+  Result<bool> folds_names() const;
+
   // Selects the openat() fallback, as on a kernel without openat2 or under a seccomp filter that
   // refuses it; tests run every resolver case both ways.
   void use_fallback_only() noexcept { use_openat2_ = false; }

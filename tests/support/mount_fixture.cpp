@@ -94,6 +94,14 @@ void exec_daemon(std::vector<std::string> argv, std::vector<std::string> env) {
 
 bool is_mounted(const fs::path& path) { return !mountinfo_line(path).empty(); }
 
+std::string casefold_fs_binary() {
+#ifdef CASEFOLD_FS_BIN
+  return CASEFOLD_FS_BIN;
+#else
+  return "build/bin/casefold-fs";
+#endif
+}
+
 std::string confinefs_binary() {
   if (const char* env = std::getenv("CONFINEFS_BIN")) return env;
 #ifdef CONFINEFS_BIN

@@ -91,6 +91,8 @@ std::vector<std::string> mounts_under(const fs::path& dir);
 bool is_mounted(const fs::path& path);
 // Path of the confinefs binary under test (CONFINEFS_BIN, set by CMake).
 std::string confinefs_binary();
+// Path of tests/support/casefold_fs.cpp's binary: a case-insensitive FUSE passthrough.
+std::string casefold_fs_binary();
 // Runs argv, returns its exit status; stdout/stderr go to the test log.
 int run_command(const std::vector<std::string>& argv, const fs::path& cwd = {});
 // Reads a whole file (throws on error); writes one (creating/truncating).
