@@ -14,6 +14,15 @@
 namespace confinefs::ops {
 
 Result<Growth> admit_write(const Request& r, OpenFile& file, off_t offset, size_t length) {
+  if (file.append) {
+    // The host puts an O_APPEND write at the file's real end, not at the offset the kernel sends
+    // (its cached size, stale when an outside process grew the file): judge it there.
+    auto now = sys::fstat(file.fd.ref());
+    if (!now) return now.error();
+    uint64_t end = static_cast<uint64_t>(now->st_size) + length;
+    if (auto ok = check_file_size(r, file.node->id(), end); !ok) return ok.error();
+    return begin_growth(r, file.fd.ref(), *file.node, [length](uint64_t) { return length; });
+  }
   uint64_t end = static_cast<uint64_t>(offset) + length;
   if (auto ok = check_file_size(r, file.node->id(), end); !ok) return ok.error();
   return begin_growth(r, file.fd.ref(), *file.node, grows_to(end));

@@ -29,9 +29,10 @@ int host_flags(int client_flags) {
 
 bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC); }
 
-OpenFile* new_open_file(Fd fd, NodeRef node, bool unchanged = false) {
+OpenFile* new_open_file(Fd fd, NodeRef node, int flags, bool unchanged = false) {
   node->opened();  // counted for the quota of a file removed while open (release() below)
-  return new OpenFile{HandleKind::kFile, std::move(fd), std::move(node), unchanged};
+  bool append = (host_flags(flags) & O_APPEND) != 0;
+  return new OpenFile{HandleKind::kFile, std::move(fd), std::move(node), unchanged, append};
 }
 
 Result<OpenFile*> finish_open(const Request& r, NodeRef node, int flags) {
@@ -55,7 +56,7 @@ Result<OpenFile*> finish_open(const Request& r, NodeRef node, int flags) {
     if (!cut) return cut.error();
   }
   bool unchanged = !(flags & O_TRUNC) && node->same_content_as_last_open(attr);
-  return new_open_file(std::move(fd.value()), std::move(node), unchanged);
+  return new_open_file(std::move(fd.value()), std::move(node), flags, unchanged);
 }
 
 // The existing-file half of create-or-open. The kernel sends CREATE only for a name it believes
@@ -99,7 +100,7 @@ Result<Created> create_new(const Request& r, uint64_t parent, const Name& name, 
   auto entry = remember(fs, parent, name, ResolvedEntry{std::move(handle.value()), made->attr},
                         NodeType::kRegular);
   if (!entry) return entry.error();
-  return Created{entry.value(), new_open_file(std::move(io), fs.nodes().get(entry->id))};
+  return Created{entry.value(), new_open_file(std::move(io), fs.nodes().get(entry->id), flags)};
 }
 
 }  // namespace

@@ -31,6 +31,7 @@ struct OpenFile {
   Fd fd;
   NodeRef node;
   bool unchanged_since_last_open = false;  // the kernel may keep its cached pages
+  bool append = false;  // opened O_APPEND on the host: writes land at the real end of the file
 };
 
 // An open directory: a verified fd and its getdents stream (one reader at a time).

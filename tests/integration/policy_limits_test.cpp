@@ -81,3 +81,33 @@ TEST(PolicyLimitsTest, ReloadRescansUsageMadeOutside) {
 
 }  // namespace
 }  // namespace confinefs::testing
+
+namespace confinefs::testing {
+namespace {
+
+// An O_APPEND write lands at the host file's real end, not at the offset the kernel sends (its
+// cached size): an outside process that grew the file meanwhile must not let a write pass
+// max_file_size or quota_bytes.
+TEST(PolicyLimitsAppend, AppendsAreJudgedAtTheRealEndOfTheFile) {
+  PolicyMount p("version: 1\nlimits: {max_file_size: 4K}\n", {"-o", "cache=auto"});
+  ASSERT_TRUE(p.m().ok());
+  write_file(p.mnt("log"), std::string(3000, 'a'));
+  int fd = ::open(p.mnt("log").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  {  // outside, behind the kernel's cached size of 3000
+    int out = ::open(p.backing("log").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    ASSERT_GE(out, 0);
+    std::string more(1000, 'b');
+    ASSERT_EQ(::write(out, more.data(), more.size()), 1000);
+    ::close(out);
+  }
+  std::string tail(200, 'c');
+  errno = 0;
+  EXPECT_EQ(::write(fd, tail.data(), tail.size()), -1) << "4,000 + 200 bytes under max 4,096";
+  EXPECT_EQ(errno, EFBIG);
+  ::close(fd);
+  EXPECT_EQ(fs::file_size(p.backing("log")), 4000u);
+}
+
+}  // namespace
+}  // namespace confinefs::testing
