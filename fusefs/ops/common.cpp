@@ -47,6 +47,15 @@ uint64_t xattr_bytes_at(Filesystem& fs, const Node& dir, const Name& name, const
   return bytes ? bytes.value() : 0;
 }
 
+Result<void> same_as_kernel_saw(Filesystem& fs, uint64_t dir, const Name& name,
+                                const struct stat& st) {
+  NodeRef known = fs.nodes().at(dir, name.view());
+  if (known && !(known->key() == InodeKey{st.st_dev, st.st_ino})) {
+    return Error{ESTALE, Refusal::kIdentityMismatch};
+  }
+  return {};
+}
+
 Result<void> take_inode(const Request& r, uint64_t parent, std::string_view name) {
   if (r.fs.usage().take_inode(r.fs.policy()->limits().quota_inodes)) return {};
   return deny_by_limit(r, parent, name, EDQUOT, "quota_inodes");

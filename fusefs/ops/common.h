@@ -31,6 +31,11 @@ void mark_holder(Filesystem& fs, const Node& dir);
 // them back to quota_bytes when it is removed; 0 when no quota is kept, or for a file with a
 // second name (never opened: it may be outside).
 uint64_t xattr_bytes_at(Filesystem& fs, const Node& dir, const Name& name, const struct stat& st);
+// ESTALE when the kernel last learnt another inode at dir/name than the host holds there now
+// (st): it checked its permissions (the sticky bit included) against that one. The kernel then
+// looks the name up again and checks again before retrying (threat 36).
+Result<void> same_as_kernel_saw(Filesystem& fs, uint64_t dir, const Name& name,
+                                const struct stat& st);
 // Records a successful resolution in the node table and builds the kernel's entry, with the
 // attributes the mount shows for type.
 Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, ResolvedEntry found,

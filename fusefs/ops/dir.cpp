@@ -136,6 +136,9 @@ Result<void> rmdir(const Request& r, uint64_t parent, const char* name) {
   auto st = fs.resolver().stat_child(dir.value()->handle(), n.value());
   if (!st) return fs.refuse(r, parent, n->view(), st.error());
   if (!S_ISDIR(st->st_mode)) return Error{ENOTDIR};
+  if (auto ok = same_as_kernel_saw(fs, parent, n.value(), st.value()); !ok) {
+    return fs.refuse(r, parent, n->view(), ok.error());
+  }
   uint64_t xattrs = xattr_bytes_at(fs, *dir.value(), n.value(), st.value());
   auto removed = fs.resolver().remove(dir.value()->handle(), n.value(), true);
   if (removed) {

@@ -125,6 +125,9 @@ Result<void> unlink(const Request& r, uint64_t parent, const char* name) {
   auto st = fs.resolver().stat_child(dir.value()->handle(), n.value());
   if (!st) return fs.refuse(r, parent, n->view(), st.error());
   if (S_ISDIR(st->st_mode)) return Error{EISDIR};
+  if (auto ok = same_as_kernel_saw(fs, parent, n.value(), st.value()); !ok) {
+    return fs.refuse(r, parent, n->view(), ok.error());
+  }
   uint64_t xattrs = xattr_bytes_at(fs, *dir.value(), n.value(), st.value());
   auto removed = fs.resolver().remove(dir.value()->handle(), n.value(), false);
   if (!removed) return removed;
@@ -156,6 +159,14 @@ Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_
   if (!source) return fs.refuse(r, parent, from->view(), source.error());
   auto target = target_state(fs, *to_dir.value(), to.value());
   if (!target) return fs.refuse(r, new_parent, to->view(), target.error());
+  if (auto ok = same_as_kernel_saw(fs, parent, from.value(), source.value()); !ok) {
+    return fs.refuse(r, parent, from->view(), ok.error());
+  }
+  if (target->has_value()) {
+    if (auto ok = same_as_kernel_saw(fs, new_parent, to.value(), target->value()); !ok) {
+      return fs.refuse(r, new_parent, to->view(), ok.error());
+    }
+  }
   MoveShape shape{S_ISDIR(source->st_mode), (flags & RENAME_EXCHANGE) != 0,
                   target->has_value() && S_ISDIR(target->value().st_mode)};
   auto verdict = gate_move(r, parent, from.value(), new_parent, to.value(), shape);

@@ -413,3 +413,43 @@ TEST_F(Ownership, PosixAclsOnBackingAreHonoured) {
 }
 
 }  // namespace
+
+namespace {
+
+// Sticky directories (threat 36): the kernel checks the right to delete against the inode it
+// cached for the name; an outside process that puts another user's file at that name must not
+// turn the removal of the caller's own file into the removal of the other user's.
+TEST_F(Ownership, UnlinkInAStickyDirectoryRemovesOnlyWhatTheKernelChecked) {
+  mount_ = std::make_unique<Mount>(std::vector<std::string>{"-o", "allow_other,cache=full"});
+  ASSERT_TRUE(mount_->ok());
+  ASSERT_EQ(::chmod(mount_->mnt().parent_path().c_str(), 0755), 0);
+  mnt_ = mount_->mnt();
+  host_ = mount_->backing();
+  ASSERT_EQ(::chmod(host_.c_str(), 0777), 0);
+  fs::create_directory(host_ / "tmp");
+  ASSERT_EQ(::chmod((host_ / "tmp").c_str(), 01777), 0);
+  for (const char* op : {"unlink", "rename"}) {
+    ASSERT_EQ(as(user_,
+                 [&] {
+                   std::string e = create(mnt_ / "tmp" / "mine");
+                   struct stat st {};
+                   return e + ok(::stat((mnt_ / "tmp" / "mine").c_str(), &st), "stat mine");
+                 }),
+              "");
+    // Outside, the other user's file takes the name the kernel has cached as the caller's.
+    confinefs::testing::write_file(host_ / "tmp" / "theirs", "THEIRS");
+    ASSERT_EQ(::chown((host_ / "tmp" / "theirs").c_str(), kOther, kOther), 0);
+    fs::rename(host_ / "tmp" / "theirs", host_ / "tmp" / "mine");
+    std::string err = as(user_, [&] {
+      long rc = std::string(op) == "unlink"
+                    ? ::unlink((mnt_ / "tmp" / "mine").c_str())
+                    : ::rename((mnt_ / "tmp" / "mine").c_str(), (mnt_ / "tmp" / "moved").c_str());
+      return fails_with(rc, EPERM, std::string(op) + " of another user's file in a sticky dir");
+    });
+    EXPECT_EQ(err, "");
+    EXPECT_EQ(owner(host_ / "tmp" / "mine").uid, kOther) << op;
+    fs::remove(host_ / "tmp" / "mine");
+  }
+}
+
+}  // namespace
