@@ -137,7 +137,9 @@ std::string status_text(const Identity& id, Filesystem& fs) {
          "\nuptime_seconds=" + std::to_string(up.count()) +
          "\noperations=" + std::to_string(c.operations.load()) +
          "\nrefusals=" + std::to_string(c.refusals.load()) +
-         "\ndenials=" + std::to_string(c.denials.load()) + "\n";
+         "\ndenials=" + std::to_string(c.denials.load()) +
+         "\nreloads=" + std::to_string(c.reloads.load()) +
+         "\nreloads_refused=" + std::to_string(c.reloads_refused.load()) + "\n";
 }
 
 size_t thread_count() {

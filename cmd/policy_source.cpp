@@ -49,28 +49,41 @@ std::string folding_refusal(const std::string& backing, FilesystemConfig::Names 
                 "made), and rules need a backing store that keeps names apart");
 }
 
-void reload_policy(const Options& opts, Filesystem& fs) {
+namespace {
+
+// The reload itself; true when the new policy is in force.
+bool apply_reload(const Options& opts, Filesystem& fs) {
   if (!opts.policy_file) {
     spdlog::info("SIGHUP: no policy file; keeping the default policy");
-    return;
+    return false;
   }
   auto loaded = policy::load_policy_file(*opts.policy_file);
   if (!loaded.ok()) {
     spdlog::error("SIGHUP: keeping the policy in force: {}", loaded.error.to_string());
-    return;
+    return false;
   }
   if (loaded.policy->has_rules() && fs.config().names != FilesystemConfig::Names::kDistinct) {
     spdlog::error("SIGHUP: keeping the policy in force: {}",
                   folding_refusal(opts.backing, fs.config().names));
-    return;
+    return false;
   }
   if (auto ok = fs.set_policy(loaded.policy); !ok) {
     spdlog::error("SIGHUP: keeping the policy in force: {}: audit sink or usage scan: {}",
                   *opts.policy_file, std::strerror(ok.code()));
-    return;
+    return false;
   }
   spdlog::info("SIGHUP: policy {} reloaded: tenant={} rules={}", *opts.policy_file,
                loaded.policy->tenant(), loaded.policy->rules().size());
+  return true;
+}
+
+}  // namespace
+
+void reload_policy(const Options& opts, Filesystem& fs) {
+  // Counted either way, after the outcome: `confinefs status` shows a reload as done (tests and
+  // operators wait for the count to move instead of guessing how long a rescan takes).
+  auto& counter = apply_reload(opts, fs) ? fs.counters().reloads : fs.counters().reloads_refused;
+  counter.fetch_add(1, std::memory_order_release);
 }
 
 int check_policy(const std::string& file) {

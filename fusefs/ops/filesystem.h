@@ -50,6 +50,8 @@ struct Counters {
   std::atomic<uint64_t> operations{0};
   std::atomic<uint64_t> refusals{0};  // escape-like refusals (symlink, hardlink, special, mount...)
   std::atomic<uint64_t> denials{0};   // policy denials
+  std::atomic<uint64_t> reloads{0};   // SIGHUP reloads applied
+  std::atomic<uint64_t> reloads_refused{0};  // SIGHUP reloads refused (the policy in force stays)
 };
 
 class Filesystem {

@@ -8,6 +8,13 @@
 namespace confinefs::testing {
 namespace {
 
+// Whether the audit file has a line with text in it yet (the sink writes asynchronously).
+bool logged(const fs::path& log, const std::string& text) {
+  std::error_code ec;
+  if (!fs::exists(log, ec)) return false;
+  return read_file(log).find(text) != std::string::npos;
+}
+
 // Checks the audit file with python3's json module; the script prints one error per bad line.
 int check_json(const fs::path& log, const std::string& assertions) {
   std::string script =
@@ -32,7 +39,7 @@ TEST(PolicyAuditTest, DenialsAreJsonLinesWithEveryField) {
   fs::create_directories(p.backing("secret"));
   EXPECT_EQ(stat_errno(p.mnt("secret")), ENOENT);
   EXPECT_EQ(open_errno(p.mnt("keys"), O_RDONLY), EACCES);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(eventually([&] { return logged(log, "\"/keys\"") && logged(log, "\"/secret\""); }));
   EXPECT_EQ(check_json(log, R"(
 need = {"time","tenant","event","kind","op","path","errno","error","access","rule","pid","uid","gid"}
 d = [l for l in lines if l.get("path") == "/keys" and l["event"] == "denied"]
@@ -54,7 +61,7 @@ TEST(PolicyAuditTest, AllowedMutationsAreLoggedOnRequest) {
   PolicyMount p("version: 1\naudit: {sink: " + log.string() + ", log_allowed_mutations: true}\n");
   ASSERT_TRUE(p.m().ok());
   write_file(p.mnt("made"), "x");
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(eventually([&] { return logged(log, "\"/made\""); }));
   EXPECT_EQ(check_json(log, R"(
 a = [l for l in lines if l["event"] == "allowed" and l["path"] == "/made"]
 assert a and a[0]["op"] == "create" and a[0]["errno"] == 0, lines

@@ -48,11 +48,14 @@ class PolicyMount {
   const fs::path& files() const { return files_.path(); }
   const fs::path& policy_file() const { return policy_file_; }
 
-  // Rewrites the policy file and sends SIGHUP; waits until the daemon has had time to reload.
+  // Rewrites the policy file, sends SIGHUP and waits until `confinefs status` counts the reload
+  // as done (applied or refused).
   void reload(const std::string& yaml) {
     write_file(policy_file_, yaml);
+    uint64_t before = reloads_done(mnt());
     mount_->signal_daemon(SIGHUP);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_TRUE(eventually([&] { return reloads_done(mnt()) > before; }))
+        << "the daemon never finished the reload";
   }
 
  private:

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -93,6 +94,37 @@ void exec_daemon(std::vector<std::string> argv, std::vector<std::string> env) {
 }
 
 bool is_mounted(const fs::path& path) { return !mountinfo_line(path).empty(); }
+
+bool eventually(const std::function<bool()>& holds, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!holds()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+std::string status_field(const fs::path& mnt, const std::string& key) {
+  std::string cmd = "'" + confinefs_binary() + "' status '" + mnt.string() + "' 2>/dev/null";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return {};
+  std::string value;
+  char line[512];
+  while (std::fgets(line, sizeof line, p) != nullptr) {
+    std::string l(line);
+    if (l.rfind(key + "=", 0) == 0) value = l.substr(key.size() + 1, l.find('\n') - key.size() - 1);
+  }
+  ::pclose(p);
+  return value;
+}
+
+uint64_t reloads_done(const fs::path& mnt) {
+  auto number = [&](const char* key) {
+    std::string v = status_field(mnt, key);
+    return v.empty() ? uint64_t{0} : std::stoull(v);
+  };
+  return number("reloads") + number("reloads_refused");
+}
 
 std::string casefold_fs_binary() {
 #ifdef CASEFOLD_FS_BIN

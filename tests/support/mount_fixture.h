@@ -10,7 +10,10 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -91,6 +94,15 @@ std::vector<std::string> mounts_under(const fs::path& dir);
 bool is_mounted(const fs::path& path);
 // Path of the confinefs binary under test (CONFINEFS_BIN, set by CMake).
 std::string confinefs_binary();
+// Polls holds() every 10 ms until it is true or timeout has passed; returns its last answer.
+// For tests that wait for the daemon: never a blind sleep.
+bool eventually(const std::function<bool()>& holds,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10));
+// One field of `confinefs status MNT` ("" when there is none, or no daemon answers).
+std::string status_field(const fs::path& mnt, const std::string& key);
+// SIGHUP reloads the daemon at mnt has finished, applied or refused (from `confinefs status`).
+uint64_t reloads_done(const fs::path& mnt);
+
 // Path of tests/support/casefold_fs.cpp's binary: a case-insensitive FUSE passthrough.
 std::string casefold_fs_binary();
 // Runs argv, returns its exit status; stdout/stderr go to the test log.
