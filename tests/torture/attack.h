@@ -80,5 +80,6 @@ std::unique_ptr<Attack> make_churn_attack(const AttackEnv& env, std::string dir)
 std::unique_ptr<Attack> make_link_climb_attack(const AttackEnv& env);
 std::unique_ptr<Attack> make_second_mount_attack(const AttackEnv& env);
 std::unique_ptr<Attack> make_policy_rename_attack(const AttackEnv& env);
+std::unique_ptr<Attack> make_second_user_attack(const AttackEnv& env);
 
 }  // namespace torture

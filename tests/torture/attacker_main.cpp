@@ -73,6 +73,7 @@ std::unique_ptr<Attack> make_attack(const std::string& scenario, const AttackEnv
           {"link-climb", [](auto& e) { return make_link_climb_attack(e); }},
           {"second-mount", [](auto& e) { return make_second_mount_attack(e); }},
           {"policy-rename", [](auto& e) { return make_policy_rename_attack(e); }},
+          {"second-user", [](auto& e) { return make_second_user_attack(e); }},
       };
   auto it = kAttacks.find(scenario);
   if (it == kAttacks.end()) throw SetupError("unknown scenario " + scenario);

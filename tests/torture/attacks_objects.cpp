@@ -138,7 +138,39 @@ class PolicyRenameAttack : public Attack {
   std::chrono::steady_clock::time_point missing_since_{};
 };
 
+// Another user (root here) puts a private 0600 file holding the canary secret at names the
+// victim, a second user of the mount, looks up and then creates with O_CREAT, and takes it away.
+class SecondUserAttack : public Attack {
+ public:
+  explicit SecondUserAttack(const AttackEnv& env) : dir_(env.backing.get()) {
+    UniqueFd in(open(env.secret.c_str(), O_RDONLY | O_NOATIME | O_CLOEXEC));
+    char buf[4096];
+    ssize_t n = in.valid() ? read(in.get(), buf, sizeof buf) : -1;
+    if (n <= 0) throw SetupError("cannot read the canary secret");
+    secret_.assign(buf, static_cast<size_t>(n));
+  }
+  void step() override {
+    attempted();
+    std::string name = "c" + std::to_string(n_++ % 8);
+    UniqueFd fd(openat(dir_, name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
+    if (!fd.valid()) return (void)failed(-1);
+    if (write(fd.get(), secret_.data(), secret_.size()) < 0) g_attack_errors.add(errno);
+    fd = UniqueFd();
+    std::this_thread::sleep_for(std::chrono::microseconds(300));
+    unlinkat(dir_, name.c_str(), 0);
+  }
+
+ private:
+  int dir_;
+  std::string secret_;
+  uint64_t n_ = 0;
+};
+
 }  // namespace
+
+std::unique_ptr<Attack> make_second_user_attack(const AttackEnv& env) {
+  return std::make_unique<SecondUserAttack>(env);
+}
 
 std::unique_ptr<Attack> make_policy_rename_attack(const AttackEnv& env) {
   return std::make_unique<PolicyRenameAttack>(env);

@@ -56,5 +56,6 @@ std::vector<Op> churn_ops(const std::string& dir);
 std::vector<Op> link_climb_ops();
 std::vector<Op> second_mount_ops();
 std::vector<Op> policy_rename_ops();
+std::vector<Op> second_user_ops();
 
 }  // namespace torture

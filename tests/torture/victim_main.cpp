@@ -2,6 +2,7 @@
 // deadline, then writes a one-line JSON report and exits without waiting for threads that are
 // stuck inside the filesystem (a wedged daemon must not wedge the suite).
 //   torture-victim --scenario S --mounts M1[,M2...] --token T --seconds N --threads K --report FILE
+#include <grp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -56,6 +57,7 @@ std::vector<Op> ops_for(const std::string& scenario) {
       {"link-climb", [] { return link_climb_ops(); }},
       {"second-mount", [] { return second_mount_ops(); }},
       {"policy-rename", [] { return policy_rename_ops(); }},
+      {"second-user", [] { return second_user_ops(); }},
       {"multi-mount",
        [] {
          std::vector<Op> ops;
@@ -144,6 +146,16 @@ int run(int argc, char** argv) {
   std::vector<Op> ops = ops_for(scenario);
   unsigned threads = static_cast<unsigned>(opt.num_or("threads", 2));
   install_kick_handler();
+  // The report is opened first: with --uid the victim is another user from here on (a second
+  // user of a shared mount), who may not write where the report goes.
+  FILE* report = fopen(opt.str("report").c_str(), "we");
+  if (long uid = opt.num_or("uid", -1); uid >= 0) {
+    auto id = static_cast<uid_t>(uid);
+    if (setgroups(0, nullptr) != 0 || setgid(id) != 0 || setuid(id) != 0) {
+      perror("torture-victim: switching to --uid");
+      return 2;
+    }
+  }
 
   std::vector<Slot> slots(threads);
   for (unsigned t = 0; t < threads; ++t) {
@@ -164,8 +176,7 @@ int run(int argc, char** argv) {
                      ", \"stalled\": " + std::to_string(stalled) +
                      ", \"stalled_ops\": " + stalled_list +
                      ", \"errors\": " + g_victim.errors.json() + "}\n";
-  FILE* f = fopen(opt.str("report").c_str(), "we");
-  if (f) {
+  if (FILE* f = report) {
     fputs(json.c_str(), f);
     fclose(f);
   }

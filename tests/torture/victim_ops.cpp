@@ -386,6 +386,30 @@ std::vector<Op> policy_rename_ops() {
   };
 }
 
+// As a second user (torture-victim --uid): names it looks up first (the kernel caches "no such
+// name") and then creates with O_CREAT, while another user's 0600 file may appear there.
+// Opening that file at all is the escape.
+std::vector<Op> second_user_ops() {
+  auto create = [](const OpCtx& c, int flags) {
+    std::string p = path(c, "c" + std::to_string(c.n % 8));
+    struct stat st;
+    failed(lstat(p.c_str(), &st));  // a negative entry, as before a real create
+    UniqueFd fd(open(p.c_str(), flags | O_CLOEXEC, 0644));
+    if (failed(fd.get())) return;
+    if (fstat(fd.get(), &st) == 0 && st.st_uid != getuid()) {
+      g_victim.leaks.add(p + ": opened another user's 0600 file (uid " + std::to_string(st.st_uid) +
+                         ")");
+    }
+    if ((flags & O_ACCMODE) != O_WRONLY) read_all(fd.get(), p);
+    if (st.st_uid == getuid()) unlink(p.c_str());
+  };
+  return {
+      {"create-rdwr", [=](const OpCtx& c) { create(c, O_CREAT | O_RDWR); }},
+      {"create-trunc", [=](const OpCtx& c) { create(c, O_CREAT | O_WRONLY | O_TRUNC); }},
+      {"create-rdonly", [=](const OpCtx& c) { create(c, O_CREAT | O_RDONLY); }},
+  };
+}
+
 std::vector<Op> second_mount_ops() {
   return {
       {"lstat-planted",
