@@ -125,7 +125,8 @@ unsigned NodeTable::depth_locked(uint64_t id) const {
     queue.pop_front();
     if (at == kRootId) return d;
     auto it = by_id_.find(at);
-    if (it == by_id_.end() || it->second->parents_.size() > kMaxParents) return 0;
+    if (it == by_id_.end()) continue;  // forgotten: no dentry of ours can be beneath it
+    if (it->second->parents_.size() > kMaxParents) return 0;
     for (uint64_t p : it->second->parents_) {
       if (seen.insert(p).second) queue.emplace_back(p, d + 1);
     }

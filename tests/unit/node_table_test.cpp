@@ -135,6 +135,20 @@ TEST_F(NodeTableDepth, ALookupThatFindsAServedDirectoryHigherUpIsRefused) {
   EXPECT_TRUE(deeper.ok());
 }
 
+TEST_F(NodeTableDepth, AParentTheKernelForgotNoLongerCounts) {
+  auto d = chain(1);                          // /d1
+  uint64_t a = add(d[1], "a");                // /d1/a
+  uint64_t b = add(NodeTable::kRootId, "b");  // /b
+  uint64_t moving = add(a, "m");              // /d1/a/m
+  ASSERT_TRUE(table_.admit_move(moving, b).ok());
+  table_.moved(InodeKey{7, 4}, b, "m");  // /b/m now; /d1/a/m may still be cached
+  uint64_t link = add(moving, "l", NodeType::kSymlink);
+  EXPECT_EQ(table_.depth(link), 3u);  // /b/m/l
+  table_.forget(a, 1);                // the kernel dropped /d1/a: nothing beneath it
+  EXPECT_EQ(table_.depth(link), 3u);
+  EXPECT_TRUE(table_.serve_link(link, 2).ok());
+}
+
 TEST_F(NodeTableDepth, ANodeWithTooManyParentsCountsAsDepthZero) {
   auto d = chain(1);
   uint64_t file = add(d[1], "f", NodeType::kRegular);
