@@ -453,3 +453,24 @@ TEST_F(Ownership, UnlinkInAStickyDirectoryRemovesOnlyWhatTheKernelChecked) {
 }
 
 }  // namespace
+
+namespace {
+
+// Links and FIFOs made through the mount belong to their maker like any created file (the
+// stored file is made as the caller, and named as the caller).
+TEST_F(Ownership, LinksAndFifosBelongToTheCallerWhoMadeThem) {
+  ASSERT_EQ(as(user_,
+               [&] {
+                 return ok(::symlink("target", (mnt_ / "l").c_str()), "symlink") +
+                        ok(::mkfifo((mnt_ / "p").c_str(), 0640), "mkfifo");
+               }),
+            "");
+  EXPECT_EQ(owner(host_ / "l").uid, kUser);
+  EXPECT_EQ(owner(host_ / "p").uid, kUser);
+  struct stat st {};
+  ASSERT_EQ(::lstat((mnt_ / "l").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  EXPECT_EQ(st.st_uid, kUser);
+}
+
+}  // namespace
