@@ -23,19 +23,24 @@ class MadeHere {
  public:
   explicit MadeHere(size_t max_entries = 1u << 16) : max_entries_(max_entries) {}
 
-  // Records a FIFO or socket made at parent/name; ENOSPC past max_entries.
-  Result<void> add(InodeKey object, NodeType type, InodeKey parent, std::string_view name);
+  // Records a FIFO or socket made at parent/name; ENOSPC past max_entries. sticky: the client's
+  // own sticky bit (on the host that bit marks the stored file, so it is kept here).
+  Result<void> add(InodeKey object, NodeType type, InodeKey parent, std::string_view name,
+                   bool sticky);
   // The type of object if this mount made it and it is still at parent/name.
   std::optional<NodeType> find(InodeKey object, InodeKey parent, std::string_view name) const;
   // Follows a rename done through the mount.
   void moved(InodeKey object, InodeKey parent, std::string_view name);
   void erase(InodeKey object);
+  bool sticky(InodeKey object) const;
+  void set_sticky(InodeKey object, bool sticky);
 
  private:
   struct Place {
     NodeType type;
     InodeKey parent;
     std::string name;
+    bool sticky;
   };
   mutable std::mutex mutex_;
   std::unordered_map<InodeKey, Place, InodeKeyHash> places_;

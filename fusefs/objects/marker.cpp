@@ -20,8 +20,8 @@ std::optional<NodeType> type_of_marker(std::string_view value) noexcept {
   return std::nullopt;
 }
 
-struct stat present(NodeType type, struct stat host) noexcept {
-  mode_t perms = host.st_mode & 07777 & ~kObjectBit;
+struct stat present(NodeType type, struct stat host, bool client_sticky) noexcept {
+  mode_t perms = (host.st_mode & 07777 & ~kObjectBit) | (client_sticky ? S_ISVTX : 0);
   switch (type) {
     case NodeType::kSymlink:
       host.st_mode = S_IFLNK | 0777;  // the size stays: it is the target's length

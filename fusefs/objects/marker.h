@@ -37,7 +37,8 @@ inline bool is_hidden_attr(std::string_view name) noexcept {
   return name.substr(0, kHiddenAttrPrefix.size()) == kHiddenAttrPrefix;
 }
 
-// The attributes the client sees for a node of type whose host file has attributes host.
-struct stat present(NodeType type, struct stat host) noexcept;
+// The attributes the client sees for a node of type whose host file has attributes host;
+// client_sticky: a FIFO's or socket's own sticky bit (made_here.h keeps it).
+struct stat present(NodeType type, struct stat host, bool client_sticky = false) noexcept;
 
 }  // namespace confinefs::objects

@@ -103,14 +103,17 @@ Result<struct stat> setattr(const Request& r, uint64_t id, const AttrChange& cha
     // A stored link, FIFO or socket keeps the bit that marks it on the host (objects/marker.h),
     // and has no content size to change.
     if (change.size) return Error{EINVAL};
-    if (change.mode) host_change.mode = (*change.mode & 0777) | objects::kObjectBit;
+    if (change.mode) {
+      host_change.mode = (*change.mode & 0777) | objects::kObjectBit;
+      fs.made_here().set_sticky(node.value()->key(), (*change.mode & S_ISVTX) != 0);
+    }
   }
   if (auto ok = apply_limited(r, *node.value(), fd, now.value(), host_change); !ok) {
     return ok.error();
   }
   auto after = sys::fstat(fd);
   if (!after) return after.error();
-  return objects::present(type, after.value());
+  return shown(fs, type, after.value());
 }
 
 }  // namespace confinefs::ops

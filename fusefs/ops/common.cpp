@@ -34,7 +34,7 @@ Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, Resolv
   auto node = fs.nodes().remember(key, type, std::move(found.handle), parent, name.view());
   if (!node) return node.error();
   node.value()->saw_link_count(found.attr.st_nlink);
-  return Entry{node.value()->id(), objects::present(type, found.attr)};
+  return Entry{node.value()->id(), shown(fs, type, found.attr)};
 }
 
 uint64_t xattr_bytes_at(Filesystem& fs, const Node& dir, const Name& name, const struct stat& st) {
@@ -54,6 +54,12 @@ Result<void> same_as_kernel_saw(Filesystem& fs, uint64_t dir, const Name& name,
     return Error{ESTALE, Refusal::kIdentityMismatch};
   }
   return {};
+}
+
+struct stat shown(Filesystem& fs, NodeType type, const struct stat& st) {
+  bool sticky = (type == NodeType::kFifo || type == NodeType::kSocket) &&
+                fs.made_here().sticky(InodeKey{st.st_dev, st.st_ino});
+  return objects::present(type, st, sticky);
 }
 
 Result<void> take_inode(const Request& r, uint64_t parent, std::string_view name) {

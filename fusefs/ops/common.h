@@ -36,6 +36,9 @@ uint64_t xattr_bytes_at(Filesystem& fs, const Node& dir, const Name& name, const
 // looks the name up again and checks again before retrying (threat 36).
 Result<void> same_as_kernel_saw(Filesystem& fs, uint64_t dir, const Name& name,
                                 const struct stat& st);
+// The attributes the client sees for a node of type with host attributes st (objects::present,
+// with a FIFO's or socket's own sticky bit from the mount's record).
+struct stat shown(Filesystem& fs, NodeType type, const struct stat& st);
 // Records a successful resolution in the node table and builds the kernel's entry, with the
 // attributes the mount shows for type.
 Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, ResolvedEntry found,

@@ -62,7 +62,7 @@ Result<struct stat> getattr(const Request& r, uint64_t id) {
   auto attr = fs.resolver().stat_handle(node.value()->handle());
   if (!attr) return fs.refuse(r, id, "", attr.error());
   node.value()->saw_link_count(attr->st_nlink);
-  return objects::present(node.value()->type(), attr.value());
+  return shown(fs, node.value()->type(), attr.value());
 }
 
 Result<struct statvfs> statfs(const Request& r, uint64_t id) {

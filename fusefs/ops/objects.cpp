@@ -78,7 +78,7 @@ Result<ResolvedEntry> store(const Request& r, const Node& dir, const Name& name,
 
 // The common part of symlink() and mknod(): gate, inode quota, store, remember.
 Result<Entry> make(const Request& r, uint64_t parent, const Name& name, NodeType type,
-                   mode_t host_mode, std::string_view content) {
+                   mode_t host_mode, std::string_view content, bool client_sticky = false) {
   Filesystem& fs = r.fs;
   auto dir = dir_of(fs, parent);
   if (!dir) return dir.error();
@@ -95,7 +95,8 @@ Result<Entry> make(const Request& r, uint64_t parent, const Name& name, NodeType
   mark_holder(fs, *dir.value());
   InodeKey key{stored->attr.st_dev, stored->attr.st_ino};
   if (type != NodeType::kSymlink) {
-    if (auto ok = fs.made_here().add(key, type, dir.value()->key(), name.view()); !ok) {
+    if (auto ok = fs.made_here().add(key, type, dir.value()->key(), name.view(), client_sticky);
+        !ok) {
       return ok.error();
     }
   }
@@ -185,7 +186,7 @@ Result<Entry> mknod(const Request& r, uint64_t parent, const char* name, mode_t 
                          kind == NodeType::kFifo ? "fifos: refuse" : "sockets: refuse");
   }
   mode_t perms = mode & 0777 & ~fs.policy()->create().umask;
-  return make(r, parent, n.value(), kind, objects::kObjectBit | perms, "");
+  return make(r, parent, n.value(), kind, objects::kObjectBit | perms, "", (mode & S_ISVTX) != 0);
 }
 
 Result<std::string> readlink(const Request& r, uint64_t id) {

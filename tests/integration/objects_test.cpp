@@ -304,6 +304,14 @@ TEST_F(Objects, MarkerAttributesCanNeitherBeSeenNorSetThroughTheMount) {
   struct stat st {};
   ASSERT_EQ(::lstat((m_.mnt() / "p").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u);
+  // The FIFO's own sticky bit is the client's to set, apart from the host's marker bit.
+  ASSERT_EQ(::chmod((m_.mnt() / "p").c_str(), 01621), 0);
+  ASSERT_EQ(::lstat((m_.mnt() / "p").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 01621u);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  ASSERT_EQ(::chmod((m_.mnt() / "p").c_str(), 0644), 0);
+  ASSERT_EQ(::lstat((m_.mnt() / "p").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
 }
 
 TEST_F(Objects, ListingsShowTheTypesFindAndLsRelyOn) {
