@@ -47,6 +47,17 @@ uint64_t xattr_bytes_at(Filesystem& fs, const Node& dir, const Name& name, const
   return bytes ? bytes.value() : 0;
 }
 
+void account_removal(Filesystem& fs, const struct stat& st, uint64_t xattrs) {
+  InodeKey key{st.st_dev, st.st_ino};
+  fs.usage().adjust_bytes(-static_cast<int64_t>(xattrs));
+  if (S_ISREG(st.st_mode)) {
+    NodeRef node = fs.nodes().find(key, NodeType::kRegular);
+    if (!node || !node->defer_release()) fs.usage().adjust_bytes(-static_cast<int64_t>(st.st_size));
+    if (st.st_mode & objects::kObjectBit) fs.made_here().erase(key);
+  }
+  fs.usage().give_inode();
+}
+
 Result<void> same_as_kernel_saw(Filesystem& fs, uint64_t dir, const Name& name,
                                 const struct stat& st) {
   NodeRef known = fs.nodes().at(dir, name.view());

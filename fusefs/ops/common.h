@@ -31,6 +31,12 @@ void mark_holder(Filesystem& fs, const Node& dir);
 // them back to quota_bytes when it is removed; 0 when no quota is kept, or for a file with a
 // second name (never opened: it may be outside).
 uint64_t xattr_bytes_at(Filesystem& fs, const Node& dir, const Name& name, const struct stat& st);
+// A name removed through the mount (unlink, rmdir, replaced by a rename; st: what it was) frees
+// its share of the quota: one inode and, for a regular file, its apparent size, unless the daemon
+// still holds the file open: then its bytes go back at the last close (node.h, threat 26). Its
+// attributes' bytes (xattrs, measured before the removal) go back at once. A FIFO or socket made
+// here leaves the mount's record.
+void account_removal(Filesystem& fs, const struct stat& st, uint64_t xattrs);
 // ESTALE when the kernel last learnt another inode at dir/name than the host holds there now
 // (st): it checked its permissions (the sticky bit included) against that one. The kernel then
 // looks the name up again and checks again before retrying (threat 36).

@@ -141,10 +141,7 @@ Result<void> rmdir(const Request& r, uint64_t parent, const char* name) {
   }
   uint64_t xattrs = xattr_bytes_at(fs, *dir.value(), n.value(), st.value());
   auto removed = fs.resolver().remove(dir.value()->handle(), n.value(), true);
-  if (removed) {
-    fs.usage().give_inode();
-    fs.usage().adjust_bytes(-static_cast<int64_t>(xattrs));
-  }
+  if (removed) account_removal(fs, st.value(), xattrs);
   return removed;
 }
 

@@ -54,19 +54,6 @@ bool same_inode(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-// A name removed through the mount (unlink, rmdir, replaced by a rename) frees its share of the
-// quota: one inode and, for a regular file, its apparent size, unless the daemon still holds the
-// file open: then its bytes go back at the last close (node.h, threat 26). Its attributes'
-// bytes (measured before the removal) go back at once.
-void release_usage(Filesystem& fs, const struct stat& st, uint64_t xattrs) {
-  fs.usage().adjust_bytes(-static_cast<int64_t>(xattrs));
-  if (S_ISREG(st.st_mode)) {
-    NodeRef node = fs.nodes().find(InodeKey{st.st_dev, st.st_ino}, NodeType::kRegular);
-    if (!node || !node->defer_release()) fs.usage().adjust_bytes(-static_cast<int64_t>(st.st_size));
-  }
-  fs.usage().give_inode();
-}
-
 // One rename as rename() decided it: what was seen at `from`.
 struct Move {
   const Node& from_dir;
@@ -131,8 +118,7 @@ Result<void> unlink(const Request& r, uint64_t parent, const char* name) {
   uint64_t xattrs = xattr_bytes_at(fs, *dir.value(), n.value(), st.value());
   auto removed = fs.resolver().remove(dir.value()->handle(), n.value(), false);
   if (!removed) return removed;
-  release_usage(fs, st.value(), xattrs);
-  if (st->st_mode & objects::kObjectBit) fs.made_here().erase(InodeKey{st->st_dev, st->st_ino});
+  account_removal(fs, st.value(), xattrs);
   return removed;
 }
 
@@ -202,10 +188,7 @@ Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_
   if ((flags & RENAME_EXCHANGE) && target->has_value()) {
     record_move(fs, target->value(), *from_dir.value(), from.value());
   } else if (target->has_value() && !same_inode(source.value(), target->value())) {
-    release_usage(fs, target->value(), replaced_xattrs);  // the replaced name is gone
-    const struct stat& gone = target->value();
-    if (gone.st_mode & objects::kObjectBit)
-      fs.made_here().erase(InodeKey{gone.st_dev, gone.st_ino});
+    account_removal(fs, target->value(), replaced_xattrs);  // the replaced name is gone
   }
   return {};
 }

@@ -63,23 +63,11 @@ std::mutex& Usage::file_lock(const InodeKey& key) noexcept {
 }
 
 Result<uint64_t> xattr_bytes(FdRef fd) {
-  std::vector<char> names;
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    auto need = sys::flistxattr(fd, nullptr, 0);
-    if (!need) return need.error();
-    if (need.value() == 0) return uint64_t{0};
-    names.resize(need.value());
-    auto got = sys::flistxattr(fd, names.data(), names.size());
-    if (got) {
-      names.resize(got.value());
-      break;
-    }
-    if (got.code() != ERANGE) return got.error();
-    names.clear();
-  }
+  auto names = sys::flistxattr_all(fd);
+  if (!names) return names.error();
   uint64_t total = 0;
-  for (size_t i = 0; i < names.size();) {
-    std::string_view name(names.data() + i);
+  for (size_t i = 0; i < names->size();) {
+    std::string_view name(names->data() + i);
     auto size = sys::fgetxattr(fd, name.data(), nullptr, 0);
     if (size) total += xattr_cost(name, size.value());
     i += name.size() + 1;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 
 #include <cstring>
+#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -42,13 +43,35 @@ int64_t stored_cost(FdRef fd, const char* name) {
   return size ? static_cast<int64_t>(xattr_cost(name, size.value())) : 0;
 }
 
-Result<Fd> xattr_fd(const Request& r, uint64_t id, Purpose purpose) {
-  Filesystem& fs = r.fs;
-  auto node = node_of(fs, id);
-  if (!node) return node.error();
-  auto fd = open_verified(fs, *node.value(), O_RDONLY, purpose);
-  if (!fd) return fs.refuse(r, id, "", fd.error());
+Result<Fd> xattr_fd(const Request& r, const Node& node, Purpose purpose) {
+  auto fd = open_verified(r.fs, node, O_RDONLY, purpose);
+  if (!fd) return r.fs.refuse(r, node.id(), "", fd.error());
   return fd;
+}
+
+Result<Fd> xattr_fd(const Request& r, uint64_t id, Purpose purpose) {
+  auto node = node_of(r.fs, id);
+  if (!node) return node.error();
+  return xattr_fd(r, *node.value(), purpose);
+}
+
+// Makes a change that leaves the attribute `name` costing after_cost bytes (0: removed).
+// Attribute values are stored bytes like file content (quota_bytes, threat 32): the growth is
+// taken before the host call and settled after it, under the inode's accounting lock.
+Result<void> counted_change(const Request& r, const Node& node, FdRef fd, const char* name,
+                            int64_t after_cost, const std::function<Result<void>()>& change) {
+  Usage& usage = r.fs.usage();
+  if (!usage.tracking()) return change();
+  std::lock_guard lock(usage.file_lock(node.key()));
+  int64_t delta = after_cost - stored_cost(fd, name);
+  if (delta > 0 &&
+      !usage.take_bytes(static_cast<uint64_t>(delta), r.fs.policy()->limits().quota_bytes)) {
+    return deny_by_limit(r, node.id(), "", EDQUOT, "quota_bytes");
+  }
+  auto changed = change();
+  if (!changed && delta > 0) usage.adjust_bytes(-delta);  // nothing was stored
+  if (changed && delta < 0) usage.adjust_bytes(delta);    // smaller, or gone
+  return changed;
 }
 
 }  // namespace
@@ -69,29 +92,15 @@ Result<void> setxattr(const Request& r, uint64_t id, const char* name, const voi
   Filesystem& fs = r.fs;
   if (!allowed(fs, name)) return refuse_namespace(r, id, name);
   if (auto ok = gate(r, id, nullptr, Intent::kModify); !ok) return ok.error();
-  // As on the host: user attributes live on regular files and directories only.
-  if (auto node = node_of(fs, id);
-      node && node.value()->type() != NodeType::kRegular && !node.value()->is_dir()) {
-    return Error{EPERM};
-  }
-  auto fd = xattr_fd(r, id, Purpose::kMetadata);
-  if (!fd) return fd.error();
-  if (!fs.usage().tracking()) return sys::fsetxattr(fd->ref(), name, value, size, flags);
-  // Attribute values are stored bytes like file content (quota_bytes, threat 32): the change in
-  // size is taken before the host call and settled after it, under the inode's accounting lock.
   auto node = node_of(fs, id);
   if (!node) return node.error();
-  std::lock_guard lock(fs.usage().file_lock(node.value()->key()));
-  int64_t before = stored_cost(fd->ref(), name);
-  int64_t delta = static_cast<int64_t>(xattr_cost(name, size)) - before;
-  if (delta > 0 &&
-      !fs.usage().take_bytes(static_cast<uint64_t>(delta), fs.policy()->limits().quota_bytes)) {
-    return deny_by_limit(r, id, "", EDQUOT, "quota_bytes");
-  }
-  auto set = sys::fsetxattr(fd->ref(), name, value, size, flags);
-  if (!set && delta > 0) fs.usage().adjust_bytes(-delta);
-  if (set && delta < 0) fs.usage().adjust_bytes(delta);
-  return set;
+  // As on the host: user attributes live on regular files and directories only.
+  if (node.value()->type() != NodeType::kRegular && !node.value()->is_dir()) return Error{EPERM};
+  auto fd = xattr_fd(r, *node.value(), Purpose::kMetadata);
+  if (!fd) return fd.error();
+  return counted_change(r, *node.value(), fd->ref(), name,
+                        static_cast<int64_t>(xattr_cost(name, size)),
+                        [&] { return sys::fsetxattr(fd->ref(), name, value, size, flags); });
 }
 
 Result<size_t> listxattr(const Request& r, uint64_t id, char* list, size_t size) {
@@ -100,22 +109,11 @@ Result<size_t> listxattr(const Request& r, uint64_t id, char* list, size_t size)
   auto fd = xattr_fd(r, id, Purpose::kRead);
   if (!fd) return fd.error();
   // The whole host list is read so the filtered size is exact, whatever the client asked for.
-  std::vector<char> all;
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    auto need = sys::flistxattr(fd->ref(), nullptr, 0);
-    if (!need) return need.error();
-    all.resize(need.value());
-    auto got = sys::flistxattr(fd->ref(), all.data(), all.size());
-    if (got) {
-      all.resize(got.value());
-      break;
-    }
-    if (got.code() != ERANGE) return got.error();  // grew in between: try again
-    all.clear();
-  }
+  auto all = sys::flistxattr_all(fd->ref());
+  if (!all) return all.error();
   size_t total = 0;
-  for (size_t i = 0; i < all.size();) {
-    std::string_view entry(all.data() + i);
+  for (size_t i = 0; i < all->size();) {
+    std::string_view entry(all->data() + i);
     if (allowed(fs, entry)) {
       if (size != 0) {
         if (total + entry.size() + 1 > size) return Error{ERANGE};
@@ -132,16 +130,12 @@ Result<void> removexattr(const Request& r, uint64_t id, const char* name) {
   Filesystem& fs = r.fs;
   if (!allowed(fs, name)) return refuse_namespace(r, id, name);
   if (auto ok = gate(r, id, nullptr, Intent::kModify); !ok) return ok.error();
-  auto fd = xattr_fd(r, id, Purpose::kMetadata);
-  if (!fd) return fd.error();
-  if (!fs.usage().tracking()) return sys::fremovexattr(fd->ref(), name);
   auto node = node_of(fs, id);
   if (!node) return node.error();
-  std::lock_guard lock(fs.usage().file_lock(node.value()->key()));
-  int64_t before = stored_cost(fd->ref(), name);
-  auto removed = sys::fremovexattr(fd->ref(), name);
-  if (removed) fs.usage().adjust_bytes(-before);
-  return removed;
+  auto fd = xattr_fd(r, *node.value(), Purpose::kMetadata);
+  if (!fd) return fd.error();
+  return counted_change(r, *node.value(), fd->ref(), name, 0,
+                        [&] { return sys::fremovexattr(fd->ref(), name); });
 }
 
 }  // namespace confinefs::ops

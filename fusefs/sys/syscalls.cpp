@@ -99,6 +99,22 @@ Result<size_t> flistxattr(FdRef fd, char* list, size_t size) {
   return check_size(::flistxattr(fd.get(), list, size));
 }
 
+Result<std::vector<char>> flistxattr_all(FdRef fd) {
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    auto need = flistxattr(fd, nullptr, 0);
+    if (!need) return need.error();
+    std::vector<char> names(need.value());
+    if (names.empty()) return names;
+    auto got = flistxattr(fd, names.data(), names.size());
+    if (got) {
+      names.resize(got.value());
+      return names;
+    }
+    if (got.code() != ERANGE) return got.error();  // grew in between: ask again
+  }
+  return Error{ERANGE};
+}
+
 Result<void> fremovexattr(FdRef fd, const char* name) {
   return check(::fremovexattr(fd.get(), name));
 }

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "fusefs/sys/fd.h"
 #include "fusefs/sys/result.h"
@@ -42,6 +43,9 @@ Result<size_t> getdents(FdRef dir, void* buf, size_t size);
 Result<size_t> fgetxattr(FdRef fd, const char* name, void* value, size_t size);
 Result<void> fsetxattr(FdRef fd, const char* name, const void* value, size_t size, int flags);
 Result<size_t> flistxattr(FdRef fd, char* list, size_t size);
+// The whole attribute name list (NUL-separated), read again when it grows between the size query
+// and the read.
+Result<std::vector<char>> flistxattr_all(FdRef fd);
 Result<void> fremovexattr(FdRef fd, const char* name);
 
 Result<Fd> dup(FdRef fd);
