@@ -301,14 +301,14 @@ int serve_confined(const cli::Options& opts, Filesystem& fs, fuse::Session& sess
 
 // Whether BACKING keeps every spelling of a name apart (threat 34), probed through a second
 // handle on the checked directory, before anything is mounted.
-FilesystemConfig::Names probe_name_folding(const Fd& dir) {
+FilesystemConfig::Names probe_name_folding(const Fd& dir, const std::string& backing) {
   auto handle = sys::dup(dir.ref());
   if (!handle) return FilesystemConfig::Names::kUnknown;
   auto resolver = Resolver::open_root(std::move(handle.value()));
   if (!resolver) return FilesystemConfig::Names::kUnknown;
   auto folds = resolver->folds_names();
   if (!folds) {
-    spdlog::warn("cannot tell whether {} folds names: {}", "BACKING", std::strerror(folds.code()));
+    spdlog::warn("cannot tell whether {} folds names: {}", backing, std::strerror(folds.code()));
     return FilesystemConfig::Names::kUnknown;
   }
   return folds.value() ? FilesystemConfig::Names::kFolded : FilesystemConfig::Names::kDistinct;
@@ -343,7 +343,7 @@ int run(const cli::Options& opts) {
   if (!checked.refusal.empty()) return usage_error(checked.refusal);
   auto policy = cli::load_startup_policy(opts);
   if (!policy) return kExitUsage;
-  FilesystemConfig::Names names = probe_name_folding(dir.value());
+  FilesystemConfig::Names names = probe_name_folding(dir.value(), opts.backing);
   if (policy->has_rules() && names != FilesystemConfig::Names::kDistinct) {
     return usage_error(cli::folding_refusal(opts.backing, names));
   }

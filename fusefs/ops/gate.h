@@ -37,7 +37,6 @@ Result<void> confirm_lookup(const Request& r, uint64_t parent, const Name& child
 struct MoveShape {
   bool source_is_dir = false;
   bool exchange = false;
-  bool target_is_dir = false;  // meaningful with exchange
 };
 // kAllowedIfNotDirectory: allowed for the file that was seen, but a directory at that name would
 // carry a subtree whose access changes, so the caller must make sure a file is what it moves (an

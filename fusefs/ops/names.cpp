@@ -94,7 +94,7 @@ Result<void> move_checked(const Request& r, const Move& m) {
   // Not what was decided on: back to its name (if that is taken meanwhile, it stays parked,
   // invisible), and the answer a directory would have had.
   (void)host.rename(m.to_dir.handle(), tmp.value(), m.from_dir.handle(), m.from, RENAME_NOREPLACE);
-  MoveShape as_dir{true, false, false};
+  MoveShape as_dir{true, false};
   auto verdict = gate_move(r, m.from_dir.id(), m.from, m.to_dir.id(), m.to, as_dir);
   if (!verdict) return verdict.error();
   return Error{EAGAIN};
@@ -153,8 +153,7 @@ Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_
       return fs.refuse(r, new_parent, to->view(), ok.error());
     }
   }
-  MoveShape shape{S_ISDIR(source->st_mode), (flags & RENAME_EXCHANGE) != 0,
-                  target->has_value() && S_ISDIR(target->value().st_mode)};
+  MoveShape shape{S_ISDIR(source->st_mode), (flags & RENAME_EXCHANGE) != 0};
   auto verdict = gate_move(r, parent, from.value(), new_parent, to.value(), shape);
   if (!verdict) return verdict.error();
   // A name replaced by the rename takes its attributes with it.
