@@ -176,6 +176,7 @@ void on_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_f
     out.buf[0].pos = off;
     n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
   }
+  if (n >= 0) ops::wrote(file_of(fi));
   if (n < 0) {
     reply_error(req, static_cast<int>(-n));
   } else {

@@ -21,7 +21,8 @@ fuse_entry_param to_param(const Entry& e, const CacheTimeouts& t) {
 }
 
 void set_open_flags(fuse_file_info* fi, const CacheTimeouts& t, const ops::OpenFile& file) {
-  fi->keep_cache = t.keep_cache || (t.keep_cache_if_unchanged && file.unchanged_since_last_open);
+  fi->keep_cache = !file.pages_stale &&
+                   (t.keep_cache || (t.keep_cache_if_unchanged && file.unchanged_since_last_open));
   fi->noflush = 1;  // flush does nothing here: POSIX locks stay in the kernel
 }
 

@@ -107,6 +107,12 @@ class Node {
                      static_cast<uint64_t>(st.st_size) << 17;
     return content_stamp_.exchange(stamp, std::memory_order_relaxed) == stamp;
   }
+  // A write bypassed the kernel's page cache: pages it cached meanwhile may hold the old data
+  // under the new stamp, so the next open must drop them whatever the cache mode.
+  void mark_pages_stale() const noexcept { pages_stale_.store(true, std::memory_order_release); }
+  bool take_pages_stale() const noexcept {
+    return pages_stale_.exchange(false, std::memory_order_acq_rel);
+  }
 
  private:
   friend class NodeTable;
@@ -116,6 +122,7 @@ class Node {
   const Fd handle_;
   mutable std::atomic<bool> multiply_linked_{false};
   mutable std::atomic<uint64_t> content_stamp_{0};
+  mutable std::atomic<bool> pages_stale_{false};
   mutable std::atomic<int> open_files_{0};
   mutable std::atomic<bool> removed_while_open_{false};
   mutable std::atomic<bool> marked_holder_{false};

@@ -32,7 +32,10 @@ bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TR
 OpenFile* new_open_file(Fd fd, NodeRef node, int flags, bool unchanged = false) {
   node->opened();  // counted for the quota of a file removed while open (release() below)
   bool append = (host_flags(flags) & O_APPEND) != 0;
-  return new OpenFile{HandleKind::kFile, std::move(fd), std::move(node), unchanged, append};
+  bool direct = (flags & O_DIRECT) != 0;
+  bool stale = node->take_pages_stale();
+  return new OpenFile{HandleKind::kFile, std::move(fd), std::move(node), unchanged && !stale,
+                      stale, append, direct};
 }
 
 Result<OpenFile*> finish_open(const Request& r, NodeRef node, int flags) {

@@ -30,8 +30,10 @@ struct OpenFile {
   HandleKind kind = HandleKind::kFile;
   Fd fd;
   NodeRef node;
-  bool unchanged_since_last_open = false;  // the kernel may keep its cached pages
+  bool unchanged_since_last_open = false;  // the kernel may keep its cached pages (cache=auto)
+  bool pages_stale = false;  // a direct write since the last open: the kernel must drop them
   bool append = false;  // opened O_APPEND on the host: writes land at the real end of the file
+  bool direct = false;  // opened O_DIRECT: the kernel's writes bypass its page cache
 };
 
 // An open directory: a verified fd and its getdents stream (one reader at a time).
@@ -77,6 +79,8 @@ Result<size_t> write(const Request& r, OpenFile& file, const void* buf, size_t s
 // EDQUOT past quota_bytes). Keep the Growth alive until the write is done and destroy it before
 // replying: it settles the quota by reading the file's size through the fd (growth.h).
 Result<Growth> admit_write(const Request& r, OpenFile& file, off_t offset, size_t length);
+// After a write reached the host: a direct write makes the next open drop cached pages (io.cpp).
+void wrote(const OpenFile& file);
 Result<void> fsync(OpenFile& file, bool data_only);
 Result<void> fallocate(const Request& r, OpenFile& file, int mode, off_t offset, off_t length);
 Result<off_t> lseek(OpenFile& file, off_t offset, int whence);
