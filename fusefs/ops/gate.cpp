@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "fusefs/audit/log_limit.h"
+#include "fusefs/ops/current_name.h"
 #include "fusefs/ops/log_escape.h"
 #include "fusefs/sys/syscalls.h"
 
@@ -77,6 +78,17 @@ bool unlinked_but_seen(Filesystem& fs, const Link& link, Intent intent) {
   return st && st->st_nlink == 0;
 }
 
+// Whether the node of link is now under another name of the same directory; link then carries
+// that name.
+bool moved_within(Filesystem& fs, Link& link) {
+  NodeRef node = fs.nodes().get(link.id);
+  if (!node) return false;
+  auto now = current_name(fs, *node);
+  if (!now) return false;
+  link.name = std::move(now->name);
+  return true;
+}
+
 std::string path_of(const std::vector<Link>& chain) {
   if (chain.empty()) return "/";
   std::string path;
@@ -88,12 +100,16 @@ std::string path_of(const std::vector<Link>& chain) {
 }
 
 // The node's virtual path, with every link re-checked against the backing tree (see gate.h).
+// The node's own name may have changed within its directory (an outside exchange or rename): it
+// is then decided where it is now (ops/current_name.h), as a fresh lookup of that name would be.
 Result<std::string> verified_path(Filesystem& fs, uint64_t id, Intent intent) {
   auto chain = chain_of(fs, id);
   for (int attempt = 0; chain && attempt < kChainAttempts; ++attempt) {
     bool holds = true;
     for (size_t i = 0; i < chain->size() && holds; ++i) {
-      holds = link_holds(fs, (*chain)[i]) || (i == 0 && unlinked_but_seen(fs, (*chain)[i], intent));
+      Link& link = (*chain)[i];
+      holds = link_holds(fs, link) ||
+              (i == 0 && (unlinked_but_seen(fs, link, intent) || moved_within(fs, link)));
     }
     if (holds) return path_of(chain.value());
     // A rename through the mount may have moved a link while we checked: look again.
@@ -101,7 +117,7 @@ Result<std::string> verified_path(Filesystem& fs, uint64_t id, Intent intent) {
     if (!again || again.value() == chain.value()) break;
     chain = std::move(again);
   }
-  return Error{ENOENT};
+  return Error{ESTALE};
 }
 
 audit::Event event(audit::Kind kind, const Request& r, std::string_view path, int code) {
@@ -142,8 +158,8 @@ Error stale(const Request& r, const policy::Policy& pol, uint64_t node) {
   std::string last = r.fs.nodes().virtual_path(node);
   spdlog::debug("stale op={} path={}: the name no longer leads to the node", r.op_name(),
                 escape_for_log(last));
-  record(r.fs, pol, event(audit::Kind::kStale, r, last, ENOENT));
-  return Error{ENOENT};
+  record(r.fs, pol, event(audit::Kind::kStale, r, last, ESTALE));
+  return Error{ESTALE};
 }
 
 void allowed(const Request& r, const policy::Policy& pol, const std::string& path,
@@ -205,7 +221,7 @@ Result<void> confirm_lookup(const Request& r, uint64_t parent, const Name& child
   NodeRef dir = fs.nodes().get(parent);
   if (!dir) return Error{ESTALE};
   auto st = fs.resolver().stat_child(dir->handle(), child);
-  if (!st || st->st_dev != key.dev || st->st_ino != key.ino) return Error{ENOENT};
+  if (!st || st->st_dev != key.dev || st->st_ino != key.ino) return Error{ESTALE};
   // The parent may have moved meanwhile, to a place with other rules: decide again.
   return gate(r, parent, &child, Intent::kSee);
 }

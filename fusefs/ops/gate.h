@@ -5,7 +5,9 @@
 // process may move a directory the kernel knows (/public -> /secret/x). When the policy has
 // rules, a node's virtual path is therefore re-checked before each decision: every (parent,
 // name) link from the node up to the root must still lead to the same (dev, ino). A chain that
-// no longer holds is answered ENOENT, never decided on the old name (docs/policy.md).
+// no longer holds is answered ESTALE, never decided on the old name: a call by path is then
+// looked up again by the kernel (LOOKUP_REVAL) and decided where its names lead now
+// (docs/policy.md).
 #pragma once
 
 #include <string>

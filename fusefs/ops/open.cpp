@@ -34,8 +34,12 @@ OpenFile* new_open_file(Fd fd, NodeRef node, int flags, bool unchanged = false) 
   bool append = (host_flags(flags) & O_APPEND) != 0;
   bool direct = (flags & O_DIRECT) != 0;
   bool stale = node->take_pages_stale();
-  return new OpenFile{HandleKind::kFile, std::move(fd), std::move(node), unchanged && !stale,
-                      stale, append, direct};
+  return new OpenFile{.fd = std::move(fd),
+                      .node = std::move(node),
+                      .unchanged_since_last_open = unchanged && !stale,
+                      .pages_stale = stale,
+                      .append = append,
+                      .direct = direct};
 }
 
 Result<OpenFile*> finish_open(const Request& r, NodeRef node, int flags) {

@@ -32,8 +32,8 @@ struct OpenFile {
   NodeRef node;
   bool unchanged_since_last_open = false;  // the kernel may keep its cached pages (cache=auto)
   bool pages_stale = false;  // a direct write since the last open: the kernel must drop them
-  bool append = false;  // opened O_APPEND on the host: writes land at the real end of the file
-  bool direct = false;  // opened O_DIRECT: the kernel's writes bypass its page cache
+  bool append = false;       // opened O_APPEND on the host: writes land at the real end of the file
+  bool direct = false;       // opened O_DIRECT: the kernel's writes bypass its page cache
 };
 
 // An open directory: a verified fd and its getdents stream (one reader at a time).

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include "fusefs/ops/current_name.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs {
@@ -20,6 +21,20 @@ Result<void> check_links(const Filesystem& fs, const Node& node, nlink_t nlink, 
   return {};
 }
 
+// How often the file is looked for before ESTALE: an outside process exchanging two names in a
+// loop can move it between the listing and the look at the name, and ESTALE, retried once by the
+// kernel, would reach the application when the retry loses the race too.
+constexpr int kLooks = 3;
+
+// True when the inode has no name left anywhere (inside BACKING or out): a file replaced or
+// removed after the kernel looked it up, as an open racing a rename onto its name sees it on a
+// local filesystem. Its content belongs to no file outside, and a name cannot be given back to
+// it (linkat of an unlinked inode needs an O_TMPFILE).
+bool removed(const Node& node) {
+  auto st = sys::fstat(node.handle());
+  return st && st->st_nlink == 0;
+}
+
 // Checks that a regular file's recorded name (in a parent directory the daemon holds) refers to
 // this very inode and that the inode has no other name: fstat on the fd alone cannot, since
 // between the open and the fstat an outside process can remove the backing name of a hardlink to
@@ -32,16 +47,12 @@ Result<void> verify_sole_name(Filesystem& fs, const Node& node, Purpose purpose)
   if (node.multiply_linked() && !hardlinks_readable(fs, purpose)) {
     return Error{EACCES, Refusal::kHardlink};
   }
-  auto [parent_id, name] = fs.nodes().location(node.id());
-  NodeRef parent = fs.nodes().get(parent_id);
-  if (!parent) return Error{ESTALE};
-  auto n = Name::parse(name.c_str());
-  if (!n) return Error{ESTALE};
-  auto st = fs.resolver().stat_child(parent->handle(), n.value());
-  if (!st || st->st_dev != node.key().dev || st->st_ino != node.key().ino) {
-    return Error{ESTALE, Refusal::kIdentityMismatch};
+  for (int look = 0; look < kLooks; ++look) {
+    auto now = current_name(fs, node);
+    if (now) return check_links(fs, node, now->attr.st_nlink, purpose);
+    if (removed(node)) return {};
   }
-  return check_links(fs, node, st->st_nlink, purpose);
+  return Error{ESTALE, Refusal::kIdentityMismatch};
 }
 
 }  // namespace

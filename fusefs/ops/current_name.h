@@ -1,0 +1,27 @@
+// Where a node is now in the directory it was last resolved in. An outside process may exchange
+// or rename entries at any instant; a file the kernel knows as /a that now sits at /b is still a
+// single name inside BACKING, and requests on it are decided and verified there rather than
+// failed: an application racing such churn sees what it would see on a local filesystem (the
+// file as it was just before the rename), not ESTALE.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <string>
+
+#include "fusefs/nodes/node.h"
+#include "fusefs/ops/filesystem.h"
+
+namespace confinefs {
+
+struct CurrentName {
+  std::string name;
+  struct stat attr;  // what the name shows now: the node's inode
+};
+
+// The node's recorded name when it still leads to the node's inode, else the first name found
+// leading to it in a bounded scan of the directory; ESTALE when none does (moved to another
+// directory, removed, or the directory is gone).
+Result<CurrentName> current_name(Filesystem& fs, const Node& node);
+
+}  // namespace confinefs
