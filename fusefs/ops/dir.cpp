@@ -73,6 +73,8 @@ Result<ListingScope> listing_scope(const Request& r, OpenDir& dir, bool check_vi
     auto path = listing_path(fs, dir.node->id());
     if (!path) return path.error();
     scope.dir_path = std::move(path.value());
+  } else if (auto ok = inside(r, dir.node->id()); !ok) {
+    return ok.error();  // opened before an outside rename took it out of BACKING
   }
   return scope;
 }

@@ -180,6 +180,16 @@ Result<void> check_name_length(const Request& r, const policy::Policy& pol, uint
 
 }  // namespace
 
+Result<void> inside(const Request& r, uint64_t node) {
+  if (r.fs.policy()->has_rules()) return {};
+  NodeRef n = r.fs.nodes().get(node);
+  if (!n) return Error{ESTALE};
+  if (auto ok = r.fs.resolver().check_inside(n->handle()); !ok) {
+    return r.fs.refuse(r, node, "", ok.error());
+  }
+  return {};
+}
+
 Result<void> gate(const Request& r, uint64_t node, const Name* child, Intent intent) {
   Filesystem& fs = r.fs;
   auto pol = fs.policy();
@@ -217,7 +227,8 @@ Result<void> confirm_lookup(const Request& r, uint64_t parent, const Name& child
                             const InodeKey& key) {
   Filesystem& fs = r.fs;
   auto pol = fs.policy();
-  if (!pol->has_rules()) return {};
+  // After the name was resolved, so the entry handed out was inside at that instant.
+  if (!pol->has_rules()) return inside(r, parent);
   NodeRef dir = fs.nodes().get(parent);
   if (!dir) return Error{ESTALE};
   auto st = fs.resolver().stat_child(dir->handle(), child);

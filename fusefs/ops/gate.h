@@ -26,6 +26,15 @@ enum class Intent : unsigned char {
   kCreate,  // a new name: create, mkdir, mknod, rename onto
 };
 
+// ESTALE (audited) unless node is beneath BACKING now: an outside rename may take a directory
+// the kernel knows out of BACKING, and names, attributes and listings of what the host later
+// puts there must not show (Resolver::check_inside). Landlock keeps the daemon's opens, creates,
+// removals and renames out of such a directory, but not the O_PATH opens and statx that lookups,
+// getattr and listings of an already open directory make: those call this (confirm_lookup
+// does for lookups). With rules it is the chain check's job: a chain that leaves BACKING does
+// not hold.
+Result<void> inside(const Request& r, uint64_t node);
+
 // Decides for node (child == nullptr) or for the entry child inside directory node.
 Result<void> gate(const Request& r, uint64_t node, const Name* child, Intent intent);
 

@@ -57,6 +57,7 @@ Result<struct stat> getattr(const Request& r, uint64_t id) {
   auto node = node_of(fs, id);
   if (!node) return node.error();
   if (auto ok = gate(r, id, nullptr, Intent::kSee); !ok) return ok.error();
+  if (auto ok = inside(r, id); !ok) return ok.error();
   // The O_PATH handle pins the inode, so this reports the node's own attributes even when an
   // outside process renamed or replaced its name.
   auto attr = fs.resolver().stat_handle(node.value()->handle());

@@ -82,6 +82,7 @@ Result<size_t> getxattr(const Request& r, uint64_t id, const char* name, void* v
   // readable, whatever namespaces the policy lets the tenant change.
   if (!allowed(fs, name) && !is_acl(name)) return Error{ENODATA};
   if (auto ok = gate(r, id, nullptr, Intent::kRead); !ok) return ok.error();
+  if (auto ok = inside(r, id); !ok) return ok.error();
   auto fd = xattr_fd(r, id, Purpose::kRead);
   if (!fd) return fd.error();
   return sys::fgetxattr(fd->ref(), name, value, size);
@@ -106,6 +107,7 @@ Result<void> setxattr(const Request& r, uint64_t id, const char* name, const voi
 Result<size_t> listxattr(const Request& r, uint64_t id, char* list, size_t size) {
   Filesystem& fs = r.fs;
   if (auto ok = gate(r, id, nullptr, Intent::kRead); !ok) return ok.error();
+  if (auto ok = inside(r, id); !ok) return ok.error();
   auto fd = xattr_fd(r, id, Purpose::kRead);
   if (!fd) return fd.error();
   // The whole host list is read so the filtered size is exact, whatever the client asked for.

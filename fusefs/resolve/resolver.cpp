@@ -13,6 +13,8 @@
 #include <charconv>
 #include <climits>
 
+#include "fusefs/sys/syscalls.h"
+
 namespace confinefs {
 namespace {
 
@@ -77,6 +79,7 @@ Resolver::Resolver(Resolver&& o) noexcept
     : root_(std::move(o.root_)),
       proc_fds_(std::move(o.proc_fds_)),
       root_attr_(o.root_attr_),
+      root_path_(std::move(o.root_path_)),
       root_mount_id_(o.root_mount_id_),
       use_openat2_(o.use_openat2_.load()) {}
 
@@ -103,6 +106,9 @@ Result<Resolver> Resolver::open_root(Fd backing_dir) {
   r.root_mount_id_ = stx.stx_mnt_id;
 
   if (auto proc = r.rebind_proc(); !proc) return proc.error();
+  auto path = r.root_path();
+  if (!path) return path.error();
+  r.root_path_ = std::move(path.value());
 
   // Probe openat2 once: ENOSYS (old kernel) or EPERM (a seccomp filter) selects the fallback,
   // which is equally strict for single components: O_NOFOLLOW plus the mount-id check in admit().
@@ -195,13 +201,63 @@ Result<Fd> Resolver::open_proc_fd(FdRef fd, int flags) const {
   return raw_openat(proc_fds_.ref(), proc_fd_name(fd).data(), flags | O_CLOEXEC, 0);
 }
 
-Result<std::string> Resolver::root_path() const {
+Result<std::string> Resolver::kernel_path(FdRef handle) const {
   char target[PATH_MAX + 1];
-  ssize_t n = ::readlinkat(proc_fds_.get(), proc_fd_name(root_.ref()).data(), target, PATH_MAX);
+  ssize_t n = ::readlinkat(proc_fds_.get(), proc_fd_name(handle).data(), target, PATH_MAX);
   if (n < 0) return last_error();
-  std::string path(target, static_cast<size_t>(n));
-  if (path.empty() || path[0] != '/' || path.ends_with(" (deleted)")) return Error{ENOENT};
+  // PATH_MAX bytes may be a truncated name: treat it as too long.
+  if (n >= PATH_MAX) return Error{ENAMETOOLONG};
+  return std::string(target, static_cast<size_t>(n));
+}
+
+Result<std::string> Resolver::root_path() const {
+  auto path = kernel_path(root_.ref());
+  if (!path) return path.error();
+  if (path->empty() || path->front() != '/' || path->ends_with(" (deleted)")) return Error{ENOENT};
   return path;
+}
+
+namespace {
+
+// Whether path is root or beneath it. A directory removed inside BACKING reads "root/d (deleted)";
+// one outside never starts with "root/" (that name is BACKING's in this mount namespace), and an
+// unreachable one starts with "(unreachable)".
+bool beneath(std::string_view path, std::string_view root) {
+  if (root.empty() || !path.starts_with(root)) return false;
+  return path.size() == root.size() || root == "/" || path[root.size()] == '/';
+}
+
+}  // namespace
+
+Result<void> Resolver::check_inside(FdRef handle) const {
+  auto path = kernel_path(handle);
+  if (!path && path.code() == ENAMETOOLONG) return check_inside_by_walk(handle);
+  if (!path) return path.error();
+  if (beneath(path.value(), root_path_)) return {};
+  // BACKING's own path may have changed (an ancestor renamed by its owner): ask again.
+  auto root_now = root_path();
+  if (root_now && beneath(path.value(), root_now.value())) return {};
+  return Error{ESTALE, Refusal::kMovedOut};
+}
+
+Result<void> Resolver::check_inside_by_walk(FdRef handle) const {
+  // Names longer than a page: climb by "..", comparing identities with BACKING's root.
+  constexpr int kMaxDepth = 4096;
+  Fd up;
+  FdRef here = handle;
+  for (int depth = 0; depth < kMaxDepth; ++depth) {
+    auto st = sys::fstat(here);
+    if (!st) return st.error();
+    if (st->st_dev == root_attr_.st_dev && st->st_ino == root_attr_.st_ino) return {};
+    auto parent = raw_openat(here, "..", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+    if (!parent) return parent.error();
+    auto above = sys::fstat(parent->ref());
+    if (!above) return above.error();
+    if (above->st_dev == st->st_dev && above->st_ino == st->st_ino) break;  // the top: not met
+    up = std::move(parent.value());
+    here = up.ref();
+  }
+  return Error{ESTALE, Refusal::kMovedOut};
 }
 
 Result<Fd> Resolver::open_mount_table() const {

@@ -89,6 +89,14 @@ class Resolver {
   // /proc/self names the opening process: call again after a daemonizing fork.
   Result<void> rebind_proc();
 
+  // Whether handle's inode is beneath BACKING at this instant; ESTALE (kMovedOut) when an outside
+  // rename took it out. Landlock stops the daemon's opens there, but not an O_PATH lookup or a
+  // statx, so without this names and attributes of what the host later puts in such a
+  // directory would show through the mount. The kernel's name for the handle (its
+  // /proc/self/fd link: where its dentry is now) must be BACKING's or below it; every handle is
+  // on BACKING's mount (lookups never cross one), so this is ancestry, not a string guess.
+  Result<void> check_inside(FdRef handle) const;
+
   // Where BACKING is now, as the kernel names it (the /proc/self/fd link of the root handle):
   // for reading the mount table only, never for opening anything. ENOENT once it is deleted.
   Result<std::string> root_path() const;
@@ -104,10 +112,13 @@ class Resolver {
   Result<Fd> open_proc_fd(FdRef fd, int flags) const;
   Result<Fd> open_beneath(FdRef dir, const Name& name, int flags, mode_t mode) const;
   Result<struct stat> admit(FdRef handle) const;
+  Result<std::string> kernel_path(FdRef handle) const;
+  Result<void> check_inside_by_walk(FdRef handle) const;
 
   Fd root_;
   Fd proc_fds_;  // /proc/self/fd of this process, verified to be procfs
   struct stat root_attr_ {};
+  std::string root_path_;  // the kernel's name for BACKING when the daemon started
   uint64_t root_mount_id_ = 0;
   mutable std::atomic<bool> use_openat2_{true};
 };

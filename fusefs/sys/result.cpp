@@ -16,6 +16,7 @@ const char* refusal_name(Refusal r) noexcept {
     case Refusal::kIdentityMismatch: return "identity-mismatch";
     case Refusal::kHostileName: return "hostile-name";
     case Refusal::kLinkEscape: return "link-escape";
+    case Refusal::kMovedOut: return "moved-out";
   }
   return "unknown";
 }

@@ -20,6 +20,7 @@ enum class Refusal : unsigned char {
   kIdentityMismatch,  // the inode changed between lookup and use (a swap)
   kHostileName,       // a name from the client that is not one plain component
   kLinkEscape,        // a link target that is absolute or climbs above the mount root
+  kMovedOut,          // the node is no longer beneath BACKING (an outside rename took it out)
 };
 
 const char* refusal_name(Refusal r) noexcept;

@@ -57,7 +57,8 @@ Tally use(const fs::path& file, std::chrono::seconds duration) {
   while (std::chrono::steady_clock::now() < end) {
     bool write = (t.calls++ % 2) == 0;
     int fd = ::open(file.c_str(), write ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY, 0644);
-    bool ok = fd >= 0 && (write ? ::write(fd, "results\n", 8) == 8 : ::read(fd, buf, sizeof buf) >= 0);
+    bool ok =
+        fd >= 0 && (write ? ::write(fd, "results\n", 8) == 8 : ::read(fd, buf, sizeof buf) >= 0);
     if (!ok) ++t.errors[std::string(write ? "write: " : "read: ") + std::strerror(errno)];
     if (fd >= 0) ::close(fd);
   }
@@ -113,7 +114,8 @@ TEST_P(ChurnUnderRules, AlmostNoCallFails) {
   EXPECT_LT(t.failed() * 20, t.calls) << describe(t);
 }
 
-INSTANTIATE_TEST_SUITE_P(Both, ChurnUnderRules, ::testing::Values(Churn::kExchange, Churn::kReplace));
+INSTANTIATE_TEST_SUITE_P(Both, ChurnUnderRules,
+                         ::testing::Values(Churn::kExchange, Churn::kReplace));
 
 }  // namespace
 }  // namespace confinefs::testing

@@ -73,6 +73,7 @@ std::unique_ptr<Attack> make_intermediate_attack(const AttackEnv& env, std::stri
 std::unique_ptr<Attack> make_read_flip_attack(const AttackEnv& env, std::string file,
                                               std::string dir);
 std::unique_ptr<Attack> make_rename_out_attack(const AttackEnv& env, std::string dir);
+std::unique_ptr<Attack> make_rename_out_peek_attack(const AttackEnv& env, std::string dir);
 std::unique_ptr<Attack> make_fifo_attack(const AttackEnv& env, std::string name);
 std::unique_ptr<Attack> make_device_attack(const AttackEnv& env, std::string name);
 std::unique_ptr<Attack> make_mount_flip_attack(const AttackEnv& env, std::string dir);

@@ -65,6 +65,7 @@ std::unique_ptr<Attack> make_attack(const std::string& scenario, const AttackEnv
           {"exchange", [](auto& e) { return make_exchange_attack(e, "results.json", "d"); }},
           {"read-flip", [](auto& e) { return make_read_flip_attack(e, "r", "ls"); }},
           {"rename-out", [](auto& e) { return make_rename_out_attack(e, "work"); }},
+          {"rename-out-peek", [](auto& e) { return make_rename_out_peek_attack(e, "peek"); }},
           {"fifo", [](auto& e) { return make_fifo_attack(e, "p"); }},
           {"device", [](auto& e) { return make_device_attack(e, "dev"); }},
           {"mount-flip", [](auto& e) { return make_mount_flip_attack(e, "mp"); }},

@@ -2,7 +2,7 @@
 """Proof of teeth: runs scripts/torture against a target that is known to be unsafe and passes
 only if the suite failed *because of escapes* in the scenarios that target must lose (by default
 those every resolver-less daemon such as libfuse's passthrough_ll loses: symlink, hardlink,
-hardlink-race, rename-out, and the two scenarios on links, FIFOs and sockets a client makes:
+hardlink-race, rename-out, rename-out-peek, and the two scenarios on links, FIFOs and sockets a client makes:
 link-climb and second-mount).
 
   expect_escapes.py JSON_FILE [--must S1,S2] -- scripts/torture --quick --target passthrough_ll
@@ -12,7 +12,8 @@ import json
 import subprocess
 import sys
 
-MUST_ESCAPE = ("symlink", "hardlink", "hardlink-race", "rename-out", "link-climb", "second-mount")
+MUST_ESCAPE = ("symlink", "hardlink", "hardlink-race", "rename-out", "rename-out-peek", "link-climb",
+               "second-mount")
 
 
 def main():

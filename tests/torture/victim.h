@@ -49,6 +49,7 @@ std::vector<Op> subdir_ops(const std::string& dir);
 std::vector<Op> replace_ops(const std::string& name);
 std::vector<Op> read_flip_ops(const std::string& file, const std::string& dir);
 std::vector<Op> rename_out_ops(const std::string& dir);
+std::vector<Op> rename_out_peek_ops(const std::string& dir);
 std::vector<Op> fifo_ops(const std::string& name);
 std::vector<Op> device_ops(const std::string& name);
 std::vector<Op> mount_flip_ops(const std::string& dir);

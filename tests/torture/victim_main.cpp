@@ -50,6 +50,7 @@ std::vector<Op> ops_for(const std::string& scenario) {
        }},
       {"read-flip", [] { return read_flip_ops("r", "ls"); }},
       {"rename-out", [] { return rename_out_ops("work"); }},
+      {"rename-out-peek", [] { return rename_out_peek_ops("peek"); }},
       {"fifo", [] { return fifo_ops("p"); }},
       {"device", [] { return device_ops("dev"); }},
       {"mount-flip", [] { return mount_flip_ops("mp"); }},

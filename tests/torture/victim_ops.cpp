@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -243,6 +244,38 @@ std::vector<Op> rename_out_ops(const std::string& dir) {
       {"path-mkdir",
        [=](const OpCtx& c) {
          failed(mkdir(path(c, dir + "/" + numbered("pd", c, c.n)).c_str(), 0755));
+       }},
+  };
+}
+
+// Threat 39: the victim holds the directory (a dirfd, as a shell's cwd or a build's output dir)
+// while it is moved out; names and attributes of what the host puts there must never show.
+std::vector<Op> rename_out_peek_ops(const std::string& dir) {
+  return {
+      {"held-dirfd-peek",
+       [=](const OpCtx& c) {
+         UniqueFd dfd(open(path(c, dir).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+         if (failed(dfd.get())) return;
+         std::string planted = "canary-" + g_token + "-secret";
+         for (int k = 0; k < 32 && !stopping(); ++k) {
+           struct stat st;
+           if (!failed(fstatat(dfd.get(), planted.c_str(), &st, AT_SYMLINK_NOFOLLOW))) {
+             g_victim.leaks.add("stat of " + planted + " in a directory moved out of BACKING (" +
+                                std::to_string(st.st_size) + " bytes)");
+           }
+           // Raw getdents64: fdopendir would fstat the directory first.
+           if (failed(lseek(dfd.get(), 0, SEEK_SET))) continue;
+           alignas(8) char buf[4096];
+           long n = syscall(SYS_getdents64, dfd.get(), buf, sizeof buf);
+           if (failed(n)) continue;
+           for (long at = 0; at < n;) {
+             const char* name = buf + at + 19;  // d_ino 8, d_off 8, d_reclen 2, d_type 1
+             scan(name, "getdents of a held directory");
+             unsigned short reclen;
+             memcpy(&reclen, buf + at + 16, sizeof reclen);
+             at += reclen;
+           }
+         }
        }},
   };
 }

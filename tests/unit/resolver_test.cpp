@@ -207,6 +207,48 @@ TEST_P(ResolverTest, BackingRootThatIsASymlinkIsRefused) {
   EXPECT_FALSE(r.ok());
 }
 
+// Containment of a held handle (finding names and attributes after an outside rename-out).
+TEST_P(ResolverTest, AHandleMovedOutOfBackingIsNotInside) {
+  fs::create_directories(backing_ / "work/sub");
+  auto work = lookup("work");
+  ASSERT_TRUE(work.ok());
+  EXPECT_TRUE(resolver_->check_inside(resolver_->root()).ok());
+  EXPECT_TRUE(resolver_->check_inside(work->handle.ref()).ok());
+  fs::rename(backing_ / "work", outside_ / "work");
+  auto moved = resolver_->check_inside(work->handle.ref());
+  ASSERT_FALSE(moved.ok());
+  EXPECT_EQ(moved.code(), ESTALE);
+  EXPECT_EQ(moved.error().refusal, Refusal::kMovedOut);
+  // A sibling whose name starts with BACKING's is not beneath it.
+  fs::rename(outside_ / "work", tree_.path() / "backing2");
+  EXPECT_FALSE(resolver_->check_inside(work->handle.ref()).ok());
+  // Moved back in, it is inside again; removed inside, it still is (its attributes stay
+  // readable through fds the client holds).
+  fs::rename(tree_.path() / "backing2", backing_ / "back");
+  EXPECT_TRUE(resolver_->check_inside(work->handle.ref()).ok());
+  fs::remove(backing_ / "back/sub");
+  fs::remove(backing_ / "back");
+  EXPECT_TRUE(resolver_->check_inside(work->handle.ref()).ok());
+}
+
+// Beyond PATH_MAX the kernel cannot name the handle; containment is then proven by walking "..".
+TEST_P(ResolverTest, ContainmentOfHandlesDeeperThanPathMax) {
+  std::string component(200, 'd');
+  Fd dir(::open(backing_.c_str(), O_PATH | O_DIRECTORY));
+  for (int i = 0; i < 25; ++i) {  // 25 * 201 bytes: past PATH_MAX
+    ASSERT_EQ(::mkdirat(dir.get(), component.c_str(), 0755), 0);
+    dir = Fd(::openat(dir.get(), component.c_str(), O_PATH | O_DIRECTORY));
+    ASSERT_TRUE(dir.valid());
+  }
+  EXPECT_TRUE(resolver_->check_inside(dir.ref()).ok());
+  ASSERT_EQ(::renameat(AT_FDCWD, (backing_ / component).c_str(), AT_FDCWD,
+                       (outside_ / component).c_str()),
+            0);
+  auto moved = resolver_->check_inside(dir.ref());
+  ASSERT_FALSE(moved.ok());
+  EXPECT_EQ(moved.error().refusal, Refusal::kMovedOut);
+}
+
 INSTANTIATE_TEST_SUITE_P(Openat2AndFallback, ResolverTest, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "openat2" : "fallback"; });
 
