@@ -152,13 +152,31 @@ ControlServer::~ControlServer() {
   thread_.join();
 }
 
-int status_command(const std::string& mountpoint) {
-  std::string canonical = canonical_mountpoint(mountpoint);
-  if (canonical.empty()) {
-    std::fprintf(stderr, "confinefs: %s: %s\n", mountpoint.c_str(), std::strerror(errno));
-    return kExitUsage;
+namespace {
+
+// The place status and unmount-stale act on; nullopt (and a message) when it cannot be named,
+// or its last component is a symbolic link (never followed, as at start).
+std::optional<MountPlace> place_of(const std::string& mountpoint) {
+  auto place = MountPlace::open(mountpoint);
+  if (!place) {
+    std::fprintf(stderr, "confinefs: %s: %s\n", mountpoint.c_str(), std::strerror(place.code()));
+    return std::nullopt;
   }
-  MountProbe probe = probe_mountpoint(canonical);
+  if (auto top = place->open_top(); !top && top.code() == ELOOP) {
+    std::fprintf(stderr, "confinefs: %s is a symbolic link; give the real directory\n",
+                 place->canonical().c_str());
+    return std::nullopt;
+  }
+  return std::move(place.value());
+}
+
+}  // namespace
+
+int status_command(const std::string& mountpoint) {
+  auto place = place_of(mountpoint);
+  if (!place) return kExitUsage;
+  const std::string& canonical = place->canonical();
+  MountProbe probe = probe_mountpoint(*place);
   std::printf("mountpoint=%s\nstate=%s\n", canonical.c_str(), state_name(probe.state));
   if (probe.state == MountState::kFree) return kExitNotMounted;
   if (probe.state != MountState::kLive) return kExitProblem;
@@ -175,19 +193,17 @@ int status_command(const std::string& mountpoint) {
 }
 
 int unmount_stale_command(const std::string& mountpoint) {
-  std::string canonical = canonical_mountpoint(mountpoint);
-  if (canonical.empty()) {
-    std::fprintf(stderr, "confinefs: %s: %s\n", mountpoint.c_str(), std::strerror(errno));
-    return kExitUsage;
-  }
-  MountProbe probe = probe_mountpoint(canonical);
+  auto place = place_of(mountpoint);
+  if (!place) return kExitUsage;
+  const std::string& canonical = place->canonical();
+  MountProbe probe = probe_mountpoint(*place);
   if (probe.state == MountState::kLive || probe.state == MountState::kOther ||
       probe.state == MountState::kSilent) {
     std::fprintf(stderr, "confinefs: %s: %s mount (%s), left alone\n", canonical.c_str(),
                  state_name(probe.state), probe.entry.fstype.c_str());
     return kExitProblem;
   }
-  std::string why = clear_stale_mount(canonical);
+  std::string why = clear_stale_mount(*place);
   if (!why.empty()) {
     std::fprintf(stderr, "confinefs: %s\n", why.c_str());
     return kExitProblem;

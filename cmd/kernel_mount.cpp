@@ -117,8 +117,10 @@ std::optional<KernelMountOptions> kernel_mount_options(const std::vector<std::st
   return o;
 }
 
-Result<KernelMount> KernelMount::mount(FdRef target, const std::string& canonical,
+Result<KernelMount> KernelMount::mount(FdRef target, const MountPlace& place,
                                        const KernelMountOptions& o) {
+  auto own_place = place.dup();
+  if (!own_place) return own_place.error();
   Fd fs(::fsopen("fuse", FSOPEN_CLOEXEC));
   if (!fs.valid()) return last_error();
   Fd channel(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
@@ -133,20 +135,20 @@ Result<KernelMount> KernelMount::mount(FdRef target, const std::string& canonica
                    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
     return last_error();
   }
-  return KernelMount(canonical, std::move(channel), ids);
+  return KernelMount(std::move(own_place.value()), std::move(channel), ids);
 }
 
 KernelMount::KernelMount(KernelMount&& other) noexcept
-    : canonical_(std::move(other.canonical_)),
+    : place_(std::move(other.place_)),
       channel_(std::move(other.channel_)),
       identity_(other.identity_) {
-  other.canonical_.clear();
+  other.place_.reset();
 }
 
 KernelMount::~KernelMount() {
-  if (canonical_.empty() || !still_mounted(canonical_, identity_)) return;
-  if (auto ok = lazy_unmount(canonical_); !ok) {
-    spdlog::warn("cannot unmount {}: {}", canonical_, std::strerror(ok.code()));
+  if (!place_) return;
+  if (auto ok = unmount_if(*place_, identity_); !ok && ok.code() != ENOENT) {
+    spdlog::warn("cannot unmount {}: {}", place_->canonical(), std::strerror(ok.code()));
   }
 }
 

@@ -38,29 +38,29 @@ bool kernel_only_option(std::string_view word);
 class KernelMount {
  public:
   // Opens /dev/fuse and mounts that connection onto the directory `target` (the mount point
-  // start-up checked, held as an fd so that no path is resolved again), which is `canonical`.
+  // start-up checked, held as an fd so that no path is resolved again) at place.
   // ENOSYS or EPERM: this kernel or this caller cannot (the caller falls back to libfuse, which
   // runs fusermount3).
-  static Result<KernelMount> mount(FdRef target, const std::string& canonical,
+  static Result<KernelMount> mount(FdRef target, const MountPlace& place,
                                    const KernelMountOptions& o);
 
   KernelMount(KernelMount&& other) noexcept;
   KernelMount& operator=(KernelMount&&) = delete;
   KernelMount(const KernelMount&) = delete;
   KernelMount& operator=(const KernelMount&) = delete;
-  // Lazily unmounts the mount if nobody took over (release()) and it is still at the path.
+  // Lazily unmounts the mount if nobody took over (release()) and it is still at the place.
   ~KernelMount();
 
   const MountIdentity& identity() const noexcept { return identity_; }
   // The /dev/fuse fd of the connection, once, for libfuse ("/dev/fd/N").
   Fd take_channel() noexcept { return std::move(channel_); }
   // The unmount helper is responsible for the mount from now on.
-  void release() noexcept { canonical_.clear(); }
+  void release() noexcept { place_.reset(); }
 
  private:
-  KernelMount(std::string canonical, Fd channel, MountIdentity identity)
-      : canonical_(std::move(canonical)), channel_(std::move(channel)), identity_(identity) {}
-  std::string canonical_;
+  KernelMount(MountPlace place, Fd channel, MountIdentity identity)
+      : place_(std::move(place)), channel_(std::move(channel)), identity_(identity) {}
+  std::optional<MountPlace> place_;  // empty once released
   Fd channel_;
   MountIdentity identity_;
 };

@@ -215,11 +215,12 @@ bool confine(const cli::Options& opts, Filesystem& fs, const std::optional<cli::
 // otherwise (not root, or allow_root/auto_unmount) libfuse mounts, with fusermount3 if need be.
 Result<std::optional<cli::KernelMount>> mount_filesystem(const cli::Options& opts,
                                                          const Identity& id,
+                                                         const cli::MountPlace* place,
                                                          const cli::CheckedMountpoint& checked,
                                                          fuse::Session& session) {
   auto words = cli::kernel_mount_options(mount_options(opts));
-  if (words && checked.dir.valid()) {
-    auto own = cli::KernelMount::mount(checked.dir.ref(), id.mountpoint, *words);
+  if (words && place && checked.dir.valid()) {
+    auto own = cli::KernelMount::mount(checked.dir.ref(), *place, *words);
     if (own) {
       if (auto ok = session.adopt(own->take_channel()); !ok) return ok.error();
       return std::optional<cli::KernelMount>(std::move(own.value()));
@@ -244,17 +245,16 @@ Result<std::optional<cli::KernelMount>> mount_filesystem(const cli::Options& opt
 }
 
 int serve_confined(const cli::Options& opts, Filesystem& fs, fuse::Session& session,
-                   std::optional<cli::KernelMount>& own_mount,
+                   const cli::MountPlace* place, std::optional<cli::KernelMount>& own_mount,
                    const std::optional<cli::Tenant>& tenant, Identity& id) {
-  const bool premounted = opts.mountpoint.starts_with("/dev/fd/");
   std::unique_ptr<cli::ControlServer> control;
   std::unique_ptr<cli::UnmountHelper> helper;
-  if (!premounted) {
+  if (place != nullptr) {  // none when mount.fuse3 mounted it for us
     // The helper first: whatever happens from here on, it removes the socket with the mount.
     std::string socket = cli::control_socket_path(id.mountpoint);
     // The mount this process made, so the helper never unmounts anyone else's.
-    auto ours = own_mount ? own_mount->identity() : cli::mount_identity_at(id.mountpoint);
-    auto started = cli::UnmountHelper::start(id.mountpoint, ours, socket);
+    auto ours = own_mount ? own_mount->identity() : cli::mount_identity_at(*place);
+    auto started = cli::UnmountHelper::start(*place, ours, socket);
     if (!started) {
       spdlog::error("cannot start the unmount helper: {}", std::strerror(started.code()));
       return kExitRuntime;
@@ -338,9 +338,19 @@ int run(const cli::Options& opts) {
   if (!dir) return usage_error(backing_error(opts.backing, dir.code()));
   auto dir_attr = sys::fstat(dir->ref());
   if (!dir_attr) return usage_error(backing_error(opts.backing, dir_attr.code()));
-  if (auto why = cli::clear_stale_mount(opts.mountpoint); !why.empty()) return usage_error(why);
-  auto checked = cli::check_mountpoint(opts.mountpoint, dir_attr.value());
-  if (!checked.refusal.empty()) return usage_error(checked.refusal);
+  // MOUNTPOINT is named once: every later step finds its directory from the held parent.
+  std::optional<cli::MountPlace> place;
+  cli::CheckedMountpoint checked;
+  if (!opts.mountpoint.starts_with("/dev/fd/")) {  // mount.fuse3 mounted it for us
+    auto opened = cli::MountPlace::open(opts.mountpoint);
+    if (!opened) {
+      return usage_error("mountpoint " + opts.mountpoint + ": " + std::strerror(opened.code()));
+    }
+    place = std::move(opened.value());
+    if (auto why = cli::clear_stale_mount(*place); !why.empty()) return usage_error(why);
+    checked = cli::check_mountpoint(*place, dir_attr.value());
+    if (!checked.refusal.empty()) return usage_error(checked.refusal);
+  }
   auto policy = cli::load_startup_policy(opts);
   if (!policy) return kExitUsage;
   FilesystemConfig::Names names = probe_name_folding(dir.value(), opts.backing);
@@ -348,9 +358,7 @@ int run(const cli::Options& opts) {
     return usage_error(cli::folding_refusal(opts.backing, names));
   }
 
-  Identity id{policy->tenant(), opts.backing, opts.mountpoint};
-  if (!opts.mountpoint.starts_with("/dev/fd/"))
-    id.mountpoint = cli::canonical_mountpoint(opts.mountpoint);
+  Identity id{policy->tenant(), opts.backing, place ? place->canonical() : opts.mountpoint};
   // fs is set below, once BACKING is on its own mount; nothing runs these before serve().
   fuse::MountState state{nullptr, cli::timeouts_for(opts.cache), [&] {
                            spdlog::info("mounted {} at {} tenant={}", opts.backing, opts.mountpoint,
@@ -387,7 +395,8 @@ int run(const cli::Options& opts) {
     spdlog::error("cannot install signal handlers");
     return kExitRuntime;
   }
-  auto own_mount = mount_filesystem(opts, id, checked, *session.value());
+  const cli::MountPlace* at = place ? &*place : nullptr;
+  auto own_mount = mount_filesystem(opts, id, at, checked, *session.value());
   if (!own_mount) return kExitRuntime;
   checked.dir.reset();
   if (!opts.foreground) {
@@ -397,7 +406,7 @@ int run(const cli::Options& opts) {
       return kExitRuntime;
     }
   }
-  return serve_confined(opts, fs, *session.value(), own_mount.value(), tenant, id);
+  return serve_confined(opts, fs, *session.value(), at, own_mount.value(), tenant, id);
 }
 
 // Called as mount.confinefs by mount(8): "SOURCE DIR [-sfnv] [-N ns] [-o opts] [-t type]".

@@ -36,24 +36,19 @@ std::string inside_backing(FdRef start, const struct stat& backing) {
 
 }  // namespace
 
-CheckedMountpoint check_mountpoint(const std::string& mountpoint, const struct stat& backing) {
-  if (mountpoint.starts_with("/dev/fd/")) return {};
-  // The last component is never followed (a trailing slash would make the kernel follow it
-  // anyway, so it is dropped): a MOUNTPOINT that is a symlink to another tenant's live mount
-  // would put this mount on top of it, past the live-mount check, which looked at the link.
-  std::string path = mountpoint;
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  Fd dir(::open(path.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dir.valid()) {
-    struct stat st {};
-    if (errno == ENOTDIR && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
-      return {"mountpoint " + mountpoint + " is a symbolic link; give the real directory", Fd()};
-    }
-    return {"mountpoint " + mountpoint + ": " + std::strerror(errno), Fd()};
+CheckedMountpoint check_mountpoint(const MountPlace& place, const struct stat& backing) {
+  const std::string& where = place.canonical();
+  // The last component is never followed: a MOUNTPOINT that is a symlink to another tenant's
+  // live mount would put this mount on top of it, past the live-mount check, which looked at
+  // the link (MountPlace drops trailing slashes, which would make the kernel follow it anyway).
+  auto dir = place.open_top();
+  if (!dir && dir.code() == ELOOP) {
+    return {"mountpoint " + where + " is a symbolic link; give the real directory", Fd()};
   }
-  std::string why = inside_backing(dir.ref(), backing);
-  if (!why.empty()) why = "mountpoint " + mountpoint + " " + why;
-  return {why, std::move(dir)};
+  if (!dir) return {"mountpoint " + where + ": " + std::strerror(dir.code()), Fd()};
+  std::string why = inside_backing(dir->ref(), backing);
+  if (!why.empty()) why = "mountpoint " + where + " " + why;
+  return {why, std::move(dir.value())};
 }
 
 }  // namespace confinefs::cli

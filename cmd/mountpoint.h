@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "cmd/mount_place.h"
 #include "fusefs/sys/fd.h"
 
 namespace confinefs::cli {
@@ -17,8 +18,8 @@ struct CheckedMountpoint {
   Fd dir;
 };
 
-// /dev/fd/N (mount.fuse3) is accepted as is: the mount already exists and the daemon only
-// serves it (no dir).
-CheckedMountpoint check_mountpoint(const std::string& mountpoint, const struct stat& backing);
+// The topmost directory at place (its last component never followed: a symlink is refused), not
+// BACKING and not inside it.
+CheckedMountpoint check_mountpoint(const MountPlace& place, const struct stat& backing);
 
 }  // namespace confinefs::cli

@@ -12,11 +12,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "fusefs/sys/fd.h"
 #include "fusefs/sys/mountinfo.h"
@@ -33,7 +31,7 @@ enum class Answer { kServed, kGone, kSilent };
 // is stopped or stuck never answers, so a child process asks, and is killed (the kernel's wait
 // is killable) when no answer came within kAnswerWait. A child, not a thread: a thread would
 // stay blocked in the kernel until this process exits.
-Answer ask_daemon(const std::string& canonical) {
+Answer ask_daemon(FdRef top) {
   int ends[2];
   if (::pipe2(ends, O_CLOEXEC) != 0) return Answer::kSilent;
   Fd from_child(ends[0]), to_parent(ends[1]);
@@ -41,7 +39,7 @@ Answer ask_daemon(const std::string& canonical) {
   if (child < 0) return Answer::kSilent;
   if (child == 0) {
     struct statfs sfs {};
-    char gone = ::statfs(canonical.c_str(), &sfs) != 0 && errno == ENOTCONN ? 1 : 0;
+    char gone = ::fstatfs(top.get(), &sfs) != 0 && errno == ENOTCONN ? 1 : 0;
     _exit(::write(to_parent.get(), &gone, 1) == 1 ? 0 : 1);
   }
   to_parent.reset();
@@ -75,48 +73,48 @@ int run_fusermount_unmount(const std::string& path) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : EPERM;
 }
 
-}  // namespace
-
-std::string canonical_mountpoint(const std::string& path) {
-  if (path.empty()) return "";
-  std::string p = path;
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
-  auto slash = p.find_last_of('/');
-  std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
-  std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : p.substr(0, slash));
-  if (base == "." || base == ".." || p == "/") {
-    parent = p;
-    base.clear();
-  }
-  char real[PATH_MAX];
-  if (::realpath(parent.c_str(), real) == nullptr) return "";
-  std::string out(real);
-  if (base.empty()) return out;
-  return out == "/" ? "/" + base : out + "/" + base;
-}
-
-std::optional<MountEntry> top_mount_at(const std::string& canonical) {
+// The mountinfo line of the mount with that id.
+std::optional<MountEntry> mount_entry(uint64_t id) {
   std::ifstream in("/proc/self/mountinfo");
   std::string line;
-  std::optional<MountEntry> top;
   while (std::getline(in, line)) {
     auto e = sys::parse_mountinfo_line(line);
-    // later lines are mounted on top
-    if (e && e->mount_point == canonical) top = std::move(e);
+    if (e && e->id == id) return e;
   }
-  return top;
+  return std::nullopt;
 }
 
-MountProbe probe_mountpoint(const std::string& canonical) {
+// The ids of what is mounted on the place's directory, with its mountinfo line; nullopt when
+// nothing is (the top directory is on the parent's mount), or it cannot be opened.
+struct Top {
+  Fd fd;
+  MountIdentity ids;
+  MountEntry entry;
+};
+std::optional<Top> mounted_top(const MountPlace& place) {
+  auto fd = place.open_top();
+  if (!fd) return std::nullopt;
+  MountIdentity ids = statx_mount_ids(fd->get(), "", AT_EMPTY_PATH);
+  MountIdentity under = statx_mount_ids(place.parent().get(), "", AT_EMPTY_PATH);
+  if (ids.id == 0 || ids.id == under.id) return std::nullopt;
+  auto entry = mount_entry(ids.id);
+  if (!entry) entry = MountEntry{ids.id, place.canonical(), "?", "?"};
+  return Top{std::move(fd.value()), ids, std::move(*entry)};
+}
+
+}  // namespace
+
+MountProbe probe_mountpoint(const MountPlace& place) {
   MountProbe probe;
-  auto top = top_mount_at(canonical);
+  auto top = mounted_top(place);
   if (!top) return probe;
-  probe.entry = std::move(*top);
+  probe.entry = std::move(top->entry);
+  probe.ids = top->ids;
   if (probe.entry.fstype != kFsType) {
     probe.state = MountState::kOther;
     return probe;
   }
-  switch (ask_daemon(canonical)) {
+  switch (ask_daemon(top->fd.ref())) {
     case Answer::kServed: probe.state = MountState::kLive; break;
     case Answer::kGone: probe.state = MountState::kStale; break;
     case Answer::kSilent: probe.state = MountState::kSilent; break;
@@ -144,35 +142,33 @@ MountIdentity statx_mount_ids(int dirfd, const char* path, int flags) {
   return ids;
 }
 
-MountIdentity mount_identity_at(const std::string& canonical) {
-  auto top = top_mount_at(canonical);
-  if (!top || top->fstype != kFsType) return {};
-  auto ids = statx_mount_ids(AT_FDCWD, canonical.c_str(), 0);
-  return ids.id == top->id ? ids : MountIdentity{};
+MountIdentity mount_identity_at(const MountPlace& place) {
+  auto top = mounted_top(place);
+  if (!top || top->entry.fstype != kFsType) return {};
+  return top->ids;
 }
 
-bool still_mounted(const std::string& canonical, const MountIdentity& ours) {
-  auto now = mount_identity_at(canonical);
-  return now.id != 0 && now.id == ours.id &&
-         (ours.unique_id == 0 || now.unique_id == ours.unique_id);
-}
-
-Result<void> lazy_unmount(const std::string& canonical) {
+Result<void> unmount_if(const MountPlace& place, const MountIdentity& expected) {
+  auto top = mounted_top(place);
+  if (!top || expected.id == 0 || top->ids.id != expected.id ||
+      (expected.unique_id != 0 && top->ids.unique_id != expected.unique_id)) {
+    return Error{ENOENT};
+  }
   if (::geteuid() == 0) {
-    if (::umount2(canonical.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) return last_error();
+    // The magic link names exactly the mount whose ids were just read from this fd.
+    std::string self = "/proc/self/fd/" + std::to_string(top->fd.get());
+    if (::umount2(self.c_str(), MNT_DETACH) != 0) return last_error();
     return {};
   }
-  if (int err = run_fusermount_unmount(canonical); err != 0) return Error{err};
+  if (int err = run_fusermount_unmount(place.canonical()); err != 0) return Error{err};
   return {};
 }
 
-std::string clear_stale_mount(const std::string& mountpoint) {
-  if (mountpoint.starts_with("/dev/fd/")) return "";  // mount.fuse3 mounted it for us
-  std::string canonical = canonical_mountpoint(mountpoint);
-  if (canonical.empty()) return "mountpoint " + mountpoint + ": " + std::strerror(errno);
+std::string clear_stale_mount(const MountPlace& place) {
+  const std::string& canonical = place.canonical();
   // Several crashed starts may have stacked stale mounts; each pass removes the topmost.
   for (int pass = 0; pass < 8; ++pass) {
-    MountProbe probe = probe_mountpoint(canonical);
+    MountProbe probe = probe_mountpoint(place);
     switch (probe.state) {
       case MountState::kFree: return "";
       case MountState::kLive:
@@ -190,7 +186,7 @@ std::string clear_stale_mount(const std::string& mountpoint) {
         "mountpoint {}: stale confinefs mount (transport endpoint is not connected); "
         "unmounting it lazily",
         canonical);
-    if (auto ok = lazy_unmount(canonical); !ok) {
+    if (auto ok = unmount_if(place, probe.ids); !ok && ok.code() != ENOENT) {
       return "cannot unmount the stale mount at " + canonical + ": " + std::strerror(ok.code());
     }
   }

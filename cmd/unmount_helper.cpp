@@ -18,34 +18,35 @@ namespace {
 
 constexpr int kRequestFd = 3;
 constexpr int kReplyFd = 4;
+constexpr int kPlaceFd = 5;
 
-// Unmounts only the mount the daemon made.
-int cleanup(const std::string& mountpoint, const MountIdentity& ours,
-            const std::string& socket_path) {
+// Unmounts only the mount the daemon made (ENOENT from unmount_if: it is gone, or not ours).
+int cleanup(const MountPlace& place, const MountIdentity& ours, const std::string& socket_path) {
   // The socket first: once the mount is gone a new daemon may start and bind the same path.
   if (!socket_path.empty()) ::unlink(socket_path.c_str());
-  if (still_mounted(mountpoint, ours)) {
-    if (auto ok = lazy_unmount(mountpoint); !ok) return ok.code();
-  }
-  return 0;
+  auto ok = unmount_if(place, ours);
+  return ok || ok.code() == ENOENT ? 0 : ok.code();
 }
 
-// Moves the pipe ends to fixed numbers and closes every other fd above stderr, /dev/fuse first
-// of all: a helper holding it would keep a dead daemon's connection alive.
-bool keep_only_pipes(int request, int reply) {
+// Moves the pipe ends and the place's parent to fixed numbers and closes every other fd above
+// stderr, /dev/fuse first of all: a helper holding it would keep a dead daemon's connection alive.
+bool keep_only(int request, int reply, MountPlace& place) {
   int r = ::fcntl(request, F_DUPFD, 10);
   int w = ::fcntl(reply, F_DUPFD, 10);
-  if (r < 0 || w < 0 || ::dup2(r, kRequestFd) < 0 || ::dup2(w, kReplyFd) < 0) return false;
-  return ::close_range(kReplyFd + 1, ~0U, 0) == 0;
+  if (r < 0 || w < 0 || !place.move_parent_to(::fcntl(place.parent().get(), F_DUPFD, 10)) ||
+      ::dup2(r, kRequestFd) < 0 || ::dup2(w, kReplyFd) < 0 || !place.move_parent_to(kPlaceFd)) {
+    return false;
+  }
+  return ::close_range(kPlaceFd + 1, ~0U, 0) == 0;
 }
 
-[[noreturn]] void helper_main(int request, int reply, const std::string& mountpoint,
-                              const MountIdentity& ours, const std::string& socket_path) {
+[[noreturn]] void helper_main(int request, int reply, MountPlace place, const MountIdentity& ours,
+                              const std::string& socket_path) {
   sigset_t all;
   sigfillset(&all);
   ::sigprocmask(SIG_BLOCK, &all, nullptr);  // SIGTERM to the whole unit must not kill it first
   ::prctl(PR_SET_NAME, "confinefs-umnt", 0, 0, 0);
-  if (!keep_only_pipes(request, reply)) _exit(1);
+  if (!keep_only(request, reply, place)) _exit(1);
   static constexpr cap_value_t kSysAdmin[] = {CAP_SYS_ADMIN};
   if (::geteuid() == 0) (void)limit_capabilities(kSysAdmin);
   (void)set_no_new_privs();
@@ -55,20 +56,22 @@ bool keep_only_pipes(int request, int reply) {
     ssize_t n = ::read(kRequestFd, &byte, 1);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // EOF: the daemon exited or died
-    unsigned char answer = static_cast<unsigned char>(cleanup(mountpoint, ours, socket_path));
+    unsigned char answer = static_cast<unsigned char>(cleanup(place, ours, socket_path));
     done = true;
     while (::write(kReplyFd, &answer, 1) < 0 && errno == EINTR) {
     }
   }
-  if (!done) cleanup(mountpoint, ours, socket_path);
+  if (!done) cleanup(place, ours, socket_path);
   _exit(0);
 }
 
 }  // namespace
 
-Result<std::unique_ptr<UnmountHelper>> UnmountHelper::start(const std::string& mountpoint,
+Result<std::unique_ptr<UnmountHelper>> UnmountHelper::start(const MountPlace& place,
                                                             const MountIdentity& ours,
                                                             const std::string& socket_path) {
+  auto copy = place.dup();
+  if (!copy) return copy.error();
   int req[2], rep[2];
   if (::pipe2(req, O_CLOEXEC) != 0) return last_error();
   Fd req_read(req[0]), req_write(req[1]);
@@ -77,7 +80,7 @@ Result<std::unique_ptr<UnmountHelper>> UnmountHelper::start(const std::string& m
   pid_t pid = ::fork();
   if (pid < 0) return last_error();
   if (pid == 0) {
-    helper_main(req_read.get(), rep_write.get(), mountpoint, ours, socket_path);
+    helper_main(req_read.get(), rep_write.get(), std::move(copy.value()), ours, socket_path);
   }
   return std::unique_ptr<UnmountHelper>(
       new UnmountHelper(pid, std::move(req_write), std::move(rep_read)));

@@ -4,11 +4,12 @@
 // Threat (threat 20): a confined daemon cannot unmount (Landlock forbids umount, and
 // CAP_SYS_ADMIN is dropped after mount), yet SIGTERM must leave no mount behind and a crash should
 // leave no stale "Transport endpoint is not connected" mount either.
-// Invariants: the helper holds no fd but its two pipes (never /dev/fuse, BACKING or the control
-// socket); it keeps CAP_SYS_ADMIN only, with no_new_privs; it acts on one fixed path, and only
-// while the topmost mount there is the very mount the daemon made (mountinfo's id and type, and
-// the never-reused unique mount id where the kernel has one: mountinfo ids are reused at once,
-// so a new mount at the same path may carry the old one's); it ignores the stop
+// Invariants: the helper holds no fd but its two pipes and the mountpoint's parent directory
+// (O_PATH, on the host's filesystem: never /dev/fuse, BACKING, the FUSE mount or the control
+// socket); it keeps CAP_SYS_ADMIN only, with no_new_privs; it acts on the directory start-up
+// checked, found from that parent (cmd/mount_place.h), and only on the very mount the daemon made
+// (mountinfo's id and the never-reused unique mount id where the kernel has one: mountinfo ids
+// are reused at once), unmounted through the fd whose ids it checked; it ignores the stop
 // signals, so it outlives the daemon long enough to clean up, then exits.
 #pragma once
 
@@ -18,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "cmd/mount_place.h"
 #include "cmd/stale_mount.h"
 #include "fusefs/sys/fd.h"
 #include "fusefs/sys/result.h"
@@ -26,9 +28,9 @@ namespace confinefs::cli {
 
 class UnmountHelper {
  public:
-  // Forks the helper for the mount `ours` at `mountpoint` (canonical). socket_path ("" for
-  // none) is removed with the mount. Call while the daemon has a single thread.
-  static Result<std::unique_ptr<UnmountHelper>> start(const std::string& mountpoint,
+  // Forks the helper for the mount `ours` at place. socket_path ("" for none) is removed with
+  // the mount. Call while the daemon has a single thread.
+  static Result<std::unique_ptr<UnmountHelper>> start(const MountPlace& place,
                                                       const MountIdentity& ours,
                                                       const std::string& socket_path);
   // Closing the request pipe tells the helper to clean up (if not done yet) and exit.

@@ -518,6 +518,50 @@ TEST_F(CommandLineTest, AMountpointThatIsASymlinkIsRefused) {
   for (int i = 0; i < 500 && ::waitpid(other, nullptr, WNOHANG) == 0; ++i) ::usleep(10000);
 }
 
+// status and unmount-stale name the mount as start-up does: a MOUNTPOINT whose last component is
+// a symlink is refused (exit 2), never followed to whatever mount it leads to.
+TEST_F(CommandLineTest, StatusAndUnmountStaleRefuseASymlinkMountpoint) {
+  auto b1 = t_.path() / "b1", m = t_.path() / "m";
+  for (const auto& d : {b1, m}) fs::create_directories(d);
+  write_file(b1 / "f", "B");
+  pid_t other = start_serving(b1, m);
+  ASSERT_GT(other, 0);
+  fs::create_directory_symlink(m, t_.path() / "link");
+  std::string bin = confinefs_binary();
+  EXPECT_EQ(run_command({bin, "status", (t_.path() / "link").string()}), 2);
+  EXPECT_EQ(run_command({bin, "unmount-stale", (t_.path() / "link").string() + "/"}), 2);
+  EXPECT_EQ(run_command({bin, "status", m.string()}), 0);
+  EXPECT_EQ(read_file(m / "f"), "B");
+  ::kill(other, SIGTERM);
+  for (int i = 0; i < 500 && ::waitpid(other, nullptr, WNOHANG) == 0; ++i) ::usleep(10000);
+}
+
+// The unmount helper acts on the directory start-up checked, found from its held parent, not on
+// the path: after the parent directory is renamed and another mount made at the old path, the
+// daemon's exit removes its own mount (now under the new name) and leaves the other one.
+TEST_F(CommandLineTest, TheUnmountHelperActsOnTheCheckedDirectoryNotThePath) {
+  auto b1 = t_.path() / "b1", b2 = t_.path() / "b2", parent = t_.path() / "p";
+  for (const auto& d : {b1, b2, parent / "m"}) fs::create_directories(d);
+  write_file(b1 / "f", "one");
+  write_file(b2 / "f", "two");
+  pid_t first = start_serving(b1, parent / "m");
+  ASSERT_GT(first, 0);
+  fs::rename(parent, t_.path() / "p-moved");
+  fs::create_directories(parent / "m");
+  pid_t second = start_serving(b2, parent / "m");
+  ASSERT_GT(second, 0);
+  ::kill(first, SIGTERM);
+  int status = -1;
+  for (int i = 0; i < 500 && ::waitpid(first, &status, WNOHANG) == 0; ++i) ::usleep(10000);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_TRUE(eventually([&] { return !is_mounted(t_.path() / "p-moved/m"); }))
+      << "the first daemon's mount was left behind";
+  EXPECT_EQ(read_file(parent / "m/f"), "two");
+  ::kill(second, SIGTERM);
+  for (int i = 0; i < 500 && ::waitpid(second, nullptr, WNOHANG) == 0; ++i) ::usleep(10000);
+  EXPECT_FALSE(is_mounted(parent / "m"));
+}
+
 // Unmounted from outside, a daemon asks its unmount helper to clean up; by then a new mount may
 // sit at the same path, which must survive the old daemon's exit.
 class OldDaemonTest : public CommandLineTest {

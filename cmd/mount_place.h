@@ -1,0 +1,49 @@
+// MOUNTPOINT, named once. The parent directory is opened at start and held; the last component
+// is looked up from it with O_NOFOLLOW whenever a step needs the directory or what is mounted on
+// it: the live-mount check, the mount, `status`, `unmount-stale` and the unmount helper.
+//
+// Threat (threat 27): a path is resolved afresh at every use, and its components may change in
+// between (a symlink swapped into an intermediate directory, or as the last component, pointing
+// at another tenant's live mount). Acting by path, a later step would look at, or unmount,
+// another directory than the one checked. The parent fd cannot be redirected; a mount point's
+// own entry cannot be renamed or removed while something is mounted on it (EBUSY).
+#pragma once
+
+#include <string>
+
+#include "fusefs/sys/fd.h"
+#include "fusefs/sys/result.h"
+
+namespace confinefs::cli {
+
+class MountPlace {
+ public:
+  // Opens the parent of path (trailing slashes dropped). "/dev/fd/N" (mount.fuse3's premounted
+  // form) has no place: EINVAL.
+  static Result<MountPlace> open(const std::string& path);
+
+  // The path as mountinfo and messages spell it: the parent as the kernel names it now, then
+  // the last component as given.
+  const std::string& canonical() const noexcept { return canonical_; }
+  FdRef parent() const noexcept { return parent_.ref(); }
+
+  // The topmost directory at the place (O_PATH): the root of what was mounted there last, or
+  // the directory itself. ELOOP when the last component is a symbolic link (never followed:
+  // it would lead to some other directory), ENOTDIR for anything else that is no directory.
+  // Never asks a mounted filesystem anything.
+  Result<Fd> open_top() const;
+
+  // A second handle on the same place (for the unmount helper).
+  Result<MountPlace> dup() const;
+  // Moves the held parent fd to number fd (the helper keeps only fixed fds).
+  Result<void> move_parent_to(int fd);
+
+ private:
+  MountPlace(Fd parent, std::string name, std::string canonical)
+      : parent_(std::move(parent)), name_(std::move(name)), canonical_(std::move(canonical)) {}
+  Fd parent_;
+  std::string name_;
+  std::string canonical_;
+};
+
+}  // namespace confinefs::cli
