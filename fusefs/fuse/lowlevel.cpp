@@ -22,8 +22,14 @@ Request request(fuse_req_t req, Op op) {
   return Request{fs, Caller{ctx->uid, ctx->gid, ctx->pid, ctx->umask}, op, id};
 }
 
-ops::OpenFile& file_of(fuse_file_info* fi) { return *reinterpret_cast<ops::OpenFile*>(fi->fh); }
-ops::OpenDir& dir_of(fuse_file_info* fi) { return *reinterpret_cast<ops::OpenDir*>(fi->fh); }
+// The open file or directory behind fi->fh; nullptr (the request is answered EBADF) when the
+// mount holds no such handle of that kind (handles.h).
+ops::OpenFile* file_of(fuse_req_t req, const fuse_file_info* fi) {
+  return fi == nullptr ? nullptr : state(req).handles.files.find(fi->fh);
+}
+ops::OpenDir* dir_of(fuse_req_t req, const fuse_file_info* fi) {
+  return fi == nullptr ? nullptr : state(req).handles.dirs.find(fi->fh);
+}
 
 void enable(fuse_conn_info* conn, unsigned cap) {
   if (conn->capable & cap) conn->want |= cap;
@@ -92,8 +98,7 @@ ops::AttrChange decode(const struct stat* attr, int to_set) {
 
 void on_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
   reply_attr(req,
-             ops::setattr(request(req, Op::kSetattr), ino, decode(attr, to_set),
-                          fi ? ops::as_file(fi->fh) : nullptr),
+             ops::setattr(request(req, Op::kSetattr), ino, decode(attr, to_set), file_of(req, fi)),
              timeouts(req));
 }
 
@@ -143,8 +148,7 @@ int host_open_flags(fuse_req_t req, int flags) {
 }
 
 void on_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  reply_open(req, ops::open(request(req, Op::kOpen), ino, host_open_flags(req, fi->flags)), fi,
-             timeouts(req));
+  reply_open(req, ops::open(request(req, Op::kOpen), ino, host_open_flags(req, fi->flags)), fi);
 }
 
 void on_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
@@ -152,31 +156,35 @@ void on_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   reply_create(
       req,
       ops::create(request(req, Op::kCreate), parent, name, mode, host_open_flags(req, fi->flags)),
-      fi, timeouts(req));
+      fi);
 }
 
 void on_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  reply_read_fd(req, file_of(fi), size, off);
+  ops::OpenFile* file = file_of(req, fi);
+  if (file == nullptr) return reply_error(req, EBADF);
+  reply_read_fd(req, *file, size, off);
 }
 
 void on_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
+  ops::OpenFile* file = file_of(req, fi);
+  if (file == nullptr) return reply_error(req, EBADF);
   size_t size = fuse_buf_size(in);
   ssize_t n;
   {
     // Growth limits; the quota is settled at the end of this block, before the reply lets the
     // client close the file (and its fd number be reused).
-    auto growth = ops::admit_write(request(req, Op::kWrite), file_of(fi), off, size);
+    auto growth = ops::admit_write(request(req, Op::kWrite), *file, off, size);
     if (!growth) {
       reply_error(req, growth.code());
       return;
     }
     fuse_bufvec out = FUSE_BUFVEC_INIT(size);
     out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    out.buf[0].fd = file_of(fi).fd.get();
+    out.buf[0].fd = file->fd.get();
     out.buf[0].pos = off;
     n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
   }
-  if (n >= 0) ops::wrote(file_of(fi));
+  if (n >= 0) ops::wrote(*file);
   if (n < 0) {
     reply_error(req, static_cast<int>(-n));
   } else {
@@ -187,12 +195,14 @@ void on_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_f
 void on_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { reply_error(req, 0); }
 
 void on_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  ops::release(*state(req).fs, &file_of(fi));
-  reply_error(req, 0);
+  auto file = state(req).handles.files.take(fi->fh);
+  if (file) ops::release(*state(req).fs, std::move(file));
+  reply_error(req, file ? 0 : EBADF);
 }
 
 void on_fsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
-  reply_status(req, ops::fsync(file_of(fi), datasync != 0));
+  ops::OpenFile* file = file_of(req, fi);
+  reply_status(req, file ? ops::fsync(*file, datasync != 0) : Result<void>(Error{EBADF}));
 }
 
 void on_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -211,7 +221,7 @@ size_t add_plus(fuse_req_t req, const Request& r, fuse_ino_t dir, char* buf, siz
     p.attr.st_ino = e.ino;
     p.attr.st_mode = static_cast<mode_t>(e.type) << 12;
   } else {
-    auto entry = ops::lookup(r, dir, e.name);
+    auto entry = ops::lookup_listed(r, dir, e.name);
     if (entry) {
       p.ino = entry->id;
       p.attr = entry->attr;
@@ -272,7 +282,9 @@ void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
   buf.resize(size);
   // The reply goes out only after the directory's lock is released: once the kernel has the
   // reply it may close the directory, and RELEASEDIR on another thread frees the OpenDir.
-  auto used = fill_readdir(req, ino, dir_of(fi), buf.data(), size, off, plus);
+  ops::OpenDir* dir = dir_of(req, fi);
+  if (dir == nullptr) return reply_error(req, EBADF);
+  auto used = fill_readdir(req, ino, *dir, buf.data(), size, off, plus);
   if (!used) return reply_error(req, used.code());
   reply_buffer(req, buf.data(), used.value());
 }
@@ -286,12 +298,12 @@ void on_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse
 }
 
 void on_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  ops::releasedir(&dir_of(fi));
-  reply_error(req, 0);
+  reply_error(req, state(req).handles.dirs.take(fi->fh) ? 0 : EBADF);
 }
 
 void on_fsyncdir(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
-  reply_status(req, ops::fsyncdir(dir_of(fi), datasync != 0));
+  ops::OpenDir* dir = dir_of(req, fi);
+  reply_status(req, dir ? ops::fsyncdir(*dir, datasync != 0) : Result<void>(Error{EBADF}));
 }
 
 void on_statfs(fuse_req_t req, fuse_ino_t ino) {
@@ -330,19 +342,25 @@ void on_access(fuse_req_t req, fuse_ino_t ino, int) {
 
 void on_fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length,
                   fuse_file_info* fi) {
-  reply_status(req,
-               ops::fallocate(request(req, Op::kFallocate), file_of(fi), mode, offset, length));
+  ops::OpenFile* file = file_of(req, fi);
+  if (file == nullptr) return reply_error(req, EBADF);
+  reply_status(req, ops::fallocate(request(req, Op::kFallocate), *file, mode, offset, length));
 }
 
 void on_copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in, fuse_ino_t,
                         off_t off_out, fuse_file_info* fi_out, size_t len, int flags) {
   if (flags != 0) return reply_error(req, EINVAL);
-  reply_written(req, ops::copy_file_range(request(req, Op::kCopyFileRange), file_of(fi_in), off_in,
-                                          file_of(fi_out), off_out, len));
+  ops::OpenFile* in = file_of(req, fi_in);
+  ops::OpenFile* out = file_of(req, fi_out);
+  if (in == nullptr || out == nullptr) return reply_error(req, EBADF);
+  reply_written(
+      req, ops::copy_file_range(request(req, Op::kCopyFileRange), *in, off_in, *out, off_out, len));
 }
 
 void on_lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence, fuse_file_info* fi) {
-  reply_lseek(req, ops::lseek(file_of(fi), off, whence));
+  ops::OpenFile* file = file_of(req, fi);
+  if (file == nullptr) return reply_error(req, EBADF);
+  reply_lseek(req, ops::lseek(*file, off, whence));
 }
 
 fuse_lowlevel_ops make_ops() {

@@ -1,8 +1,10 @@
-// What the FUSE handlers need beyond the Filesystem: kernel cache timeouts and readiness hooks.
+// What the FUSE handlers need beyond the Filesystem: kernel cache timeouts, readiness hooks and
+// the open handles.
 #pragma once
 
 #include <functional>
 
+#include "fusefs/fuse/handles.h"
 #include "fusefs/ops/filesystem.h"
 
 namespace confinefs::fuse {
@@ -24,6 +26,7 @@ struct MountState {
   Filesystem* fs;
   CacheTimeouts timeouts;
   std::function<void()> on_ready;  // called once the kernel has completed INIT
+  Handles handles{};               // open files and directories, by fi->fh
 };
 
 }  // namespace confinefs::fuse

@@ -5,10 +5,7 @@
 namespace confinefs::fuse {
 namespace {
 
-// An open the kernel never got (the request was interrupted): released here, as RELEASE would.
-void release_unsent(fuse_req_t req, ops::OpenFile* file) {
-  ops::release(*static_cast<MountState*>(fuse_req_userdata(req))->fs, file);
-}
+MountState& state(fuse_req_t req) { return *static_cast<MountState*>(fuse_req_userdata(req)); }
 
 fuse_entry_param to_param(const Entry& e, const CacheTimeouts& t) {
   fuse_entry_param p{};
@@ -55,36 +52,41 @@ void reply_attr(fuse_req_t req, const Result<struct stat>& r, const CacheTimeout
   fuse_reply_attr(req, &r.value(), t.attr);
 }
 
-void reply_open(fuse_req_t req, const Result<ops::OpenFile*>& r, fuse_file_info* fi,
-                const CacheTimeouts& t) {
+void reply_open(fuse_req_t req, Result<std::unique_ptr<ops::OpenFile>> r, fuse_file_info* fi) {
   if (!r) {
     fuse_reply_err(req, r.code());
     return;
   }
-  fi->fh = reinterpret_cast<uint64_t>(r.value());
-  set_open_flags(fi, t, *r.value());
-  if (fuse_reply_open(req, fi) == -ENOENT) release_unsent(req, r.value());  // interrupted
+  MountState& st = state(req);
+  set_open_flags(fi, st.timeouts, *r.value());
+  fi->fh = st.handles.files.add(std::move(r.value()));
+  if (fuse_reply_open(req, fi) == -ENOENT) {  // interrupted: the kernel never got it
+    ops::release(*st.fs, st.handles.files.take(fi->fh));
+  }
 }
 
-void reply_create(fuse_req_t req, const Result<ops::Created>& r, fuse_file_info* fi,
-                  const CacheTimeouts& t) {
+void reply_create(fuse_req_t req, Result<ops::Created> r, fuse_file_info* fi) {
   if (!r) {
     fuse_reply_err(req, r.code());
     return;
   }
-  fi->fh = reinterpret_cast<uint64_t>(r->file);
-  set_open_flags(fi, t, *r->file);
-  auto p = to_param(r->entry, t);
-  if (fuse_reply_create(req, &p, fi) == -ENOENT) release_unsent(req, r->file);
+  MountState& st = state(req);
+  set_open_flags(fi, st.timeouts, *r->file);
+  fi->fh = st.handles.files.add(std::move(r->file));
+  auto p = to_param(r->entry, st.timeouts);
+  if (fuse_reply_create(req, &p, fi) == -ENOENT) {
+    ops::release(*st.fs, st.handles.files.take(fi->fh));
+  }
 }
 
-void reply_opendir(fuse_req_t req, const Result<ops::OpenDir*>& r, fuse_file_info* fi) {
+void reply_opendir(fuse_req_t req, Result<std::unique_ptr<ops::OpenDir>> r, fuse_file_info* fi) {
   if (!r) {
     fuse_reply_err(req, r.code());
     return;
   }
-  fi->fh = reinterpret_cast<uint64_t>(r.value());
-  if (fuse_reply_open(req, fi) == -ENOENT) ops::releasedir(r.value());
+  MountState& st = state(req);
+  fi->fh = st.handles.dirs.add(std::move(r.value()));
+  if (fuse_reply_open(req, fi) == -ENOENT) st.handles.dirs.take(fi->fh);
 }
 
 void reply_read_fd(fuse_req_t req, const ops::OpenFile& file, size_t size, off_t offset) {

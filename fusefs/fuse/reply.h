@@ -19,11 +19,11 @@ void reply_none(fuse_req_t req);
 // Negative lookups (ENOENT) are cached by the kernel for timeouts.negative.
 void reply_entry(fuse_req_t req, const Result<Entry>& r, const CacheTimeouts& t);
 void reply_attr(fuse_req_t req, const Result<struct stat>& r, const CacheTimeouts& t);
-void reply_open(fuse_req_t req, const Result<ops::OpenFile*>& r, fuse_file_info* fi,
-                const CacheTimeouts& t);
-void reply_create(fuse_req_t req, const Result<ops::Created>& r, fuse_file_info* fi,
-                  const CacheTimeouts& t);
-void reply_opendir(fuse_req_t req, const Result<ops::OpenDir*>& r, fuse_file_info* fi);
+// Open handles go into the mount's handle table (handles.h) before the reply, and come out again
+// (released) when the kernel never got it (the request was interrupted).
+void reply_open(fuse_req_t req, Result<std::unique_ptr<ops::OpenFile>> r, fuse_file_info* fi);
+void reply_create(fuse_req_t req, Result<ops::Created> r, fuse_file_info* fi);
+void reply_opendir(fuse_req_t req, Result<std::unique_ptr<ops::OpenDir>> r, fuse_file_info* fi);
 void reply_read_fd(fuse_req_t req, const ops::OpenFile& file, size_t size, off_t offset);
 void reply_written(fuse_req_t req, const Result<size_t>& r);
 void reply_buffer(fuse_req_t req, const char* buf, size_t size);

@@ -49,19 +49,16 @@ bool visible(Filesystem& fs, OpenDir& dir, const ListingScope& scope, DirEntry& 
 
 }  // namespace
 
-Result<OpenDir*> opendir(const Request& r, uint64_t id) {
+Result<std::unique_ptr<OpenDir>> opendir(const Request& r, uint64_t id) {
   Filesystem& fs = r.fs;
   auto node = dir_of(fs, id);
   if (!node) return node.error();
   if (auto ok = gate(r, id, nullptr, Intent::kRead); !ok) return ok.error();
   auto fd = open_verified(fs, *node.value(), O_RDONLY | O_DIRECTORY, Purpose::kRead);
   if (!fd) return fs.refuse(r, id, "", fd.error());
-  auto* dir = new OpenDir{
-      HandleKind::kDirectory, std::move(node.value()), {}, DirStream(std::move(fd.value()))};
-  return dir;
+  return std::unique_ptr<OpenDir>(
+      new OpenDir{std::move(node.value()), {}, DirStream(std::move(fd.value()))});
 }
-
-void releasedir(OpenDir* dir) { delete dir; }
 
 Result<ListingScope> listing_scope(const Request& r, OpenDir& dir, bool check_visible, bool plain) {
   Filesystem& fs = r.fs;

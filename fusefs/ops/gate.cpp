@@ -224,11 +224,11 @@ Result<void> gate(const Request& r, uint64_t node, const Name* child, Intent int
 }
 
 Result<void> confirm_lookup(const Request& r, uint64_t parent, const Name& child,
-                            const InodeKey& key) {
+                            const InodeKey& key, bool parent_inside) {
   Filesystem& fs = r.fs;
   auto pol = fs.policy();
   // After the name was resolved, so the entry handed out was inside at that instant.
-  if (!pol->has_rules()) return inside(r, parent);
+  if (!pol->has_rules()) return parent_inside ? Result<void>() : inside(r, parent);
   NodeRef dir = fs.nodes().get(parent);
   if (!dir) return Error{ESTALE};
   auto st = fs.resolver().stat_child(dir->handle(), child);

@@ -39,9 +39,11 @@ Result<void> inside(const Request& r, uint64_t node);
 Result<void> gate(const Request& r, uint64_t node, const Name* child, Intent intent);
 
 // After a lookup resolved parent/child to key: the parent's chain must still hold and the name
-// still lead to key, so the entry was, at that instant, at the path the gate decided on.
+// still lead to key, so the entry was, at that instant, at the path the gate decided on. Without
+// rules, the parent must be inside BACKING (inside()), unless parent_inside says this request
+// checked that already (a READDIRPLUS, once for all its entries).
 Result<void> confirm_lookup(const Request& r, uint64_t parent, const Name& child,
-                            const InodeKey& key);
+                            const InodeKey& key, bool parent_inside = false);
 
 // A rename that passed both ends' gates: for a directory (or an exchange), also every path that
 // could exist beneath it must keep its access, else the stricter rule's errno.

@@ -30,9 +30,7 @@ struct statvfs with_quota(struct statvfs st, const policy::Limits& limits, Usage
   return st;
 }
 
-}  // namespace
-
-Result<Entry> lookup(const Request& r, uint64_t parent, const char* name) {
+Result<Entry> lookup_in(const Request& r, uint64_t parent, const char* name, bool parent_inside) {
   Filesystem& fs = r.fs;
   auto dir = dir_of(fs, parent);
   if (!dir) return dir.error();
@@ -42,12 +40,22 @@ Result<Entry> lookup(const Request& r, uint64_t parent, const char* name) {
   auto found = fs.resolver().lookup(dir.value()->handle(), n.value());
   if (!found) return fs.refuse(r, parent, n->view(), found.error());
   InodeKey key{found->attr.st_dev, found->attr.st_ino};
-  if (auto ok = confirm_lookup(r, parent, n.value(), key); !ok) return ok.error();
+  if (auto ok = confirm_lookup(r, parent, n.value(), key, parent_inside); !ok) return ok.error();
   auto kind = kind_of(fs, *dir.value(), n.value(), found.value());
   if (!kind) return fs.refuse(r, parent, n->view(), kind.error());
   auto entry = remember(fs, parent, n.value(), std::move(found.value()), kind.value());
   if (!entry) return fs.refuse(r, parent, n->view(), entry.error());
   return entry;
+}
+
+}  // namespace
+
+Result<Entry> lookup(const Request& r, uint64_t parent, const char* name) {
+  return lookup_in(r, parent, name, false);
+}
+
+Result<Entry> lookup_listed(const Request& r, uint64_t parent, const char* name) {
+  return lookup_in(r, parent, name, true);
 }
 
 void forget(const Request& r, uint64_t node, uint64_t count) { r.fs.nodes().forget(node, count); }

@@ -171,7 +171,7 @@ Result<Entry> mknod(const Request& r, uint64_t parent, const char* name, mode_t 
   if (type == 0 || S_ISREG(mode)) {
     auto made = create(r, parent, name, mode & 07777, O_WRONLY | O_EXCL);
     if (!made) return made.error();
-    release(fs, made->file);
+    release(fs, std::move(made->file));
     return made->entry;
   }
   auto n = client_name(r, parent, name);

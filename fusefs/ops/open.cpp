@@ -29,20 +29,20 @@ int host_flags(int client_flags) {
 
 bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC); }
 
-OpenFile* new_open_file(Fd fd, NodeRef node, int flags, bool unchanged = false) {
+std::unique_ptr<OpenFile> new_open_file(Fd fd, NodeRef node, int flags, bool unchanged = false) {
   node->opened();  // counted for the quota of a file removed while open (release() below)
   bool append = (host_flags(flags) & O_APPEND) != 0;
   bool direct = (flags & O_DIRECT) != 0;
   bool stale = node->take_pages_stale();
-  return new OpenFile{.fd = std::move(fd),
-                      .node = std::move(node),
-                      .unchanged_since_last_open = unchanged && !stale,
-                      .pages_stale = stale,
-                      .append = append,
-                      .direct = direct};
+  return std::unique_ptr<OpenFile>(new OpenFile{.fd = std::move(fd),
+                                                .node = std::move(node),
+                                                .unchanged_since_last_open = unchanged && !stale,
+                                                .pages_stale = stale,
+                                                .append = append,
+                                                .direct = direct});
 }
 
-Result<OpenFile*> finish_open(const Request& r, NodeRef node, int flags) {
+Result<std::unique_ptr<OpenFile>> finish_open(const Request& r, NodeRef node, int flags) {
   Filesystem& fs = r.fs;
   struct stat attr {};
   auto fd = open_verified(fs, *node, host_flags(flags),
@@ -112,7 +112,7 @@ Result<Created> create_new(const Request& r, uint64_t parent, const Name& name, 
 
 }  // namespace
 
-Result<OpenFile*> open(const Request& r, uint64_t id, int flags) {
+Result<std::unique_ptr<OpenFile>> open(const Request& r, uint64_t id, int flags) {
   Filesystem& fs = r.fs;
   auto node = node_of(fs, id);
   if (!node) return node.error();
@@ -151,7 +151,7 @@ Result<Created> create(const Request& r, uint64_t parent, const char* name, mode
   return Error{EAGAIN};
 }
 
-void release(Filesystem& fs, OpenFile* file) {
+void release(Filesystem& fs, std::unique_ptr<OpenFile> file) {
   // The last close of a file whose name went while it was open: its bytes leave the quota now,
   // once, at the size they have (threat 26).
   if (file->node->closed()) {
@@ -159,7 +159,6 @@ void release(Filesystem& fs, OpenFile* file) {
       fs.usage().adjust_bytes(-static_cast<int64_t>(st->st_size));
     }
   }
-  delete file;
 }
 
 }  // namespace confinefs::ops

@@ -21,13 +21,8 @@
 
 namespace confinefs::ops {
 
-// The kernel hands back file handles of files and directories alike (a SETATTR from fchmod on a
-// directory fd carries the directory's handle), so each handle says what it is.
-enum class HandleKind : uint32_t { kFile = 0x46494c45, kDirectory = 0x44495245 };
-
 // An open regular file: an fd verified at open, bound to the inode for its whole life.
 struct OpenFile {
-  HandleKind kind = HandleKind::kFile;
   Fd fd;
   NodeRef node;
   bool unchanged_since_last_open = false;  // the kernel may keep its cached pages (cache=auto)
@@ -38,17 +33,10 @@ struct OpenFile {
 
 // An open directory: a verified fd and its getdents stream (one reader at a time).
 struct OpenDir {
-  HandleKind kind = HandleKind::kDirectory;
   NodeRef node;
   std::mutex mutex;
   DirStream stream;
 };
-
-// The OpenFile behind a kernel file handle, or nullptr when the handle is a directory's.
-inline OpenFile* as_file(uint64_t fh) {
-  auto* file = reinterpret_cast<OpenFile*>(fh);
-  return file != nullptr && file->kind == HandleKind::kFile ? file : nullptr;
-}
 
 // Which attributes setattr changes (mirrors FUSE_SET_ATTR_*, without the FUSE dependency).
 struct AttrChange {
@@ -61,19 +49,22 @@ struct AttrChange {
 };
 
 Result<Entry> lookup(const Request& r, uint64_t parent, const char* name);
+// The lookup a READDIRPLUS makes for each entry: listing_scope() has checked, for this request,
+// that the directory is inside BACKING.
+Result<Entry> lookup_listed(const Request& r, uint64_t parent, const char* name);
 void forget(const Request& r, uint64_t node, uint64_t count);
 Result<struct stat> getattr(const Request& r, uint64_t node);
 Result<struct stat> setattr(const Request& r, uint64_t node, const AttrChange& change,
                             OpenFile* file);
 
-Result<OpenFile*> open(const Request& r, uint64_t node, int flags);
+Result<std::unique_ptr<OpenFile>> open(const Request& r, uint64_t node, int flags);
 struct Created {
   Entry entry;
-  OpenFile* file;
+  std::unique_ptr<OpenFile> file;
 };
 Result<Created> create(const Request& r, uint64_t parent, const char* name, mode_t mode, int flags);
 // Closes an open file; the quota gets back the bytes of a file removed while it was open.
-void release(Filesystem& fs, OpenFile* file);
+void release(Filesystem& fs, std::unique_ptr<OpenFile> file);
 Result<size_t> write(const Request& r, OpenFile& file, const void* buf, size_t size, off_t offset);
 // The policy's growth limits for a write of length bytes at offset (EFBIG past max_file_size,
 // EDQUOT past quota_bytes). Keep the Growth alive until the write is done and destroy it before
@@ -87,8 +78,7 @@ Result<off_t> lseek(OpenFile& file, off_t offset, int whence);
 Result<size_t> copy_file_range(const Request& r, OpenFile& in, off_t in_off, OpenFile& out,
                                off_t out_off, size_t len);
 
-Result<OpenDir*> opendir(const Request& r, uint64_t node);
-void releasedir(OpenDir* dir);
+Result<std::unique_ptr<OpenDir>> opendir(const Request& r, uint64_t node);
 // What one READDIR request may show of a directory, decided once for all its entries: the
 // policy as it is now and, when it has rules, where the directory is now (a directory moved
 // under a hidden path after it was opened lists nothing more: ENOENT).

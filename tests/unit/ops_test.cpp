@@ -52,7 +52,6 @@ class OpsTest : public ::testing::Test {
       names.insert((*e)->name);
       dir.value()->stream.consume();
     }
-    ops::releasedir(dir.value());
     return names;
   }
 
@@ -102,7 +101,7 @@ TEST_F(OpsTest, CreateOntoAnExistingFileLeavesItToTheKernelsOpen) {
   auto opened = ops::open(req(Op::kOpen), lookup("out"), O_WRONLY | O_TRUNC);
   ASSERT_TRUE(opened.ok()) << opened.code();
   ASSERT_TRUE(ops::write(req(Op::kWrite), **opened, "new", 3, 0).ok());
-  ops::release(*fs_, *opened);
+  ops::release(*fs_, std::move(opened.value()));
   EXPECT_EQ(read_file(backing_ / "out"), "new");
 }
 
@@ -167,7 +166,7 @@ TEST_F(OpsTest, FileWhoseNameWasTakenAwayIsNotOpenedButLookedUpAgain) {
   EXPECT_NE(again, id);
   auto g = ops::open(req(Op::kOpen), again, O_RDONLY);
   ASSERT_TRUE(g.ok());
-  ops::release(*fs_, g.value());
+  ops::release(*fs_, std::move(g.value()));
 }
 
 TEST_F(OpsTest, HardlinkMadeAfterOpenStillBlocksMetadataChange) {
@@ -178,14 +177,14 @@ TEST_F(OpsTest, HardlinkMadeAfterOpenStillBlocksMetadataChange) {
   fs::create_hard_link(backing_ / "f", outside_ / "second-name");
   ops::AttrChange chmod;
   chmod.mode = 0600;
-  EXPECT_EQ(ops::setattr(req(Op::kSetattr), id, chmod, file.value()).code(), EACCES);
-  ops::release(*fs_, file.value());
+  EXPECT_EQ(ops::setattr(req(Op::kSetattr), id, chmod, file.value().get()).code(), EACCES);
+  ops::release(*fs_, std::move(file.value()));
 }
 
 TEST_F(OpsTest, SetuidAndSetgidBitsAreNeverStored) {
   auto made = ops::create(req(Op::kCreate), kRoot, "x", 06755, O_WRONLY | O_CREAT);
   ASSERT_TRUE(made.ok());
-  ops::release(*fs_, made->file);
+  ops::release(*fs_, std::move(made->file));
   EXPECT_EQ(fs::status(backing_ / "x").permissions(), fs::perms(0755));
   ops::AttrChange chmod;
   chmod.mode = 06777;
@@ -312,7 +311,7 @@ TEST_F(OpsTest, SwappedDirectoryKeepsOperationsOnTheLookedUpInode) {
   fs::create_directory_symlink(outside_, backing_ / "d");
   auto made = ops::create(req(Op::kCreate), d, "new", 0644, O_CREAT | O_WRONLY);
   ASSERT_TRUE(made.ok());
-  ops::release(*fs_, made->file);
+  ops::release(*fs_, std::move(made->file));
   EXPECT_TRUE(fs::exists(backing_ / "d.orig" / "new"));
   EXPECT_FALSE(fs::exists(outside_ / "new"));
 }
