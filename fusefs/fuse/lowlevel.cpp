@@ -212,7 +212,7 @@ void on_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 // Adds one entry to a readdirplus reply. Returns its size, or 0 when it did not fit (the entry
 // stays unconsumed and comes first in the next call).
 size_t add_plus(fuse_req_t req, const Request& r, fuse_ino_t dir, char* buf, size_t room,
-                const DirEntry& e) {
+                const DirEntry& e, std::vector<uint64_t>& remembered) {
   fuse_entry_param p{};
   size_t need = fuse_add_direntry_plus(req, nullptr, 0, e.name, &p, e.next);
   if (need > room) return 0;
@@ -223,6 +223,7 @@ size_t add_plus(fuse_req_t req, const Request& r, fuse_ino_t dir, char* buf, siz
   } else {
     auto entry = ops::lookup_listed(r, dir, e.name);
     if (entry) {
+      remembered.push_back(entry->id);
       p.ino = entry->id;
       p.attr = entry->attr;
       p.attr_timeout = timeouts(req).attr;
@@ -260,6 +261,7 @@ Result<size_t> fill_readdir(fuse_req_t req, fuse_ino_t ino, ops::OpenDir& dir, c
   auto scope = ops::listing_scope(r, dir, check_visible, !plus);
   if (!scope) return scope.error();
   size_t used = 0;
+  std::vector<uint64_t> remembered;  // nodes READDIRPLUS entries hand to the kernel
   for (;;) {
     auto e = ops::peek_entry(r, dir, scope.value());
     if (!e) {
@@ -267,11 +269,15 @@ Result<size_t> fill_readdir(fuse_req_t req, fuse_ino_t ino, ops::OpenDir& dir, c
       break;
     }
     if (!e->has_value()) break;
-    size_t n = plus ? add_plus(req, r, ino, buf + used, size - used, **e)
+    size_t n = plus ? add_plus(req, r, ino, buf + used, size - used, **e, remembered)
                     : add_plain(req, buf + used, size - used, **e);
-    if (n == 0) break;
+    if (n == 0) break;  // did not fit (checked before any lookup): first in the next call
     if (n != SIZE_MAX) used += n;
     dir.stream.consume();
+  }
+  if (auto ok = ops::listing_done(r, dir); !ok) {
+    for (uint64_t id : remembered) ops::forget(r, id, 1);  // the kernel never gets them
+    return ok.error();
   }
   return used;
 }

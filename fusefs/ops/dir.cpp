@@ -76,6 +76,8 @@ Result<ListingScope> listing_scope(const Request& r, OpenDir& dir, bool check_vi
   return scope;
 }
 
+Result<void> listing_done(const Request& r, OpenDir& dir) { return inside(r, dir.node->id()); }
+
 Result<std::optional<DirEntry>> peek_entry(const Request& r, OpenDir& dir,
                                            const ListingScope& scope) {
   Filesystem& fs = r.fs;

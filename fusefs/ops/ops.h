@@ -49,8 +49,8 @@ struct AttrChange {
 };
 
 Result<Entry> lookup(const Request& r, uint64_t parent, const char* name);
-// The lookup a READDIRPLUS makes for each entry: listing_scope() has checked, for this request,
-// that the directory is inside BACKING.
+// The lookup a READDIRPLUS makes for each entry: containment of the directory is checked for
+// the whole reply by listing_scope() before and listing_done() after (dir.cpp).
 Result<Entry> lookup_listed(const Request& r, uint64_t parent, const char* name);
 void forget(const Request& r, uint64_t node, uint64_t count);
 Result<struct stat> getattr(const Request& r, uint64_t node);
@@ -91,6 +91,10 @@ struct ListingScope {
                                   // FIFOs or sockets: their d_type must be DT_UNKNOWN
 };
 Result<ListingScope> listing_scope(const Request& r, OpenDir& dir, bool check_visible, bool plain);
+// Before a READDIR reply goes out: without rules, the directory must still be inside BACKING,
+// else nothing read since listing_scope() is shown (names the host put there after an outside
+// rename took it out). The caller then forgets the nodes its READDIRPLUS entries remembered.
+Result<void> listing_done(const Request& r, OpenDir& dir);
 // Next visible entry at or after the stream position, without consuming it; nullopt at the end.
 Result<std::optional<DirEntry>> peek_entry(const Request& r, OpenDir& dir,
                                            const ListingScope& scope);
