@@ -190,10 +190,34 @@ Result<void> inside(const Request& r, uint64_t node) {
   return {};
 }
 
-Result<void> gate(const Request& r, uint64_t node, const Name* child, Intent intent) {
+namespace {
+
+// The decision for child (or the node itself) in the directory whose verified path is base.
+Result<void> decide_at(const Request& r, const policy::Policy& pol, const std::string& base,
+                       const Name* child, Intent intent) {
+  std::string_view name = child ? child->view() : std::string_view();
+  if (child != nullptr && mutates(intent)) {
+    // Adding or removing a name changes the directory's entries: a read-only directory keeps
+    // its names even where a nearer rule makes one of them writable (/inputs/scratch).
+    policy::Decision parent = pol.decide(base);
+    if (int code = errno_for(parent.access, Intent::kModify); code != 0) {
+      return deny(r, pol, join(base, name), parent, code);
+    }
+  }
+  std::string path = join(base, name);
+  policy::Decision d = pol.decide(path);
+  int code = errno_for(d.access, intent);
+  if (code != 0) return deny(r, pol, path, d, code);
+  if (mutates(intent)) allowed(r, pol, path, d);
+  return {};
+}
+
+// gate() that also hands out the verified path it decided on (nullopt without rules).
+Result<std::optional<std::string>> gate_at(const Request& r, uint64_t node, const Name* child,
+                                           Intent intent) {
   Filesystem& fs = r.fs;
   auto pol = fs.policy();
-  if (auto ok = check_name_length(r, *pol, node, child, intent); !ok) return ok;
+  if (auto ok = check_name_length(r, *pol, node, child, intent); !ok) return ok.error();
   std::string_view name = child ? child->view() : std::string_view();
   // Fast path: without rules the answer depends only on the mount-wide mode, not on the path.
   if (!pol->has_rules()) {
@@ -203,24 +227,26 @@ Result<void> gate(const Request& r, uint64_t node, const Name* child, Intent int
     if (mutates(intent) && fs.audit().log_allowed_mutations()) {
       allowed(r, *pol, join(fs.nodes().virtual_path(node), name), d);
     }
-    return {};
+    return std::optional<std::string>();
   }
   auto base = verified_path(fs, node, child ? Intent::kRead : intent);
   if (!base) return stale(r, *pol, node);
-  if (child != nullptr && mutates(intent)) {
-    // Adding or removing a name changes the directory's entries: a read-only directory keeps
-    // its names even where a nearer rule makes one of them writable (/inputs/scratch).
-    policy::Decision parent = pol->decide(base.value());
-    if (int code = errno_for(parent.access, Intent::kModify); code != 0) {
-      return deny(r, *pol, join(base.value(), name), parent, code);
-    }
-  }
-  std::string path = join(std::move(base.value()), name);
-  policy::Decision d = pol->decide(path);
-  int code = errno_for(d.access, intent);
-  if (code != 0) return deny(r, *pol, path, d, code);
-  if (mutates(intent)) allowed(r, *pol, path, d);
+  if (auto ok = decide_at(r, *pol, base.value(), child, intent); !ok) return ok.error();
+  return std::optional<std::string>(std::move(base.value()));
+}
+
+}  // namespace
+
+Result<void> gate(const Request& r, uint64_t node, const Name* child, Intent intent) {
+  auto decided = gate_at(r, node, child, intent);
+  if (!decided) return decided.error();
   return {};
+}
+
+Result<MoveEnd> gate_end(const Request& r, uint64_t dir, const Name& name, Intent intent) {
+  auto decided = gate_at(r, dir, &name, intent);
+  if (!decided) return decided.error();
+  return MoveEnd{dir, name, std::move(decided.value())};
 }
 
 Result<void> confirm_lookup(const Request& r, uint64_t parent, const Name& child,
@@ -237,21 +263,23 @@ Result<void> confirm_lookup(const Request& r, uint64_t parent, const Name& child
   return gate(r, parent, &child, Intent::kSee);
 }
 
-Result<MoveCheck> gate_move(const Request& r, uint64_t from_dir, const Name& from, uint64_t to_dir,
-                            const Name& to, const MoveShape& shape) {
-  Filesystem& fs = r.fs;
-  auto pol = fs.policy();
-  if (!pol->has_rules()) return MoveCheck::kAllowed;
+Result<MoveCheck> gate_move(const Request& r, const MoveEnd& from, const MoveEnd& to,
+                            const MoveShape& shape) {
+  auto pol = r.fs.policy();
+  if (!pol->has_rules() || !from.dir_path || !to.dir_path) return MoveCheck::kAllowed;
   if (shape.exchange) {
     // The target travels the other way: it leaves `to` and takes the name `from`.
-    if (auto ok = gate(r, to_dir, &to, Intent::kModify); !ok) return ok.error();
-    if (auto ok = gate(r, from_dir, &from, Intent::kCreate); !ok) return ok.error();
+    if (auto ok = check_name_length(r, *pol, from.dir, &from.name, Intent::kCreate); !ok) {
+      return ok.error();
+    }
+    if (auto ok = decide_at(r, *pol, *to.dir_path, &to.name, Intent::kModify); !ok) {
+      return ok.error();
+    }
+    if (auto ok = decide_at(r, *pol, *from.dir_path, &from.name, Intent::kCreate); !ok) {
+      return ok.error();
+    }
   }
-  auto from_base = verified_path(fs, from_dir, Intent::kRead);
-  auto to_base = verified_path(fs, to_dir, Intent::kRead);
-  if (!from_base) return stale(r, *pol, from_dir);
-  if (!to_base) return stale(r, *pol, to_dir);
-  std::string a = join(from_base.value(), from.view()), b = join(to_base.value(), to.view());
+  std::string a = join(*from.dir_path, from.name.view()), b = join(*to.dir_path, to.name.view());
   auto crossing = [&](const std::string& src, const std::string& dst) -> Result<void> {
     if (pol->rename_keeps_access(src, dst)) return {};
     policy::Decision s = pol->strictest_in_subtree(src), t = pol->strictest_in_subtree(dst);

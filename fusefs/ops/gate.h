@@ -10,6 +10,7 @@
 // (docs/policy.md).
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "fusefs/audit/event.h"
@@ -45,6 +46,16 @@ Result<void> gate(const Request& r, uint64_t node, const Name* child, Intent int
 Result<void> confirm_lookup(const Request& r, uint64_t parent, const Name& child,
                             const InodeKey& key, bool parent_inside = false);
 
+// One end of a rename, gated once (gate_end): the directory, the name and, when the policy has
+// rules, the directory's virtual path as verified for this request. gate_move() decides on those
+// paths rather than verifying both chains again.
+struct MoveEnd {
+  uint64_t dir;
+  const Name& name;
+  std::optional<std::string> dir_path;
+};
+Result<MoveEnd> gate_end(const Request& r, uint64_t dir, const Name& name, Intent intent);
+
 // A rename that passed both ends' gates: for a directory (or an exchange), also every path that
 // could exist beneath it must keep its access, else the stricter rule's errno.
 struct MoveShape {
@@ -57,8 +68,8 @@ struct MoveShape {
 // An exchange cannot be split, so both of its sides are checked as directories, whatever they
 // are now.
 enum class MoveCheck : unsigned char { kAllowed, kAllowedIfNotDirectory };
-Result<MoveCheck> gate_move(const Request& r, uint64_t from_dir, const Name& from, uint64_t to_dir,
-                            const Name& to, const MoveShape& shape);
+Result<MoveCheck> gate_move(const Request& r, const MoveEnd& from, const MoveEnd& to,
+                            const MoveShape& shape);
 
 // The verified virtual path of dir for filtering a listing; ENOENT when dir's chain no longer
 // holds.

@@ -62,6 +62,8 @@ struct Move {
   const Name& to;
   unsigned flags;
   const struct stat& seen;
+  const MoveEnd& from_end;  // as gated: the directories' verified paths
+  const MoveEnd& to_end;
 };
 
 // A move the policy allows for the file that was seen but not for a directory
@@ -95,7 +97,7 @@ Result<void> move_checked(const Request& r, const Move& m) {
   // invisible), and the answer a directory would have had.
   (void)host.rename(m.to_dir.handle(), tmp.value(), m.from_dir.handle(), m.from, RENAME_NOREPLACE);
   MoveShape as_dir{true, false};
-  auto verdict = gate_move(r, m.from_dir.id(), m.from, m.to_dir.id(), m.to, as_dir);
+  auto verdict = gate_move(r, m.from_end, m.to_end, as_dir);
   if (!verdict) return verdict.error();
   return Error{EAGAIN};
 }
@@ -134,12 +136,10 @@ Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_
   if (!from) return from.error();
   auto to = client_name(r, new_parent, new_name);
   if (!to) return to.error();
-  if (auto ok = gate(r, parent, &from.value(), Intent::kModify); !ok) {
-    return ok.error();
-  }
-  if (auto ok = gate(r, new_parent, &to.value(), Intent::kCreate); !ok) {
-    return ok.error();
-  }
+  auto from_end = gate_end(r, parent, from.value(), Intent::kModify);
+  if (!from_end) return from_end.error();
+  auto to_end = gate_end(r, new_parent, to.value(), Intent::kCreate);
+  if (!to_end) return to_end.error();
 
   auto source = fs.resolver().stat_child(from_dir.value()->handle(), from.value());
   if (!source) return fs.refuse(r, parent, from->view(), source.error());
@@ -154,7 +154,7 @@ Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_
     }
   }
   MoveShape shape{S_ISDIR(source->st_mode), (flags & RENAME_EXCHANGE) != 0};
-  auto verdict = gate_move(r, parent, from.value(), new_parent, to.value(), shape);
+  auto verdict = gate_move(r, from_end.value(), to_end.value(), shape);
   if (!verdict) return verdict.error();
   // A name replaced by the rename takes its attributes with it.
   uint64_t replaced_xattrs = target->has_value() && !(flags & RENAME_EXCHANGE)
@@ -170,11 +170,12 @@ Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_
     }
   }
 
-  auto moved = verdict.value() == MoveCheck::kAllowedIfNotDirectory
-                   ? move_checked(r, Move{*from_dir.value(), from.value(), *to_dir.value(),
-                                          to.value(), flags, source.value()})
-                   : fs.resolver().rename(from_dir.value()->handle(), from.value(),
-                                          to_dir.value()->handle(), to.value(), flags);
+  auto moved =
+      verdict.value() == MoveCheck::kAllowedIfNotDirectory
+          ? move_checked(r, Move{*from_dir.value(), from.value(), *to_dir.value(), to.value(),
+                                 flags, source.value(), from_end.value(), to_end.value()})
+          : fs.resolver().rename(from_dir.value()->handle(), from.value(), to_dir.value()->handle(),
+                                 to.value(), flags);
   if (!moved) return moved;
   if (S_ISREG(source->st_mode) && (source->st_mode & objects::kObjectBit)) {
     mark_holder(fs, *to_dir.value());
