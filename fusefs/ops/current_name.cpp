@@ -5,12 +5,17 @@
 #include "fusefs/ops/common.h"
 #include "fusefs/ops/dir_stream.h"
 #include "fusefs/resolve/name.h"
+#include "fusefs/sys/syscalls.h"
 
 namespace confinefs {
 namespace {
 
 // How many entries are looked through: a huge directory costs no more than a few getdents calls.
 constexpr int kScanEntries = 2048;
+// How many looks before ESTALE: an outside process exchanging two names in a loop can move the
+// file between the listing and the look at the name, and ESTALE, retried once by the kernel,
+// reaches the application when the retry loses the race too.
+constexpr int kLooks = 4;
 
 bool is(const struct stat& st, const Node& node) {
   return st.st_dev == node.key().dev && st.st_ino == node.key().ino;
@@ -22,16 +27,13 @@ Result<struct stat> stat_at(Filesystem& fs, const Node& dir, const char* name) {
   return fs.resolver().stat_child(dir.handle(), n.value());
 }
 
-}  // namespace
-
-Result<CurrentName> current_name(Filesystem& fs, const Node& node) {
-  auto [parent_id, recorded] = fs.nodes().location(node.id());
-  NodeRef parent = fs.nodes().get(parent_id);
-  if (!parent) return Error{ESTALE};
-  if (auto st = stat_at(fs, *parent, recorded.c_str()); st && is(st.value(), node)) {
-    return CurrentName{std::move(recorded), st.value()};
+// One look: the recorded name, then the directory's entries with the node's inode number.
+Result<CurrentName> look_once(Filesystem& fs, const Node& node, const Node& parent,
+                              const std::string& recorded) {
+  if (auto st = stat_at(fs, parent, recorded.c_str()); st && is(st.value(), node)) {
+    return CurrentName{recorded, st.value()};
   }
-  auto fd = fs.resolver().reopen(parent->handle(), O_RDONLY | O_DIRECTORY);
+  auto fd = fs.resolver().reopen(parent.handle(), O_RDONLY | O_DIRECTORY);
   if (!fd) return fd.error();
   DirStream dir(std::move(fd.value()));
   for (int i = 0; i < kScanEntries; ++i, dir.consume()) {
@@ -39,11 +41,26 @@ Result<CurrentName> current_name(Filesystem& fs, const Node& node) {
     if (!entry || !entry.value()) break;
     if (entry.value()->ino != node.key().ino || ops::is_parking_name(entry.value()->name)) continue;
     // The entry's inode number is only a hint: the name is looked at again as any other.
-    if (auto st = stat_at(fs, *parent, entry.value()->name); st && is(st.value(), node)) {
+    if (auto st = stat_at(fs, parent, entry.value()->name); st && is(st.value(), node)) {
       return CurrentName{entry.value()->name, st.value()};
     }
   }
   return Error{ESTALE};
+}
+
+}  // namespace
+
+Result<CurrentName> current_name(Filesystem& fs, const Node& node) {
+  auto [parent_id, recorded] = fs.nodes().location(node.id());
+  NodeRef parent = fs.nodes().get(parent_id);
+  if (!parent) return Error{ESTALE};
+  Result<CurrentName> found = Error{ESTALE};
+  for (int look = 0; look < kLooks && !found; ++look) {
+    found = look_once(fs, node, *parent, recorded);
+    // A file with no name left has none to find (replaced by a rename, or removed).
+    if (auto st = sys::fstat(node.handle()); !found && st && st->st_nlink == 0) break;
+  }
+  return found;
 }
 
 }  // namespace confinefs

@@ -21,11 +21,6 @@ Result<void> check_links(const Filesystem& fs, const Node& node, nlink_t nlink, 
   return {};
 }
 
-// How often the file is looked for before ESTALE: an outside process exchanging two names in a
-// loop can move it between the listing and the look at the name, and ESTALE, retried once by the
-// kernel, would reach the application when the retry loses the race too.
-constexpr int kLooks = 3;
-
 // True when the inode has no name left anywhere (inside BACKING or out): a file replaced or
 // removed after the kernel looked it up, as an open racing a rename onto its name sees it on a
 // local filesystem. Its content belongs to no file outside, and a name cannot be given back to
@@ -47,11 +42,9 @@ Result<void> verify_sole_name(Filesystem& fs, const Node& node, Purpose purpose)
   if (node.multiply_linked() && !hardlinks_readable(fs, purpose)) {
     return Error{EACCES, Refusal::kHardlink};
   }
-  for (int look = 0; look < kLooks; ++look) {
-    auto now = current_name(fs, node);
-    if (now) return check_links(fs, node, now->attr.st_nlink, purpose);
-    if (removed(node)) return {};
-  }
+  auto now = current_name(fs, node);
+  if (now) return check_links(fs, node, now->attr.st_nlink, purpose);
+  if (removed(node)) return {};
   return Error{ESTALE, Refusal::kIdentityMismatch};
 }
 
