@@ -1,0 +1,99 @@
+// MOUNTPOINT named once (cmd/mount_place.h), the start-up checks on it (cmd/mountpoint.h) and
+// what a mount there is (cmd/stale_mount.h), on real directories and real mounts (root).
+#include "cmd/mount_place.h"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "cmd/mountpoint.h"
+#include "cmd/stale_mount.h"
+#include "tests/support/mount_fixture.h"
+
+namespace confinefs::cli {
+namespace {
+
+using testing::TempTree;
+namespace fs = std::filesystem;
+
+struct stat stat_of(const fs::path& p) {
+  struct stat st {};
+  EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+  return st;
+}
+
+TEST(MountPlace, NamesTheParentOnceAndTheLastComponentAsGiven) {
+  TempTree t;
+  fs::create_directories(t.path() / "a/m");
+  auto place = MountPlace::open((t.path() / "a/m///").string());
+  ASSERT_TRUE(place.ok()) << place.code();
+  EXPECT_EQ(place->canonical(), (fs::canonical(t.path()) / "a/m").string());
+  // The parent is held: renamed, the place follows it; a new directory at the old path is
+  // not the place.
+  fs::rename(t.path() / "a", t.path() / "b");
+  fs::create_directories(t.path() / "a/m");
+  auto top = place->open_top();
+  ASSERT_TRUE(top.ok());
+  struct stat held {};
+  ASSERT_EQ(::fstat(top->get(), &held), 0);
+  EXPECT_EQ(held.st_ino, stat_of(t.path() / "b/m").st_ino);
+  EXPECT_NE(held.st_ino, stat_of(t.path() / "a/m").st_ino);
+}
+
+TEST(MountPlace, ASymlinkAsTheLastComponentIsNeverFollowed) {
+  TempTree t;
+  fs::create_directories(t.path() / "real");
+  fs::create_directory_symlink(t.path() / "real", t.path() / "link");
+  auto place = MountPlace::open((t.path() / "link/").string());
+  ASSERT_TRUE(place.ok());
+  EXPECT_EQ(place->open_top().code(), ELOOP);
+  struct stat backing = stat_of(t.path());
+  auto checked = check_mountpoint(place.value(), backing);
+  EXPECT_NE(checked.refusal.find("symbolic link"), std::string::npos) << checked.refusal;
+}
+
+TEST(MountPlace, DevFdFormHasNoPlace) {
+  EXPECT_EQ(MountPlace::open("/dev/fd/3").code(), EINVAL);
+  EXPECT_EQ(MountPlace::open("").code(), EINVAL);
+}
+
+TEST(CheckMountpoint, BackingItselfOrInsideItIsRefused) {
+  TempTree t;
+  fs::create_directories(t.path() / "b/deep/m");
+  fs::create_directories(t.path() / "m");
+  struct stat backing = stat_of(t.path() / "b");
+  for (const auto& inside : {t.path() / "b", t.path() / "b/deep/m"}) {
+    auto place = MountPlace::open(inside.string());
+    ASSERT_TRUE(place.ok());
+    EXPECT_NE(check_mountpoint(place.value(), backing).refusal, "") << inside;
+  }
+  auto outside = MountPlace::open((t.path() / "m").string());
+  ASSERT_TRUE(outside.ok());
+  auto checked = check_mountpoint(outside.value(), backing);
+  EXPECT_EQ(checked.refusal, "");
+  EXPECT_TRUE(checked.dir.valid());
+}
+
+TEST(ProbeMountpoint, FreeDirectoryAndAnotherFilesystem) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounts need root";
+  TempTree t;
+  fs::create_directories(t.path() / "m");
+  auto place = MountPlace::open((t.path() / "m").string());
+  ASSERT_TRUE(place.ok());
+  EXPECT_EQ(probe_mountpoint(place.value()).state, MountState::kFree);
+  EXPECT_EQ(clear_stale_mount(place.value()), "");
+  ASSERT_EQ(::mount("probe-tmpfs", (t.path() / "m").c_str(), "tmpfs", 0, nullptr), 0);
+  MountProbe probe = probe_mountpoint(place.value());
+  EXPECT_EQ(probe.state, MountState::kOther);
+  EXPECT_EQ(probe.entry.fstype, "tmpfs");
+  EXPECT_NE(clear_stale_mount(place.value()).find("another filesystem"), std::string::npos);
+  // Not a confinefs mount: never unmounted by the identity-checked unmount either.
+  EXPECT_EQ(unmount_if(place.value(), MountIdentity{}).code(), ENOENT);
+  EXPECT_EQ(mount_identity_at(place.value()), MountIdentity{});
+  ASSERT_EQ(::umount2((t.path() / "m").c_str(), MNT_DETACH), 0);
+}
+
+}  // namespace
+}  // namespace confinefs::cli
