@@ -495,8 +495,7 @@ TEST_F(CommandLineTest, TheMountLandsOnTheCheckedDirectoryWhenItsPathIsSwapped) 
   EXPECT_FALSE(is_mounted(b / "m")) << "the mount went inside BACKING";
   EXPECT_TRUE(is_mounted(checked));
   for (const auto& at : {checked, b / "m"}) ::umount2(at.c_str(), MNT_DETACH);
-  int status = -1;
-  for (int i = 0; i < 500 && ::waitpid(daemon, &status, WNOHANG) == 0; ++i) ::usleep(10000);
+  int status = wait_exit(daemon);
   if (!WIFEXITED(status)) ::kill(daemon, SIGKILL);
 }
 
@@ -515,7 +514,7 @@ TEST_F(CommandLineTest, AMountpointThatIsASymlinkIsRefused) {
   EXPECT_EQ(read_file(m / "f"), "B") << "another mount landed on the live one";
   EXPECT_EQ(read_file(m / "f"), read_file(b1 / "f"));
   ::kill(other, SIGTERM);
-  for (int i = 0; i < 500 && ::waitpid(other, nullptr, WNOHANG) == 0; ++i) ::usleep(10000);
+  wait_exit(other);
 }
 
 // status and unmount-stale name the mount as start-up does: a MOUNTPOINT whose last component is
@@ -533,7 +532,7 @@ TEST_F(CommandLineTest, StatusAndUnmountStaleRefuseASymlinkMountpoint) {
   EXPECT_EQ(run_command({bin, "status", m.string()}), 0);
   EXPECT_EQ(read_file(m / "f"), "B");
   ::kill(other, SIGTERM);
-  for (int i = 0; i < 500 && ::waitpid(other, nullptr, WNOHANG) == 0; ++i) ::usleep(10000);
+  wait_exit(other);
 }
 
 // The unmount helper acts on the directory start-up checked, found from its held parent, not on
@@ -551,14 +550,13 @@ TEST_F(CommandLineTest, TheUnmountHelperActsOnTheCheckedDirectoryNotThePath) {
   pid_t second = start_serving(b2, parent / "m");
   ASSERT_GT(second, 0);
   ::kill(first, SIGTERM);
-  int status = -1;
-  for (int i = 0; i < 500 && ::waitpid(first, &status, WNOHANG) == 0; ++i) ::usleep(10000);
+  int status = wait_exit(first);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   EXPECT_TRUE(eventually([&] { return !is_mounted(t_.path() / "p-moved/m"); }))
       << "the first daemon's mount was left behind";
   EXPECT_EQ(read_file(parent / "m/f"), "two");
   ::kill(second, SIGTERM);
-  for (int i = 0; i < 500 && ::waitpid(second, nullptr, WNOHANG) == 0; ++i) ::usleep(10000);
+  wait_exit(second);
   EXPECT_FALSE(is_mounted(parent / "m"));
 }
 
@@ -580,8 +578,7 @@ class OldDaemonTest : public CommandLineTest {
     ASSERT_EQ(::umount2(m_.c_str(), umount_flags), 0) << std::strerror(errno);
     ASSERT_EQ(run({b_new_, m_}), 0);
     resume();
-    int status = -1;
-    for (int i = 0; i < 500 && ::waitpid(old, &status, WNOHANG) == 0; ++i) ::usleep(10000);
+    int status = wait_exit(old);
     EXPECT_TRUE(WIFEXITED(status)) << "the old daemon did not exit";
     ::usleep(200000);  // its helper acts after the daemon asks or exits
     EXPECT_TRUE(is_mounted(m_));

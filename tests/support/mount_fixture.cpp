@@ -104,6 +104,12 @@ bool eventually(const std::function<bool()>& holds, std::chrono::milliseconds ti
   return true;
 }
 
+int wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
+  int status = -1;
+  bool exited = eventually([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, timeout);
+  return exited ? status : -1;
+}
+
 std::string status_field(const fs::path& mnt, const std::string& key) {
   std::string cmd = "'" + confinefs_binary() + "' status '" + mnt.string() + "' 2>/dev/null";
   FILE* p = ::popen(cmd.c_str(), "r");

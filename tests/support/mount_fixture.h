@@ -98,6 +98,9 @@ std::string confinefs_binary();
 // For tests that wait for the daemon: never a blind sleep.
 bool eventually(const std::function<bool()>& holds,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
+// Waits for child pid to exit (polling, like eventually()); its wait status, or -1 when it has
+// not exited within timeout.
+int wait_exit(pid_t pid, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 // One field of `confinefs status MNT` ("" when there is none, or no daemon answers).
 std::string status_field(const fs::path& mnt, const std::string& key);
 // SIGHUP reloads the daemon at mnt has finished, applied or refused (from `confinefs status`).
