@@ -2,8 +2,9 @@
 """Proof of teeth: runs scripts/torture against a target that is known to be unsafe and passes
 only if the suite failed *because of escapes* in the scenarios that target must lose (by default
 those every resolver-less daemon such as libfuse's passthrough_ll loses: symlink, hardlink,
-hardlink-race, rename-out, rename-out-peek, and the two scenarios on links, FIFOs and sockets a client makes:
-link-climb and second-mount).
+hardlink-race, rename-out, rename-out-peek, and second-mount, where a client's FIFO, socket and
+link from another mount reach this one; link-climb is lost only now and then and is checked on its
+own for a minute: tests/torture/CMakeLists.txt).
 
   expect_escapes.py JSON_FILE [--must S1,S2] -- scripts/torture --quick --target passthrough_ll
 A suite that finds nothing there is broken; an exit status of 0 is therefore a failure here.
@@ -12,7 +13,7 @@ import json
 import subprocess
 import sys
 
-MUST_ESCAPE = ("symlink", "hardlink", "hardlink-race", "rename-out", "rename-out-peek", "link-climb",
+MUST_ESCAPE = ("symlink", "hardlink", "hardlink-race", "rename-out", "rename-out-peek",
                "second-mount")
 
 
