@@ -26,6 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using confinefs::testing::Mount;
+using confinefs::testing::pattern;
 using confinefs::testing::read_file;
 using confinefs::testing::write_file;
 
@@ -56,16 +57,6 @@ bool have(const std::string& program) {
 
 #define REQUIRE_PROGRAM(p) \
   ASSERT_TRUE(have(p)) << p << " is not installed (scripts/setup test installs it)"
-
-std::string pattern(size_t n, unsigned seed) {
-  std::string s(n, '\0');
-  unsigned x = seed * 2654435761u + 7;
-  for (auto& ch : s) {
-    x = x * 1103515245u + 12345u;
-    ch = static_cast<char>(x >> 16);
-  }
-  return s;
-}
 
 void set_mtime(const fs::path& p, time_t sec, long nsec) {
   timespec ts[2] = {{sec, nsec}, {sec, nsec}};

@@ -369,16 +369,6 @@ inline Step rmx_(const std::string& path, const std::string& name, int expect = 
       [=](Ctx& c) { return ::removexattr(c.p(path).c_str(), name.c_str()); }, expect);
 }
 
-inline std::string pattern(size_t n, unsigned seed) {
-  std::string s(n, '\0');
-  unsigned x = seed * 2654435761u + 1;
-  for (auto& ch : s) {
-    x = x * 1103515245u + 12345u;
-    ch = static_cast<char>(x >> 16);
-  }
-  return s;
-}
-
 inline bool native_matches(const Outcome& o, int expect) {
   if (expect == kAny) return true;
   if (expect == 0) return o.ret >= 0;

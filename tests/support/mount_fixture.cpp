@@ -104,6 +104,16 @@ bool eventually(const std::function<bool()>& holds, std::chrono::milliseconds ti
   return true;
 }
 
+std::string pattern(size_t n, unsigned seed) {
+  std::string s(n, '\0');
+  unsigned x = seed * 2654435761u + 1;
+  for (auto& ch : s) {
+    x = x * 1103515245u + 12345u;
+    ch = static_cast<char>(x >> 16);
+  }
+  return s;
+}
+
 int wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
   int status = -1;
   bool exited = eventually([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, timeout);

@@ -110,6 +110,9 @@ uint64_t reloads_done(const fs::path& mnt);
 std::string casefold_fs_binary();
 // Runs argv, returns its exit status; stdout/stderr go to the test log.
 int run_command(const std::vector<std::string>& argv, const fs::path& cwd = {});
+// n bytes of a fixed pseudo-random sequence chosen by seed: file content that no block of
+// another file (or of another offset) repeats.
+std::string pattern(size_t n, unsigned seed);
 // Reads a whole file (throws on error); writes one (creating/truncating).
 std::string read_file(const fs::path& p);
 void write_file(const fs::path& p, const std::string& content);
