@@ -50,17 +50,20 @@ Result<CurrentName> look_once(Filesystem& fs, const Node& node, const Node& pare
 
 }  // namespace
 
+bool nameless(const Node& node) {
+  auto st = sys::fstat(node.handle());
+  return st && st->st_nlink == 0;
+}
+
 Result<CurrentName> current_name(Filesystem& fs, const Node& node) {
   auto [parent_id, recorded] = fs.nodes().location(node.id());
   NodeRef parent = fs.nodes().get(parent_id);
   if (!parent) return Error{ESTALE};
-  Result<CurrentName> found = Error{ESTALE};
-  for (int look = 0; look < kLooks && !found; ++look) {
-    found = look_once(fs, node, *parent, recorded);
-    // A file with no name left has none to find (replaced by a rename, or removed).
-    if (auto st = sys::fstat(node.handle()); !found && st && st->st_nlink == 0) break;
+  for (int look = 0; look < kLooks; ++look) {
+    if (auto found = look_once(fs, node, *parent, recorded)) return found;
+    if (nameless(node)) return Error{ENOENT};  // no name to find
   }
-  return found;
+  return Error{ESTALE};
 }
 
 }  // namespace confinefs

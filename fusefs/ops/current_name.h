@@ -19,9 +19,14 @@ struct CurrentName {
   struct stat attr;  // what the name shows now: the node's inode
 };
 
+// True when the node's inode has no name left anywhere (st_nlink 0): replaced by a rename or
+// removed since the kernel looked it up. A name cannot be given back to it (linkat of an
+// unlinked inode needs an O_TMPFILE).
+bool nameless(const Node& node);
+
 // The node's recorded name when it still leads to the node's inode, else the first name found
-// leading to it in a bounded scan of the directory; ESTALE when none does (moved to another
-// directory, removed, or the directory is gone).
+// leading to it in a bounded scan of the directory; ENOENT when the node is nameless(), ESTALE
+// when no name leads to it otherwise (moved to another directory, or the directory is gone).
 Result<CurrentName> current_name(Filesystem& fs, const Node& node);
 
 }  // namespace confinefs

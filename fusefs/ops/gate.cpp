@@ -73,9 +73,7 @@ bool link_holds(Filesystem& fs, const Link& link) {
 bool unlinked_but_seen(Filesystem& fs, const Link& link, Intent intent) {
   if (intent != Intent::kSee) return false;
   NodeRef node = fs.nodes().get(link.id);
-  if (!node) return false;
-  auto st = sys::fstat(node->handle());
-  return st && st->st_nlink == 0;
+  return node && nameless(*node);
 }
 
 // Whether the node of link is now under another name of the same directory; link then carries

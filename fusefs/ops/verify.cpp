@@ -21,15 +21,6 @@ Result<void> check_links(const Filesystem& fs, const Node& node, nlink_t nlink, 
   return {};
 }
 
-// True when the inode has no name left anywhere (inside BACKING or out): a file replaced or
-// removed after the kernel looked it up, as an open racing a rename onto its name sees it on a
-// local filesystem. Its content belongs to no file outside, and a name cannot be given back to
-// it (linkat of an unlinked inode needs an O_TMPFILE).
-bool removed(const Node& node) {
-  auto st = sys::fstat(node.handle());
-  return st && st->st_nlink == 0;
-}
-
 // Checks that a regular file's recorded name (in a parent directory the daemon holds) refers to
 // this very inode and that the inode has no other name: fstat on the fd alone cannot, since
 // between the open and the fstat an outside process can remove the backing name of a hardlink to
@@ -44,7 +35,9 @@ Result<void> verify_sole_name(Filesystem& fs, const Node& node, Purpose purpose)
   }
   auto now = current_name(fs, node);
   if (now) return check_links(fs, node, now->attr.st_nlink, purpose);
-  if (removed(node)) return {};
+  // A file with no name left anywhere (inside BACKING or out) is served as an open racing the
+  // rename onto its name gets it on a local filesystem: its content belongs to no file outside.
+  if (now.code() == ENOENT) return {};
   return Error{ESTALE, Refusal::kIdentityMismatch};
 }
 
