@@ -82,7 +82,7 @@ class HardlinkAttack : public Attack {
   uint64_t n_ = 0, placed_ = 0;
 };
 
-// Finding 0 of the second audit, literally: link(OUTSIDE/target, BACKING/name) then
+// docs/threat-model.md row 21, literally: link(OUTSIDE/target, BACKING/name) then
 // unlink(BACKING/name), by path, from a process that started after the daemon. unlink lowers the
 // link count before the name goes, so a daemon that trusts "the name shows one link" loses; only
 // BACKING being a mount of its own (link(2) fails with EXDEV across mounts) stops it. Every
