@@ -8,7 +8,7 @@
 
 #include <cstring>
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 namespace {
 
 // Whether dir is the root of the mount it is on (Linux 5.8); EOPNOTSUPP when the kernel cannot
@@ -77,4 +77,4 @@ const char* backing_mount_name(BackingMountState s) noexcept {
   return "?";
 }
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

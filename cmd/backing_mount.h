@@ -19,10 +19,10 @@
 
 #include <string>
 
-#include "fusefs/sys/fd.h"
-#include "fusefs/sys/result.h"
+#include "fusefs/fd.h"
+#include "fusefs/result.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 enum class BackingMountMode { kAuto, kRequire, kOff };
 
@@ -43,4 +43,4 @@ Result<BackingRoot> make_own_mount(Fd dir, const std::string& path, BackingMount
 
 const char* backing_mount_name(BackingMountState s) noexcept;
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

@@ -1,6 +1,6 @@
 #include "cmd/cache_mode.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 fuse::CacheTimeouts timeouts_for(CacheMode mode) {
   // {entry, attr, negative timeouts in seconds, keep pages always, keep pages if unchanged,
@@ -13,4 +13,4 @@ fuse::CacheTimeouts timeouts_for(CacheMode mode) {
   return {};
 }
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

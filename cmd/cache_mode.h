@@ -6,8 +6,8 @@
 #include "cmd/options.h"
 #include "fusefs/fuse/mount_state.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 fuse::CacheTimeouts timeouts_for(CacheMode mode);
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

@@ -15,7 +15,7 @@
 
 #include "cmd/stale_mount.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 namespace {
 
 constexpr int kExitLive = 0;
@@ -215,4 +215,4 @@ int unmount_stale_command(const std::string& mountpoint) {
   return 0;
 }
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

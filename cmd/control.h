@@ -14,10 +14,10 @@
 #include <string>
 #include <thread>
 
-#include "fusefs/sys/fd.h"
-#include "fusefs/sys/result.h"
+#include "fusefs/fd.h"
+#include "fusefs/result.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 // /run/confinefs, or $CONFINEFS_RUN_DIR (tests).
 std::string control_dir();
@@ -50,4 +50,4 @@ class ControlServer {
 int status_command(const std::string& mountpoint);
 int unmount_stale_command(const std::string& mountpoint);
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

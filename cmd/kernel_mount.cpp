@@ -11,7 +11,7 @@
 #include <string_view>
 #include <utility>
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 namespace {
 
 // fsconfig flags the FUSE kernel module or the VFS take as they are.
@@ -152,4 +152,4 @@ KernelMount::~KernelMount() {
   }
 }
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

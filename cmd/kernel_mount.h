@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "cmd/stale_mount.h"
-#include "fusefs/sys/fd.h"
-#include "fusefs/sys/result.h"
+#include "fusefs/fd.h"
+#include "fusefs/result.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 // The kernel's side of libfuse-style mount option words ("ro", "allow_other", "fsname=x", ...).
 struct KernelMountOptions {
@@ -65,4 +65,4 @@ class KernelMount {
   MountIdentity identity_;
 };
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <vector>
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 namespace {
 
 // The build host's <linux/landlock.h> may predate the running kernel, so the rights and fields
@@ -133,4 +133,4 @@ Result<int> restrict_to(const LandlockRules& rules) {
   return static_cast<int>(abi);
 }
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

@@ -17,10 +17,10 @@
 #include <optional>
 #include <string>
 
-#include "fusefs/sys/fd.h"
-#include "fusefs/sys/result.h"
+#include "fusefs/fd.h"
+#include "fusefs/result.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 struct LandlockRules {
   FdRef backing;                           // the resolver's root fd: no path, no race
@@ -36,4 +36,4 @@ int landlock_abi() noexcept;
 // ENOSYS/EOPNOTSUPP when the kernel has no Landlock. Requires no_new_privs or CAP_SYS_ADMIN.
 Result<int> restrict_to(const LandlockRules& rules);
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

@@ -5,7 +5,7 @@
 
 #include <cstdlib>
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 bool setup_logging(const std::string& level) {
   auto lvl = spdlog::level::from_str(level);
@@ -22,4 +22,4 @@ bool setup_logging(const std::string& level) {
   return true;
 }
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

@@ -3,9 +3,9 @@
 
 #include <string>
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 // Returns false when level is not a known spdlog level name.
 bool setup_logging(const std::string& level);
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

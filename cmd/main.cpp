@@ -46,7 +46,7 @@
 #include "fusefs/fuse/fuse_api.h"
 #include "fusefs/fuse/node_reclaimer.h"
 #include "fusefs/fuse/session.h"
-#include "fusefs/ops/filesystem.h"
+#include "fusefs/mount/filesystem.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace {
@@ -86,7 +86,7 @@ std::string backing_error(const std::string& path, int code) {
   }
 }
 
-std::vector<std::string> mount_options(const cli::Options& o) {
+std::vector<std::string> mount_options(const cmd::Options& o) {
   // Ours come last, so nothing on the command line can take them away.
   std::vector<std::string> all = {"fsname=confinefs", "subtype=confinefs"};
   all.insert(all.end(), o.mount_options.begin(), o.mount_options.end());
@@ -97,7 +97,7 @@ std::vector<std::string> mount_options(const cli::Options& o) {
 // With mount.fuse3's drop_privileges the kernel mount already exists (MOUNTPOINT is /dev/fd/N),
 // made with exactly the options we were given: without these three it would be a mount with no
 // permission checks that honours setuid bits and devices, so it is refused.
-std::string check_premounted(const cli::Options& o) {
+std::string check_premounted(const cmd::Options& o) {
   if (!o.mountpoint.starts_with("/dev/fd/")) return "";
   for (const char* needed : {"default_permissions", "nosuid", "nodev"}) {
     if (std::find(o.mount_options.begin(), o.mount_options.end(), needed) ==
@@ -116,7 +116,7 @@ struct Identity {
   std::string tenant, backing, mountpoint;
   int landlock_abi = 0;
   bool seccomp = false;
-  cli::BackingMountState backing_mount = cli::BackingMountState::kNone;
+  cmd::BackingMountState backing_mount = cmd::BackingMountState::kNone;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   std::string line() const {
@@ -133,7 +133,7 @@ std::string status_text(const Identity& id, Filesystem& fs) {
          "\nuid=" + std::to_string(::geteuid()) +
          "\nlandlock=" + (id.landlock_abi > 0 ? "abi" + std::to_string(id.landlock_abi) : "off") +
          "\nseccomp=" + (id.seccomp ? "on" : "off") +
-         "\nbacking_mount=" + cli::backing_mount_name(id.backing_mount) +
+         "\nbacking_mount=" + cmd::backing_mount_name(id.backing_mount) +
          "\nuptime_seconds=" + std::to_string(up.count()) +
          "\noperations=" + std::to_string(c.operations.load()) +
          "\nrefusals=" + std::to_string(c.refusals.load()) +
@@ -153,23 +153,23 @@ size_t thread_count() {
 }
 
 // Landlock as -o landlock= asks; false when the daemon must not go on.
-bool apply_landlock(const cli::Options& opts, Filesystem& fs, Identity& id) {
-  if (opts.landlock == cli::LandlockMode::kOff) {
+bool apply_landlock(const cmd::Options& opts, Filesystem& fs, Identity& id) {
+  if (opts.landlock == cmd::LandlockMode::kOff) {
     spdlog::warn("landlock=off: a directory moved out of BACKING stays writable (threat 7)");
     return true;
   }
-  cli::LandlockRules rules{fs.resolver().root(), std::nullopt, opts.policy_file, false};
+  cmd::LandlockRules rules{fs.resolver().root(), std::nullopt, opts.policy_file, false};
   auto p = fs.policy();
   if (p->audit().sink == policy::AuditSink::kFile) rules.audit_file = p->audit().file;
   const char* notify = std::getenv("NOTIFY_SOCKET");
   rules.allow_abstract_unix = notify != nullptr && notify[0] == '@';
-  auto abi = cli::restrict_to(rules);
+  auto abi = cmd::restrict_to(rules);
   if (abi) {
     id.landlock_abi = abi.value();
     spdlog::info("landlock ABI {}: confined to {}", abi.value(), opts.backing);
     return true;
   }
-  if (opts.landlock == cli::LandlockMode::kRequire) {
+  if (opts.landlock == cmd::LandlockMode::kRequire) {
     spdlog::error("landlock=require: cannot apply Landlock: {}", std::strerror(abi.code()));
     return false;
   }
@@ -181,14 +181,14 @@ bool apply_landlock(const cli::Options& opts, Filesystem& fs, Identity& id) {
 }
 
 // no_new_privs, Landlock, the privilege drop, seccomp: in this order, on the only thread.
-bool confine(const cli::Options& opts, Filesystem& fs, const std::optional<cli::Tenant>& tenant,
+bool confine(const cmd::Options& opts, Filesystem& fs, const std::optional<cmd::Tenant>& tenant,
              Identity& id) {
   if (size_t n = thread_count(); n != 1) {
     spdlog::error("internal error: {} threads before confinement; only the first would be bound",
                   n);
     return false;
   }
-  if (auto ok = cli::set_no_new_privs(); !ok) {
+  if (auto ok = cmd::set_no_new_privs(); !ok) {
     spdlog::error("no_new_privs: {}", std::strerror(ok.code()));
     return false;
   }
@@ -196,13 +196,13 @@ bool confine(const cli::Options& opts, Filesystem& fs, const std::optional<cli::
   ::tzset();
   // Landlock before the id switch: the rules name files (policy, audit log) only root may open.
   if (!apply_landlock(opts, fs, id)) return false;
-  if (auto ok = cli::drop_privileges(tenant); !ok) {
+  if (auto ok = cmd::drop_privileges(tenant); !ok) {
     spdlog::error("dropping privileges: {}", std::strerror(ok.code()));
     return false;
   }
   if (tenant) spdlog::info("running as {} (uid {} gid {})", tenant->name, tenant->uid, tenant->gid);
   if (opts.seccomp) {
-    if (auto ok = cli::install_seccomp_allow_list(); !ok) {
+    if (auto ok = cmd::install_seccomp_allow_list(); !ok) {
       spdlog::error("seccomp: {}", std::strerror(ok.code()));
       return false;
     }
@@ -213,17 +213,17 @@ bool confine(const cli::Options& opts, Filesystem& fs, const std::optional<cli::
 
 // Mounts with the new mount API when it can, so the mount's ids are exact (kernel_mount.h);
 // otherwise (not root, or allow_root/auto_unmount) libfuse mounts, with fusermount3 if need be.
-Result<std::optional<cli::KernelMount>> mount_filesystem(const cli::Options& opts,
+Result<std::optional<cmd::KernelMount>> mount_filesystem(const cmd::Options& opts,
                                                          const Identity& id,
-                                                         const cli::MountPlace* place,
-                                                         const cli::CheckedMountpoint& checked,
+                                                         const cmd::MountPlace* place,
+                                                         const cmd::CheckedMountpoint& checked,
                                                          fuse::Session& session) {
-  auto words = cli::kernel_mount_options(mount_options(opts));
+  auto words = cmd::kernel_mount_options(mount_options(opts));
   if (words && place && checked.dir.valid()) {
-    auto own = cli::KernelMount::mount(checked.dir.ref(), *place, *words);
+    auto own = cmd::KernelMount::mount(checked.dir.ref(), *place, *words);
     if (own) {
       if (auto ok = session.adopt(own->take_channel()); !ok) return ok.error();
-      return std::optional<cli::KernelMount>(std::move(own.value()));
+      return std::optional<cmd::KernelMount>(std::move(own.value()));
     }
     if (own.code() != EPERM && own.code() != ENOSYS) {
       spdlog::error("cannot mount at {}: {}", id.mountpoint, std::strerror(own.code()));
@@ -232,7 +232,7 @@ Result<std::optional<cli::KernelMount>> mount_filesystem(const cli::Options& opt
     spdlog::debug("fsopen: {}; libfuse mounts", std::strerror(own.code()));
   }
   for (const auto& w : opts.mount_options) {
-    if (cli::kernel_only_option(w) && !opts.mountpoint.starts_with("/dev/fd/")) {
+    if (cmd::kernel_only_option(w) && !opts.mountpoint.starts_with("/dev/fd/")) {
       spdlog::error(
           "option {} needs confinefs to mount by itself (as root, without allow_root "
           "or auto_unmount)",
@@ -241,27 +241,27 @@ Result<std::optional<cli::KernelMount>> mount_filesystem(const cli::Options& opt
     }
   }
   if (auto ok = session.mount(); !ok) return ok.error();
-  return std::optional<cli::KernelMount>();
+  return std::optional<cmd::KernelMount>();
 }
 
-int serve_confined(const cli::Options& opts, Filesystem& fs, fuse::Session& session,
-                   const cli::MountPlace* place, std::optional<cli::KernelMount>& own_mount,
-                   const std::optional<cli::Tenant>& tenant, Identity& id) {
-  std::unique_ptr<cli::ControlServer> control;
-  std::unique_ptr<cli::UnmountHelper> helper;
+int serve_confined(const cmd::Options& opts, Filesystem& fs, fuse::Session& session,
+                   const cmd::MountPlace* place, std::optional<cmd::KernelMount>& own_mount,
+                   const std::optional<cmd::Tenant>& tenant, Identity& id) {
+  std::unique_ptr<cmd::ControlServer> control;
+  std::unique_ptr<cmd::UnmountHelper> helper;
   if (place != nullptr) {  // none when mount.fuse3 mounted it for us
     // The helper first: whatever happens from here on, it removes the socket with the mount.
-    std::string socket = cli::control_socket_path(id.mountpoint);
+    std::string socket = cmd::control_socket_path(id.mountpoint);
     // The mount this process made, so the helper never unmounts anyone else's.
-    auto ours = own_mount ? own_mount->identity() : cli::mount_identity_at(*place);
-    auto started = cli::UnmountHelper::start(*place, ours, socket);
+    auto ours = own_mount ? own_mount->identity() : cmd::mount_identity_at(*place);
+    auto started = cmd::UnmountHelper::start(*place, ours, socket);
     if (!started) {
       spdlog::error("cannot start the unmount helper: {}", std::strerror(started.code()));
       return kExitRuntime;
     }
     helper = std::move(started.value());
     if (own_mount) own_mount->release();
-    auto bound = cli::ControlServer::bind(socket, [&] { return status_text(id, fs); });
+    auto bound = cmd::ControlServer::bind(socket, [&] { return status_text(id, fs); });
     if (bound) {
       control = std::move(bound.value());
     } else {
@@ -277,12 +277,12 @@ int serve_confined(const cli::Options& opts, Filesystem& fs, fuse::Session& sess
   }
   if (!confine(opts, fs, tenant, id)) return kExitRuntime;
   // Created after confinement, so these threads inherit it.
-  cli::ReloadOnHangup hangup([&] { cli::reload_policy(opts, fs); });
+  cmd::ReloadOnHangup hangup([&] { cmd::reload_policy(opts, fs); });
   if (!hangup.installed()) spdlog::warn("cannot install the SIGHUP handler: no policy reload");
   if (control) control->start();
   fuse::NodeReclaimer reclaimer(session, fs.nodes(), fuse::node_budget(opts.max_nodes, fd_limit()));
   auto served = session.serve();
-  cli::notify_stopping("stopping: " + id.line());
+  cmd::notify_stopping("stopping: " + id.line());
   control.reset();
   if (helper) {
     if (auto ok = helper->unmount(); ok) {
@@ -314,68 +314,68 @@ FilesystemConfig::Names probe_name_folding(const Fd& dir, const std::string& bac
   return folds.value() ? FilesystemConfig::Names::kFolded : FilesystemConfig::Names::kDistinct;
 }
 
-int run(const cli::Options& opts) {
+int run(const cmd::Options& opts) {
   if (auto why = check_premounted(opts); !why.empty()) return usage_error(why);
   for (const auto& o : opts.overridden) {
     spdlog::warn("option '{}' ignored: confinefs always mounts nosuid,nodev", o);
   }
-  std::optional<cli::Tenant> tenant;
+  std::optional<cmd::Tenant> tenant;
   if (opts.user && opts.service_user)
     return usage_error("user= and service_user= exclude each other");
   if (auto why =
-          cli::lookup_tenant(opts.service_user ? opts.service_user : opts.user, opts.group, tenant);
+          cmd::lookup_tenant(opts.service_user ? opts.service_user : opts.user, opts.group, tenant);
       !why.empty()) {
     return usage_error(why);
   }
   if (tenant) tenant->service = opts.service_user.has_value();
   // A file size limit set on the daemon (prlimit) must fail the write, not kill the daemon.
   ::signal(SIGXFSZ, SIG_IGN);
-  if (opts.landlock == cli::LandlockMode::kRequire && cli::landlock_abi() == 0) {
+  if (opts.landlock == cmd::LandlockMode::kRequire && cmd::landlock_abi() == 0) {
     return usage_error("landlock=require, but this kernel has no Landlock (or it is disabled)");
   }
   raise_fd_limit();
-  auto dir = cli::open_backing_dir(opts.backing);
+  auto dir = cmd::open_backing_dir(opts.backing);
   if (!dir) return usage_error(backing_error(opts.backing, dir.code()));
   auto dir_attr = sys::fstat(dir->ref());
   if (!dir_attr) return usage_error(backing_error(opts.backing, dir_attr.code()));
   // MOUNTPOINT is named once: every later step finds its directory from the held parent.
-  std::optional<cli::MountPlace> place;
-  cli::CheckedMountpoint checked;
+  std::optional<cmd::MountPlace> place;
+  cmd::CheckedMountpoint checked;
   if (!opts.mountpoint.starts_with("/dev/fd/")) {  // mount.fuse3 mounted it for us
-    auto opened = cli::MountPlace::open(opts.mountpoint);
+    auto opened = cmd::MountPlace::open(opts.mountpoint);
     if (!opened) {
       return usage_error("mountpoint " + opts.mountpoint + ": " + std::strerror(opened.code()));
     }
     place = std::move(opened.value());
-    if (auto why = cli::clear_stale_mount(*place); !why.empty()) return usage_error(why);
-    checked = cli::check_mountpoint(*place, dir_attr.value());
+    if (auto why = cmd::clear_stale_mount(*place); !why.empty()) return usage_error(why);
+    checked = cmd::check_mountpoint(*place, dir_attr.value());
     if (!checked.refusal.empty()) return usage_error(checked.refusal);
   }
-  auto policy = cli::load_startup_policy(opts);
+  auto policy = cmd::load_startup_policy(opts);
   if (!policy) return kExitUsage;
   FilesystemConfig::Names names = probe_name_folding(dir.value(), opts.backing);
   if (policy->has_rules() && names != FilesystemConfig::Names::kDistinct) {
-    return usage_error(cli::folding_refusal(opts.backing, names));
+    return usage_error(cmd::folding_refusal(opts.backing, names));
   }
 
   Identity id{policy->tenant(), opts.backing, place ? place->canonical() : opts.mountpoint};
   // fs is set below, once BACKING is on its own mount; nothing runs these before serve().
-  fuse::MountState state{nullptr, cli::timeouts_for(opts.cache), [&] {
+  fuse::MountState state{nullptr, cmd::timeouts_for(opts.cache), [&] {
                            spdlog::info("mounted {} at {} tenant={}", opts.backing, opts.mountpoint,
                                         state.fs->policy()->tenant());
-                           cli::notify_ready("ready: " + id.line());
+                           cmd::notify_ready("ready: " + id.line());
                          }};
   fuse::SessionOptions so;
   so.mountpoint = opts.mountpoint;
   so.mount_options = mount_options(opts);
-  std::erase_if(so.mount_options, [](const std::string& w) { return cli::kernel_only_option(w); });
+  std::erase_if(so.mount_options, [](const std::string& w) { return cmd::kernel_only_option(w); });
   so.debug = opts.debug;
   if (opts.single_thread) so.max_threads = 1;
   auto session = fuse::Session::create(&state, so);
   if (!session) return usage_error("invalid mount options (see above)");
 
   // Every usage check has passed: only now may start-up leave something mounted.
-  auto backing = cli::make_own_mount(std::move(dir.value()), opts.backing, opts.backing_mount);
+  auto backing = cmd::make_own_mount(std::move(dir.value()), opts.backing, opts.backing_mount);
   if (!backing) return usage_error(backing_error(opts.backing, backing.code()));
   id.backing_mount = backing->state;
   auto resolver = Resolver::open_root(std::move(backing->dir));
@@ -395,7 +395,7 @@ int run(const cli::Options& opts) {
     spdlog::error("cannot install signal handlers");
     return kExitRuntime;
   }
-  const cli::MountPlace* at = place ? &*place : nullptr;
+  const cmd::MountPlace* at = place ? &*place : nullptr;
   auto own_mount = mount_filesystem(opts, id, at, checked, *session.value());
   if (!own_mount) return kExitRuntime;
   checked.dir.reset();
@@ -432,9 +432,9 @@ std::vector<char*> mount_helper_args(int argc, char** argv, std::string& error) 
 int run_subcommand(int argc, char** argv) {
   if (argc != 3) return -1;
   std::string_view sub = argv[1];
-  if (sub == "status") return cli::status_command(argv[2]);
-  if (sub == "unmount-stale") return cli::unmount_stale_command(argv[2]);
-  if (sub == "check-policy") return cli::check_policy(argv[2]);
+  if (sub == "status") return cmd::status_command(argv[2]);
+  if (sub == "unmount-stale") return cmd::unmount_stale_command(argv[2]);
+  if (sub == "check-policy") return cmd::check_policy(argv[2]);
   return -1;
 }
 
@@ -448,10 +448,10 @@ int main(int argc, char** argv) {
     if (!error.empty()) return usage_error(error);
   }
   if (int rc = run_subcommand(static_cast<int>(args.size()), args.data()); rc >= 0) return rc;
-  cli::Options opts = cli::parse(static_cast<int>(args.size()), args.data(), error);
+  cmd::Options opts = cmd::parse(static_cast<int>(args.size()), args.data(), error);
   if (!error.empty()) return usage_error(error + " (see --help)");
   if (opts.show_help) {
-    cli::print_usage(argv[0]);
+    cmd::print_usage(argv[0]);
     std::printf(
         "\nsubcommands:\n"
         "  %s status MOUNTPOINT         is it live, which tenant, counters (root)\n"
@@ -464,8 +464,8 @@ int main(int argc, char** argv) {
     std::printf("confinefs %s\nlibfuse %s\n", CONFINEFS_VERSION, fuse_pkgversion());
     return 0;
   }
-  if (!cli::setup_logging(opts.log_level))
+  if (!cmd::setup_logging(opts.log_level))
     return usage_error("unknown log level " + opts.log_level);
-  if (opts.check_policy_file) return cli::check_policy(*opts.check_policy_file);
+  if (opts.check_policy_file) return cmd::check_policy(*opts.check_policy_file);
   return run(opts);
 }

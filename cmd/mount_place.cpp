@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 Result<MountPlace> MountPlace::open(const std::string& path) {
   if (path.empty() || path.starts_with("/dev/fd/")) return Error{EINVAL};
@@ -58,4 +58,4 @@ Result<void> MountPlace::move_parent_to(int fd) {
   return {};
 }
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

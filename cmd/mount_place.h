@@ -11,10 +11,10 @@
 
 #include <string>
 
-#include "fusefs/sys/fd.h"
-#include "fusefs/sys/result.h"
+#include "fusefs/fd.h"
+#include "fusefs/result.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 class MountPlace {
  public:
@@ -46,4 +46,4 @@ class MountPlace {
   std::string canonical_;
 };
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

@@ -6,9 +6,9 @@
 
 #include <cstring>
 
-#include "fusefs/sys/fd.h"
+#include "fusefs/fd.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 namespace {
 
 bool same(const struct stat& a, const struct stat& b) {
@@ -23,7 +23,7 @@ std::string inside_backing(FdRef start, const struct stat& backing) {
   for (int depth = 0; depth < 4096; ++depth) {
     struct stat here {};
     if (::fstat(here_fd.get(), &here) < 0) return std::strerror(errno);
-    if (same(here, backing)) return depth == 0 ? "is BACKING itself" : "is inside BACKING";
+    if (same(here, backing)) return depth == 0 ? "is BACKING itself" : "is guards::inside BACKING";
     Fd up(::openat(here_fd.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!up.valid()) return "";
     struct stat parent {};
@@ -51,4 +51,4 @@ CheckedMountpoint check_mountpoint(const MountPlace& place, const struct stat& b
   return {why, std::move(dir.value())};
 }
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

@@ -7,9 +7,9 @@
 #include <string>
 
 #include "cmd/mount_place.h"
-#include "fusefs/sys/fd.h"
+#include "fusefs/fd.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 struct CheckedMountpoint {
   std::string refusal;  // "" when the mountpoint is usable, else a one-line reason
@@ -22,4 +22,4 @@ struct CheckedMountpoint {
 // BACKING and not inside it.
 CheckedMountpoint check_mountpoint(const MountPlace& place, const struct stat& backing);
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

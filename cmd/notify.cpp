@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 namespace {
 
 // STATUS= is one line; a newline in a path would start a new assignment.
@@ -30,4 +30,4 @@ void notify_status(const std::string& status) { send("STATUS=" + one_line(status
 
 void notify_stopping(const std::string& status) { send("STOPPING=1\nSTATUS=" + one_line(status)); }
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

@@ -7,11 +7,11 @@
 
 #include <string>
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 // From the FUSE INIT callback: the kernel has completed the handshake, the mount is live.
 void notify_ready(const std::string& status);
 void notify_status(const std::string& status);
 void notify_stopping(const std::string& status);
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

@@ -5,7 +5,7 @@
 #include <set>
 #include <string_view>
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 namespace {
 
 // Mount options passed through to libfuse / the kernel. suid and dev are absent on purpose:
@@ -195,4 +195,4 @@ void print_usage(const char* program) {
       program);
 }
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

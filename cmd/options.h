@@ -8,7 +8,7 @@
 
 #include "cmd/backing_mount.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 enum class CacheMode { kStrict, kAuto, kFull };
 // -o landlock=: auto applies it when the kernel has it, require refuses to start without it.
@@ -43,4 +43,4 @@ struct Options {
 Options parse(int argc, char** argv, std::string& error);
 void print_usage(const char* program);
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

@@ -10,7 +10,7 @@
 #include "policy/loader.h"
 #include "policy/summary.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 namespace {
 
 // A file sink that cannot be opened is a configuration error like a bad key: found at start
@@ -96,4 +96,4 @@ int check_policy(const std::string& file) {
   return 0;
 }
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

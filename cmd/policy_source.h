@@ -5,10 +5,10 @@
 #include <string>
 
 #include "cmd/options.h"
-#include "fusefs/ops/filesystem.h"
+#include "fusefs/mount/filesystem.h"
 #include "policy/policy.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 // The policy to start with; nullptr after printing a one-line error (exit status 2).
 std::shared_ptr<const policy::Policy> load_startup_policy(const Options& opts);
@@ -21,4 +21,4 @@ int check_policy(const std::string& file);
 // probed), so a rule written for one spelling would not hold for another.
 std::string folding_refusal(const std::string& backing, FilesystemConfig::Names names);
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <memory>
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 namespace {
 
 struct CapFree {
@@ -133,4 +133,4 @@ Result<void> drop_privileges(const std::optional<Tenant>& tenant) {
   return limit_capabilities({});
 }
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "fusefs/sys/result.h"
+#include "fusefs/result.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 // What a root daemon keeps to serve many users (docs/deployment.md, "Capabilities"):
 //   CAP_SETUID, CAP_SETGID     setfsuid/setfsgid to the caller while creating (owner = caller)
@@ -63,4 +63,4 @@ Result<void> drop_privileges(const std::optional<Tenant>& tenant);
 // CAP_SYS_ADMIN only). Needs CAP_SETPCAP for the bounding set; without it that part is skipped.
 Result<void> limit_capabilities(std::span<const cap_value_t> keep);
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

@@ -9,9 +9,9 @@
 #include <atomic>
 #include <thread>
 
-#include "fusefs/sys/fd.h"
+#include "fusefs/fd.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 namespace {
 
 std::atomic<int> g_hangup_pipe{-1};  // write end, read by the signal handler only
@@ -78,4 +78,4 @@ ReloadOnHangup::~ReloadOnHangup() {
   g_state = nullptr;
 }
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

@@ -5,7 +5,7 @@
 
 #include <functional>
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 class ReloadOnHangup {
  public:
@@ -19,4 +19,4 @@ class ReloadOnHangup {
   bool installed_ = false;
 };
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

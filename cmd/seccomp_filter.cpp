@@ -4,7 +4,7 @@
 
 #include <memory>
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 namespace {
 
 // What the serving daemon calls: FUSE I/O on /dev/fuse, *at() file operations beneath BACKING,
@@ -169,4 +169,4 @@ Result<void> install_seccomp_allow_list() {
   return {};
 }
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

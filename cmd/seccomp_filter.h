@@ -8,10 +8,10 @@
 // work. Off by default until measured against every workload (docs/deployment.md).
 #pragma once
 
-#include "fusefs/sys/result.h"
+#include "fusefs/result.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 Result<void> install_seccomp_allow_list();
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

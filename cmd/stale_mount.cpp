@@ -16,10 +16,10 @@
 #include <cstring>
 #include <fstream>
 
-#include "fusefs/sys/fd.h"
+#include "fusefs/fd.h"
 #include "fusefs/sys/mountinfo.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 namespace {
 
 constexpr auto kAnswerWait = std::chrono::seconds(3);
@@ -204,4 +204,4 @@ const char* state_name(MountState s) noexcept {
   return "?";
 }
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

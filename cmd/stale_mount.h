@@ -13,10 +13,10 @@
 #include <string>
 
 #include "cmd/mount_place.h"
+#include "fusefs/result.h"
 #include "fusefs/sys/mountinfo.h"
-#include "fusefs/sys/result.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 inline constexpr const char* kFsType = "fuse.confinefs";
 
@@ -64,4 +64,4 @@ std::string clear_stale_mount(const MountPlace& place);
 
 const char* state_name(MountState s) noexcept;
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

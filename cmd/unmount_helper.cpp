@@ -13,7 +13,7 @@
 #include "cmd/privileges.h"
 #include "cmd/stale_mount.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 namespace {
 
 constexpr int kRequestFd = 3;
@@ -109,4 +109,4 @@ UnmountHelper::~UnmountHelper() {
   }
 }
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

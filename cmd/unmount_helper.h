@@ -21,10 +21,10 @@
 
 #include "cmd/mount_place.h"
 #include "cmd/stale_mount.h"
-#include "fusefs/sys/fd.h"
-#include "fusefs/sys/result.h"
+#include "fusefs/fd.h"
+#include "fusefs/result.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 
 class UnmountHelper {
  public:
@@ -50,4 +50,4 @@ class UnmountHelper {
   Fd reply_;    // read end: one byte, the errno of the unmount (0 on success)
 };
 
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

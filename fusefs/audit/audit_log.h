@@ -12,8 +12,8 @@
 
 #include "fusefs/audit/event.h"
 #include "fusefs/audit/rate_limit.h"
-#include "fusefs/sys/fd.h"
-#include "fusefs/sys/result.h"
+#include "fusefs/fd.h"
+#include "fusefs/result.h"
 #include "policy/policy.h"
 
 namespace confinefs::audit {

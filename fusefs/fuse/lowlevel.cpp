@@ -212,7 +212,7 @@ void on_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 // Adds one entry to a readdirplus reply. Returns its size, or 0 when it did not fit (the entry
 // stays unconsumed and comes first in the next call).
 size_t add_plus(fuse_req_t req, const Request& r, fuse_ino_t dir, char* buf, size_t room,
-                const DirEntry& e, std::vector<uint64_t>& remembered) {
+                const sys::DirEntry& e, std::vector<uint64_t>& remembered) {
   fuse_entry_param p{};
   size_t need = fuse_add_direntry_plus(req, nullptr, 0, e.name, &p, e.next);
   if (need > room) return 0;
@@ -239,7 +239,7 @@ size_t add_plus(fuse_req_t req, const Request& r, fuse_ino_t dir, char* buf, siz
   return fuse_add_direntry_plus(req, buf, room, e.name, &p, e.next);
 }
 
-size_t add_plain(fuse_req_t req, char* buf, size_t room, const DirEntry& e) {
+size_t add_plain(fuse_req_t req, char* buf, size_t room, const sys::DirEntry& e) {
   struct stat st {};
   st.st_ino = e.ino;
   st.st_mode = static_cast<mode_t>(e.type) << 12;

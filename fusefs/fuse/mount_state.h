@@ -5,7 +5,7 @@
 #include <functional>
 
 #include "fusefs/fuse/handles.h"
-#include "fusefs/ops/filesystem.h"
+#include "fusefs/mount/filesystem.h"
 
 namespace confinefs::fuse {
 

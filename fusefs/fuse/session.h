@@ -6,9 +6,9 @@
 #include <string_view>
 #include <vector>
 
+#include "fusefs/fd.h"
 #include "fusefs/fuse/mount_state.h"
-#include "fusefs/sys/fd.h"
-#include "fusefs/sys/result.h"
+#include "fusefs/result.h"
 
 struct fuse_session;
 

@@ -13,9 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "fusefs/sys/fd.h"
+#include "fusefs/fd.h"
 
 namespace confinefs {
+inline namespace nodes {
 
 struct InodeKey {
   dev_t dev;
@@ -139,4 +140,5 @@ class Node {
   unsigned depth_floor_ = 0;
 };
 
+}  // namespace nodes
 }  // namespace confinefs

@@ -6,6 +6,7 @@
 #include <vector>
 
 namespace confinefs {
+inline namespace nodes {
 namespace {
 
 constexpr NodeType kNodeTypes[] = {NodeType::kDirectory, NodeType::kRegular, NodeType::kSymlink,
@@ -270,4 +271,5 @@ std::vector<std::pair<uint64_t, std::string>> NodeTable::sweep(size_t count) {
   return found;
 }
 
+}  // namespace nodes
 }  // namespace confinefs

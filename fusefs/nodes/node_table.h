@@ -19,9 +19,10 @@
 #include <vector>
 
 #include "fusefs/nodes/node.h"
-#include "fusefs/sys/result.h"
+#include "fusefs/result.h"
 
 namespace confinefs {
+inline namespace nodes {
 
 using NodeRef = std::shared_ptr<const Node>;
 
@@ -99,4 +100,5 @@ class NodeTable {
   uint64_t released_ = 0;           // guarded
 };
 
+}  // namespace nodes
 }  // namespace confinefs

@@ -9,7 +9,7 @@
 
 #include <string_view>
 
-#include "fusefs/sys/result.h"
+#include "fusefs/result.h"
 
 namespace confinefs::objects {
 

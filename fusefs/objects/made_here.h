@@ -15,7 +15,7 @@
 #include <unordered_map>
 
 #include "fusefs/nodes/node.h"
-#include "fusefs/sys/result.h"
+#include "fusefs/result.h"
 
 namespace confinefs::objects {
 

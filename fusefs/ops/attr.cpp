@@ -2,23 +2,23 @@
 // never by name, never following a link, never on a hardlinked file, no setuid/setgid bits stored.
 #include <fcntl.h>
 
+#include "fusefs/guards/gate.h"
+#include "fusefs/guards/growth.h"
+#include "fusefs/guards/verify.h"
 #include "fusefs/objects/marker.h"
 #include "fusefs/ops/common.h"
-#include "fusefs/ops/gate.h"
-#include "fusefs/ops/growth.h"
 #include "fusefs/ops/ops.h"
-#include "fusefs/ops/verify.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::ops {
 namespace {
 
 Result<Fd> fd_for_change(Filesystem& fs, const Node& node, const AttrChange& change) {
-  if (change.size) return open_verified(fs, node, O_WRONLY, Purpose::kWrite);
-  auto fd = open_verified(fs, node, O_RDONLY, Purpose::kMetadata);
+  if (change.size) return guards::open_verified(fs, node, O_WRONLY, guards::Purpose::kWrite);
+  auto fd = guards::open_verified(fs, node, O_RDONLY, guards::Purpose::kMetadata);
   // A write-only file the daemon cannot read (a non-root daemon) can still be chmod'ed natively.
   if (!fd && fd.code() == EACCES && fd.error().refusal == Refusal::kNone && !node.is_dir()) {
-    fd = open_verified(fs, node, O_WRONLY, Purpose::kMetadata);
+    fd = guards::open_verified(fs, node, O_WRONLY, guards::Purpose::kMetadata);
   }
   return fd;
 }
@@ -57,7 +57,7 @@ Result<void> check_chown(const Request& r, uint64_t id, const struct stat& now,
   bool gives_away = (change.uid && *change.uid != now.st_uid) ||
                     (change.gid && *change.gid != now.st_gid && *change.gid != c.gid && c.uid == 0);
   if (!gives_away || r.fs.policy()->create().allow_chown) return {};
-  return deny_by_limit(r, id, "", EPERM, "allow_chown");
+  return guards::deny_by_limit(r, id, "", EPERM, "allow_chown");
 }
 
 // Truncation to a larger size is growth like a write: limits.max_file_size and quota_bytes.
@@ -66,9 +66,10 @@ Result<void> apply_limited(const Request& r, const Node& node, FdRef fd, const s
   if (!change.size || !S_ISREG(now.st_mode)) return apply(fd, now, change);
   uint64_t size = static_cast<uint64_t>(*change.size);
   if (size > static_cast<uint64_t>(now.st_size)) {
-    if (auto ok = check_file_size(r, node.id(), size); !ok) return ok;
+    if (auto ok = guards::check_file_size(r, node.id(), size); !ok) return ok;
   }
-  return with_growth(r, fd, node, grows_to(size), [&] { return apply(fd, now, change); });
+  return guards::with_growth(r, fd, node, guards::grows_to(size),
+                             [&] { return apply(fd, now, change); });
 }
 
 }  // namespace
@@ -78,7 +79,7 @@ Result<struct stat> setattr(const Request& r, uint64_t id, const AttrChange& cha
   Filesystem& fs = r.fs;
   auto node = node_of(fs, id);
   if (!node) return node.error();
-  if (auto ok = gate(r, id, nullptr, Intent::kModify); !ok) return ok.error();
+  if (auto ok = guards::gate(r, id, nullptr, guards::Intent::kModify); !ok) return ok.error();
 
   Fd own;
   FdRef fd(-1);
@@ -93,7 +94,8 @@ Result<struct stat> setattr(const Request& r, uint64_t id, const AttrChange& cha
   auto now = sys::fstat(fd);
   if (!now) return now.error();
   // A hardlink made after an earlier open must not turn that open into a way to change metadata.
-  if (auto ok = verify_identity(fs, *node.value(), now.value(), Purpose::kMetadata); !ok) {
+  if (auto ok = guards::verify_identity(fs, *node.value(), now.value(), guards::Purpose::kMetadata);
+      !ok) {
     return fs.refuse(r, id, "", ok.error());
   }
   if (auto ok = check_chown(r, id, now.value(), change); !ok) return ok.error();

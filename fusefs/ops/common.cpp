@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 
+#include "fusefs/guards/gate.h"
 #include "fusefs/objects/marker.h"
-#include "fusefs/ops/gate.h"
 
 namespace confinefs::ops {
 
@@ -75,7 +75,7 @@ struct stat shown(Filesystem& fs, NodeType type, const struct stat& st) {
 
 Result<void> take_inode(const Request& r, uint64_t parent, std::string_view name) {
   if (r.fs.usage().take_inode(r.fs.policy()->limits().quota_inodes)) return {};
-  return deny_by_limit(r, parent, name, EDQUOT, "quota_inodes");
+  return guards::deny_by_limit(r, parent, name, EDQUOT, "quota_inodes");
 }
 
 }  // namespace confinefs::ops

@@ -1,18 +1,12 @@
 // Helpers shared by the operation files: node lookups by id and audited name parsing.
 #pragma once
 
-#include "fusefs/ops/filesystem.h"
-#include "fusefs/ops/request.h"
+#include "fusefs/mount/filesystem.h"
+#include "fusefs/mount/parking.h"
+#include "fusefs/mount/request.h"
 #include "fusefs/resolve/name.h"
 
 namespace confinefs::ops {
-
-// Names a checked rename parks an entry under (ops/names.cpp): never shown, looked up, made or
-// listed through the mount, so no client sees an entry while it is checked.
-constexpr std::string_view kMovingPrefix = ".confinefs-move-";
-inline bool is_parking_name(std::string_view name) {
-  return name.substr(0, kMovingPrefix.size()) == kMovingPrefix;
-}
 
 // The node the kernel refers to; ESTALE when it was forgotten (a kernel/daemon disagreement).
 Result<NodeRef> node_of(Filesystem& fs, uint64_t id);

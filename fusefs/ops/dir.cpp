@@ -4,12 +4,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 
+#include "fusefs/guards/credentials.h"
+#include "fusefs/guards/gate.h"
+#include "fusefs/guards/verify.h"
 #include "fusefs/objects/marker.h"
 #include "fusefs/ops/common.h"
-#include "fusefs/ops/credentials.h"
-#include "fusefs/ops/gate.h"
 #include "fusefs/ops/ops.h"
-#include "fusefs/ops/verify.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::ops {
@@ -23,12 +23,12 @@ bool is_dot_or_dotdot(const char* name) {
 // directory marked as holding links, FIFOs or sockets (objects/marker.h), a regular file that
 // may be one is listed as DT_UNKNOWN: its type needs a lookup, which the client makes if it
 // cares (readdirplus makes it anyway).
-bool visible(Filesystem& fs, OpenDir& dir, const ListingScope& scope, DirEntry& e) {
+bool visible(Filesystem& fs, OpenDir& dir, const ListingScope& scope, sys::DirEntry& e) {
   if (is_dot_or_dotdot(e.name)) return true;
   if (e.type != DT_REG && e.type != DT_DIR && e.type != DT_UNKNOWN) return false;
   auto name = Name::parse(e.name);
   if (!name || is_parking_name(name->view())) return false;
-  if (scope.dir_path && hidden_from_listing(*scope.policy, *scope.dir_path, name->view())) {
+  if (scope.dir_path && guards::hidden_from_listing(*scope.policy, *scope.dir_path, name->view())) {
     return false;
   }
   mode_t mode = 0;
@@ -53,11 +53,12 @@ Result<std::unique_ptr<OpenDir>> opendir(const Request& r, uint64_t id) {
   Filesystem& fs = r.fs;
   auto node = dir_of(fs, id);
   if (!node) return node.error();
-  if (auto ok = gate(r, id, nullptr, Intent::kRead); !ok) return ok.error();
-  auto fd = open_verified(fs, *node.value(), O_RDONLY | O_DIRECTORY, Purpose::kRead);
+  if (auto ok = guards::gate(r, id, nullptr, guards::Intent::kRead); !ok) return ok.error();
+  auto fd =
+      guards::open_verified(fs, *node.value(), O_RDONLY | O_DIRECTORY, guards::Purpose::kRead);
   if (!fd) return fs.refuse(r, id, "", fd.error());
   return std::unique_ptr<OpenDir>(
-      new OpenDir{std::move(node.value()), {}, DirStream(std::move(fd.value()))});
+      new OpenDir{std::move(node.value()), {}, sys::DirStream(std::move(fd.value()))});
 }
 
 Result<ListingScope> listing_scope(const Request& r, OpenDir& dir, bool check_visible, bool plain) {
@@ -67,30 +68,32 @@ Result<ListingScope> listing_scope(const Request& r, OpenDir& dir, bool check_vi
   scope.objects_possible =
       plain && sys::fgetxattr(dir.stream.fd(), objects::kHolderAttr, nullptr, 0).ok();
   if (scope.policy->has_rules()) {
-    auto path = listing_path(fs, dir.node->id());
+    auto path = guards::listing_path(fs, dir.node->id());
     if (!path) return path.error();
     scope.dir_path = std::move(path.value());
-  } else if (auto ok = inside(r, dir.node->id()); !ok) {
+  } else if (auto ok = guards::inside(r, dir.node->id()); !ok) {
     return ok.error();  // opened before an outside rename took it out of BACKING
   }
   return scope;
 }
 
-Result<void> listing_done(const Request& r, OpenDir& dir) { return inside(r, dir.node->id()); }
+Result<void> listing_done(const Request& r, OpenDir& dir) {
+  return guards::inside(r, dir.node->id());
+}
 
-Result<std::optional<DirEntry>> peek_entry(const Request& r, OpenDir& dir,
-                                           const ListingScope& scope) {
+Result<std::optional<sys::DirEntry>> peek_entry(const Request& r, OpenDir& dir,
+                                                const ListingScope& scope) {
   Filesystem& fs = r.fs;
   for (;;) {
     auto e = dir.stream.peek();
     if (!e || !e->has_value()) return e;
-    DirEntry entry = e->value();
+    sys::DirEntry entry = e->value();
     if (visible(fs, dir, scope, entry)) {
       // Never report the host's parent of the backing root: ".." of the root is the root.
       if (dir.node->id() == NodeTable::kRootId && is_dot_or_dotdot(entry.name)) {
         entry.ino = dir.node->key().ino;
       }
-      return std::optional<DirEntry>(entry);
+      return std::optional<sys::DirEntry>(entry);
     }
     dir.stream.consume();
   }
@@ -106,10 +109,11 @@ Result<Entry> mkdir(const Request& r, uint64_t parent, const char* name, mode_t 
   if (!dir) return dir.error();
   auto n = client_name(r, parent, name);
   if (!n) return n.error();
-  if (auto ok = gate(r, parent, &n.value(), Intent::kCreate); !ok) return ok.error();
+  if (auto ok = guards::gate(r, parent, &n.value(), guards::Intent::kCreate); !ok)
+    return ok.error();
   if (auto ok = take_inode(r, parent, n->view()); !ok) return ok.error();
   {
-    CallerCredentials as_caller(fs, r.caller);
+    guards::CallerCredentials as_caller(fs, r.caller);
     // No setuid/setgid from the client; the policy's create.umask on top of the client's own.
     auto made = fs.resolver().make_directory(dir.value()->handle(), n.value(),
                                              mode & 01777 & ~fs.policy()->create().umask);
@@ -133,7 +137,8 @@ Result<void> rmdir(const Request& r, uint64_t parent, const char* name) {
   if (!dir) return dir.error();
   auto n = client_name(r, parent, name);
   if (!n) return n.error();
-  if (auto ok = gate(r, parent, &n.value(), Intent::kModify); !ok) return ok.error();
+  if (auto ok = guards::gate(r, parent, &n.value(), guards::Intent::kModify); !ok)
+    return ok.error();
   auto st = fs.resolver().stat_child(dir.value()->handle(), n.value());
   if (!st) return fs.refuse(r, parent, n->view(), st.error());
   if (!S_ISDIR(st->st_mode)) return Error{ENOTDIR};

@@ -7,25 +7,26 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 
-#include "fusefs/ops/growth.h"
+#include "fusefs/guards/growth.h"
 #include "fusefs/ops/ops.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::ops {
 
-Result<Growth> admit_write(const Request& r, OpenFile& file, off_t offset, size_t length) {
+Result<guards::Growth> admit_write(const Request& r, OpenFile& file, off_t offset, size_t length) {
   if (file.append) {
     // The host puts an O_APPEND write at the file's real end, not at the offset the kernel sends
     // (its cached size, stale when an outside process grew the file): judge it there.
     auto now = sys::fstat(file.fd.ref());
     if (!now) return now.error();
     uint64_t end = static_cast<uint64_t>(now->st_size) + length;
-    if (auto ok = check_file_size(r, file.node->id(), end); !ok) return ok.error();
-    return begin_growth(r, file.fd.ref(), *file.node, [length](uint64_t) { return length; });
+    if (auto ok = guards::check_file_size(r, file.node->id(), end); !ok) return ok.error();
+    return guards::begin_growth(r, file.fd.ref(), *file.node,
+                                [length](uint64_t) { return length; });
   }
   uint64_t end = static_cast<uint64_t>(offset) + length;
-  if (auto ok = check_file_size(r, file.node->id(), end); !ok) return ok.error();
-  return begin_growth(r, file.fd.ref(), *file.node, grows_to(end));
+  if (auto ok = guards::check_file_size(r, file.node->id(), end); !ok) return ok.error();
+  return guards::begin_growth(r, file.fd.ref(), *file.node, guards::grows_to(end));
 }
 
 // The kernel drops a file's cached pages before an O_DIRECT write but, for an asynchronous
@@ -69,11 +70,11 @@ Result<void> fallocate(const Request& r, OpenFile& file, int mode, off_t offset,
   Filesystem& fs = r.fs;
   uint64_t end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(length);
   if (!(mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE))) {
-    if (auto ok = check_file_size(r, file.node->id(), end); !ok) return ok.error();
+    if (auto ok = guards::check_file_size(r, file.node->id(), end); !ok) return ok.error();
   }
   auto probe = fallocate_growth(fs, mode, end, static_cast<uint64_t>(length), 0);
   if (!probe) return probe.error();
-  return with_growth(
+  return guards::with_growth(
       r, file.fd.ref(), *file.node,
       [&](uint64_t size) {
         auto g = fallocate_growth(fs, mode, end, static_cast<uint64_t>(length), size);
@@ -89,8 +90,8 @@ Result<off_t> lseek(OpenFile& file, off_t offset, int whence) {
 Result<size_t> copy_file_range(const Request& r, OpenFile& in, off_t in_off, OpenFile& out,
                                off_t out_off, size_t len) {
   uint64_t end = static_cast<uint64_t>(out_off) + len;
-  if (auto ok = check_file_size(r, out.node->id(), end); !ok) return ok.error();
-  return with_growth(r, out.fd.ref(), *out.node, grows_to(end), [&] {
+  if (auto ok = guards::check_file_size(r, out.node->id(), end); !ok) return ok.error();
+  return guards::with_growth(r, out.fd.ref(), *out.node, guards::grows_to(end), [&] {
     return sys::copy_file_range(in.fd.ref(), in_off, out.fd.ref(), out_off, len);
   });
 }

@@ -1,9 +1,9 @@
 // lookup, forget, getattr, statfs: resolving names into nodes and reporting attributes.
 #include <algorithm>
 
+#include "fusefs/guards/gate.h"
 #include "fusefs/objects/marker.h"
 #include "fusefs/ops/common.h"
-#include "fusefs/ops/gate.h"
 #include "fusefs/ops/ops.h"
 #include "fusefs/sys/syscalls.h"
 
@@ -36,11 +36,12 @@ Result<Entry> lookup_in(const Request& r, uint64_t parent, const char* name, boo
   if (!dir) return dir.error();
   auto n = client_name(r, parent, name);
   if (!n) return n.error();
-  if (auto ok = gate(r, parent, &n.value(), Intent::kSee); !ok) return ok.error();
+  if (auto ok = guards::gate(r, parent, &n.value(), guards::Intent::kSee); !ok) return ok.error();
   auto found = fs.resolver().lookup(dir.value()->handle(), n.value());
   if (!found) return fs.refuse(r, parent, n->view(), found.error());
   InodeKey key{found->attr.st_dev, found->attr.st_ino};
-  if (auto ok = confirm_lookup(r, parent, n.value(), key, parent_inside); !ok) return ok.error();
+  if (auto ok = guards::confirm_lookup(r, parent, n.value(), key, parent_inside); !ok)
+    return ok.error();
   auto kind = kind_of(fs, *dir.value(), n.value(), found.value());
   if (!kind) return fs.refuse(r, parent, n->view(), kind.error());
   auto entry = remember(fs, parent, n.value(), std::move(found.value()), kind.value());
@@ -64,8 +65,8 @@ Result<struct stat> getattr(const Request& r, uint64_t id) {
   Filesystem& fs = r.fs;
   auto node = node_of(fs, id);
   if (!node) return node.error();
-  if (auto ok = gate(r, id, nullptr, Intent::kSee); !ok) return ok.error();
-  if (auto ok = inside(r, id); !ok) return ok.error();
+  if (auto ok = guards::gate(r, id, nullptr, guards::Intent::kSee); !ok) return ok.error();
+  if (auto ok = guards::inside(r, id); !ok) return ok.error();
   // The O_PATH handle pins the inode, so this reports the node's own attributes even when an
   // outside process renamed or replaced its name.
   auto attr = fs.resolver().stat_handle(node.value()->handle());

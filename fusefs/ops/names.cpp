@@ -6,10 +6,10 @@
 #include <linux/fs.h>
 #include <unistd.h>
 
+#include "fusefs/guards/credentials.h"
+#include "fusefs/guards/gate.h"
 #include "fusefs/objects/marker.h"
 #include "fusefs/ops/common.h"
-#include "fusefs/ops/credentials.h"
-#include "fusefs/ops/gate.h"
 #include "fusefs/ops/ops.h"
 #include "fusefs/sys/syscalls.h"
 
@@ -62,8 +62,8 @@ struct Move {
   const Name& to;
   unsigned flags;
   const struct stat& seen;
-  const MoveEnd& from_end;  // as gated: the directories' verified paths
-  const MoveEnd& to_end;
+  const guards::MoveEnd& from_end;  // as gated: the directories' verified paths
+  const guards::MoveEnd& to_end;
 };
 
 // A move the policy allows for the file that was seen but not for a directory
@@ -96,8 +96,8 @@ Result<void> move_checked(const Request& r, const Move& m) {
   // Not what was decided on: back to its name (if that is taken meanwhile, it stays parked,
   // invisible), and the answer a directory would have had.
   (void)host.rename(m.to_dir.handle(), tmp.value(), m.from_dir.handle(), m.from, RENAME_NOREPLACE);
-  MoveShape as_dir{true, false};
-  auto verdict = gate_move(r, m.from_end, m.to_end, as_dir);
+  guards::MoveShape as_dir{true, false};
+  auto verdict = guards::gate_move(r, m.from_end, m.to_end, as_dir);
   if (!verdict) return verdict.error();
   return Error{EAGAIN};
 }
@@ -110,7 +110,8 @@ Result<void> unlink(const Request& r, uint64_t parent, const char* name) {
   if (!dir) return dir.error();
   auto n = client_name(r, parent, name);
   if (!n) return n.error();
-  if (auto ok = gate(r, parent, &n.value(), Intent::kModify); !ok) return ok.error();
+  if (auto ok = guards::gate(r, parent, &n.value(), guards::Intent::kModify); !ok)
+    return ok.error();
   auto st = fs.resolver().stat_child(dir.value()->handle(), n.value());
   if (!st) return fs.refuse(r, parent, n->view(), st.error());
   if (S_ISDIR(st->st_mode)) return Error{EISDIR};
@@ -136,9 +137,9 @@ Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_
   if (!from) return from.error();
   auto to = client_name(r, new_parent, new_name);
   if (!to) return to.error();
-  auto from_end = gate_end(r, parent, from.value(), Intent::kModify);
+  auto from_end = guards::gate_end(r, parent, from.value(), guards::Intent::kModify);
   if (!from_end) return from_end.error();
-  auto to_end = gate_end(r, new_parent, to.value(), Intent::kCreate);
+  auto to_end = guards::gate_end(r, new_parent, to.value(), guards::Intent::kCreate);
   if (!to_end) return to_end.error();
 
   auto source = fs.resolver().stat_child(from_dir.value()->handle(), from.value());
@@ -153,8 +154,8 @@ Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_
       return fs.refuse(r, new_parent, to->view(), ok.error());
     }
   }
-  MoveShape shape{S_ISDIR(source->st_mode), (flags & RENAME_EXCHANGE) != 0};
-  auto verdict = gate_move(r, from_end.value(), to_end.value(), shape);
+  guards::MoveShape shape{S_ISDIR(source->st_mode), (flags & RENAME_EXCHANGE) != 0};
+  auto verdict = guards::gate_move(r, from_end.value(), to_end.value(), shape);
   if (!verdict) return verdict.error();
   // A name replaced by the rename takes its attributes with it.
   uint64_t replaced_xattrs = target->has_value() && !(flags & RENAME_EXCHANGE)
@@ -171,7 +172,7 @@ Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_
   }
 
   auto moved =
-      verdict.value() == MoveCheck::kAllowedIfNotDirectory
+      verdict.value() == guards::MoveCheck::kAllowedIfNotDirectory
           ? move_checked(r, Move{*from_dir.value(), from.value(), *to_dir.value(), to.value(),
                                  flags, source.value(), from_end.value(), to_end.value()})
           : fs.resolver().rename(from_dir.value()->handle(), from.value(), to_dir.value()->handle(),
@@ -198,7 +199,7 @@ Result<void> refuse_hardlink(const Request& r, uint64_t parent, const char* name
   // name only; a second name made through the mount would make the mount's own files unusable.
   auto n = client_name(r, parent, name);
   if (!n) return n.error();
-  return deny_by_limit(r, parent, n->view(), EPERM, "no-hardlinks");
+  return guards::deny_by_limit(r, parent, n->view(), EPERM, "no-hardlinks");
 }
 
 }  // namespace confinefs::ops

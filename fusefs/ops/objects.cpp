@@ -9,13 +9,13 @@
 
 #include <string>
 
+#include "fusefs/guards/credentials.h"
+#include "fusefs/guards/gate.h"
+#include "fusefs/guards/verify.h"
 #include "fusefs/objects/link_target.h"
 #include "fusefs/objects/marker.h"
 #include "fusefs/ops/common.h"
-#include "fusefs/ops/credentials.h"
-#include "fusefs/ops/gate.h"
 #include "fusefs/ops/ops.h"
-#include "fusefs/ops/verify.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::ops {
@@ -61,7 +61,7 @@ Result<ResolvedEntry> store(const Request& r, const Node& dir, const Name& name,
   Filesystem& fs = r.fs;
   Fd file;
   {
-    CallerCredentials as_caller(fs, r.caller);
+    guards::CallerCredentials as_caller(fs, r.caller);
     auto made = fs.resolver().make_unnamed(dir.handle(), host_mode & 0777);
     if (!made) return made.error();
     file = std::move(made.value());
@@ -82,7 +82,7 @@ Result<Entry> make(const Request& r, uint64_t parent, const Name& name, NodeType
   Filesystem& fs = r.fs;
   auto dir = dir_of(fs, parent);
   if (!dir) return dir.error();
-  if (auto ok = gate(r, parent, &name, Intent::kCreate); !ok) return ok.error();
+  if (auto ok = guards::gate(r, parent, &name, guards::Intent::kCreate); !ok) return ok.error();
   if (auto ok = take_inode(r, parent, name.view()); !ok) return ok.error();
   auto stored = store(r, *dir.value(), name, type, host_mode, content);
   if (!stored) {
@@ -105,11 +105,13 @@ Result<Entry> make(const Request& r, uint64_t parent, const Name& name, NodeType
 
 Error refuse_target(const Request& r, uint64_t parent, std::string_view name, const Error& e) {
   if (e.refusal == Refusal::kLinkEscape) {
-    return deny_by_limit(r, parent, name, EPERM,
-                         "links: contained (the target is absolute, climbs above the mount root, "
-                         "or has '..' after a name)");
+    return guards::deny_by_limit(
+        r, parent, name, EPERM,
+        "links: contained (the target is absolute, climbs above the mount root, "
+        "or has '..' after a name)");
   }
-  if (e.refusal != Refusal::kNone) return deny_by_limit(r, parent, name, e.code, "links: target");
+  if (e.refusal != Refusal::kNone)
+    return guards::deny_by_limit(r, parent, name, e.code, "links: target");
   return e;
 }
 
@@ -154,7 +156,7 @@ Result<Entry> symlink(const Request& r, uint64_t parent, const char* name, const
   auto n = client_name(r, parent, name);
   if (!n) return n.error();
   if (fs.policy()->objects().links == LinkMode::kRefuse) {
-    return deny_by_limit(r, parent, n->view(), EPERM, "links: refuse");
+    return guards::deny_by_limit(r, parent, n->view(), EPERM, "links: refuse");
   }
   auto shape = objects::parse_link_target(target);
   if (!shape) return refuse_target(r, parent, n->view(), shape.error());
@@ -178,12 +180,12 @@ Result<Entry> mknod(const Request& r, uint64_t parent, const char* name, mode_t 
   if (!n) return n.error();
   // Threat 10: devices are never made through the mount.
   if (!S_ISFIFO(mode) && !S_ISSOCK(mode)) {
-    return deny_by_limit(r, parent, n->view(), EPERM, "devices");
+    return guards::deny_by_limit(r, parent, n->view(), EPERM, "devices");
   }
   NodeType kind = S_ISFIFO(mode) ? NodeType::kFifo : NodeType::kSocket;
   if (!made_allowed(fs.policy()->objects(), kind)) {
-    return deny_by_limit(r, parent, n->view(), EPERM,
-                         kind == NodeType::kFifo ? "fifos: refuse" : "sockets: refuse");
+    return guards::deny_by_limit(r, parent, n->view(), EPERM,
+                                 kind == NodeType::kFifo ? "fifos: refuse" : "sockets: refuse");
   }
   mode_t perms = mode & 0777 & ~fs.policy()->create().umask;
   return make(r, parent, n.value(), kind, objects::kObjectBit | perms, "", (mode & S_ISVTX) != 0);
@@ -195,10 +197,10 @@ Result<std::string> readlink(const Request& r, uint64_t id) {
   if (!node) return node.error();
   if (node.value()->type() != NodeType::kSymlink) return Error{EINVAL};
   if (fs.policy()->objects().links == LinkMode::kRefuse) {
-    return deny_by_limit(r, id, "", EACCES, "links: refuse");
+    return guards::deny_by_limit(r, id, "", EACCES, "links: refuse");
   }
-  if (auto ok = gate(r, id, nullptr, Intent::kRead); !ok) return ok.error();
-  auto fd = open_verified(fs, *node.value(), O_RDONLY, Purpose::kRead);
+  if (auto ok = guards::gate(r, id, nullptr, guards::Intent::kRead); !ok) return ok.error();
+  auto fd = guards::open_verified(fs, *node.value(), O_RDONLY, guards::Purpose::kRead);
   if (!fd) return fs.refuse(r, id, "", fd.error());
   std::string target(objects::kMaxLinkTarget + 1, '\0');
   auto n = sys::pread(fd->ref(), target.data(), target.size(), 0);

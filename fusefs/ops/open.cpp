@@ -5,12 +5,12 @@
 // O_TRUNC is applied with ftruncate only after the fd has been verified.
 #include <fcntl.h>
 
+#include "fusefs/guards/credentials.h"
+#include "fusefs/guards/gate.h"
+#include "fusefs/guards/growth.h"
+#include "fusefs/guards/verify.h"
 #include "fusefs/ops/common.h"
-#include "fusefs/ops/credentials.h"
-#include "fusefs/ops/gate.h"
-#include "fusefs/ops/growth.h"
 #include "fusefs/ops/ops.h"
-#include "fusefs/ops/verify.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::ops {
@@ -45,21 +45,22 @@ std::unique_ptr<OpenFile> new_open_file(Fd fd, NodeRef node, int flags, bool unc
 Result<std::unique_ptr<OpenFile>> finish_open(const Request& r, NodeRef node, int flags) {
   Filesystem& fs = r.fs;
   struct stat attr {};
-  auto fd = open_verified(fs, *node, host_flags(flags),
-                          writes(flags) ? Purpose::kWrite : Purpose::kRead, &attr);
+  auto fd = guards::open_verified(fs, *node, host_flags(flags),
+                                  writes(flags) ? guards::Purpose::kWrite : guards::Purpose::kRead,
+                                  &attr);
   if (!fd) return fs.refuse(r, node->id(), "", fd.error());
   if (flags & O_TRUNC) {
     // Linux truncates on O_RDONLY|O_TRUNC too; a read-only fd cannot, so a verified writer does.
     Fd writer;
     FdRef target = fd->ref();
     if ((flags & O_ACCMODE) == O_RDONLY) {
-      auto w = open_verified(fs, *node, O_WRONLY, Purpose::kWrite);
+      auto w = guards::open_verified(fs, *node, O_WRONLY, guards::Purpose::kWrite);
       if (!w) return fs.refuse(r, node->id(), "", w.error());
       writer = std::move(w.value());
       target = writer.ref();
     }
-    auto cut =
-        with_growth(r, target, *node, grows_to(0), [&] { return sys::ftruncate(target, 0); });
+    auto cut = guards::with_growth(r, target, *node, guards::grows_to(0),
+                                   [&] { return sys::ftruncate(target, 0); });
     if (!cut) return cut.error();
   }
   bool unchanged = !(flags & O_TRUNC) && node->same_content_as_last_open(attr);
@@ -94,7 +95,7 @@ Result<Created> create_new(const Request& r, uint64_t parent, const Name& name, 
   Result<ResolvedEntry> made = Error{EIO};
   if (auto ok = take_inode(r, parent, name.view()); !ok) return ok.error();
   {
-    CallerCredentials as_caller(fs, r.caller);
+    guards::CallerCredentials as_caller(fs, r.caller);
     made = fs.resolver().create_exclusive(dir->handle(), name, host_flags(flags), mode);
   }
   if (!made) {
@@ -120,7 +121,9 @@ Result<std::unique_ptr<OpenFile>> open(const Request& r, uint64_t id, int flags)
   // The kernel follows links and opens FIFOs and sockets itself; an OPEN for one is a bug or a
   // forgery, and its host file is not what the client would get.
   if (node.value()->type() != NodeType::kRegular) return Error{ELOOP};
-  if (auto ok = gate(r, id, nullptr, writes(flags) ? Intent::kModify : Intent::kRead); !ok) {
+  if (auto ok = guards::gate(r, id, nullptr,
+                             writes(flags) ? guards::Intent::kModify : guards::Intent::kRead);
+      !ok) {
     return ok.error();
   }
   return finish_open(r, std::move(node.value()), flags);
@@ -133,7 +136,8 @@ Result<Created> create(const Request& r, uint64_t parent, const char* name, mode
   if (!dir) return dir.error();
   auto n = client_name(r, parent, name);
   if (!n) return n.error();
-  if (auto ok = gate(r, parent, &n.value(), Intent::kCreate); !ok) return ok.error();
+  if (auto ok = guards::gate(r, parent, &n.value(), guards::Intent::kCreate); !ok)
+    return ok.error();
   // No setuid/setgid from the client; the policy's create.umask on top of the client's own.
   mode = (mode & 07777) & ~static_cast<mode_t>(S_ISUID | S_ISGID) & ~fs.policy()->create().umask;
 

@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "fusefs/ops/dir_stream.h"
-#include "fusefs/ops/filesystem.h"
-#include "fusefs/ops/growth.h"
-#include "fusefs/ops/request.h"
+#include "fusefs/guards/growth.h"
+#include "fusefs/mount/filesystem.h"
+#include "fusefs/mount/request.h"
+#include "fusefs/sys/dir_stream.h"
 
 namespace confinefs::ops {
 
@@ -35,7 +35,7 @@ struct OpenFile {
 struct OpenDir {
   NodeRef node;
   std::mutex mutex;
-  DirStream stream;
+  sys::DirStream stream;
 };
 
 // Which attributes setattr changes (mirrors FUSE_SET_ATTR_*, without the FUSE dependency).
@@ -69,7 +69,7 @@ Result<size_t> write(const Request& r, OpenFile& file, const void* buf, size_t s
 // The policy's growth limits for a write of length bytes at offset (EFBIG past max_file_size,
 // EDQUOT past quota_bytes). Keep the Growth alive until the write is done and destroy it before
 // replying: it settles the quota by reading the file's size through the fd (growth.h).
-Result<Growth> admit_write(const Request& r, OpenFile& file, off_t offset, size_t length);
+Result<guards::Growth> admit_write(const Request& r, OpenFile& file, off_t offset, size_t length);
 // After a write reached the host: a direct write makes the next open drop cached pages (io.cpp).
 void wrote(const OpenFile& file);
 Result<void> fsync(OpenFile& file, bool data_only);
@@ -96,8 +96,8 @@ Result<ListingScope> listing_scope(const Request& r, OpenDir& dir, bool check_vi
 // rename took it out). The caller then forgets the nodes its READDIRPLUS entries remembered.
 Result<void> listing_done(const Request& r, OpenDir& dir);
 // Next visible entry at or after the stream position, without consuming it; nullopt at the end.
-Result<std::optional<DirEntry>> peek_entry(const Request& r, OpenDir& dir,
-                                           const ListingScope& scope);
+Result<std::optional<sys::DirEntry>> peek_entry(const Request& r, OpenDir& dir,
+                                                const ListingScope& scope);
 Result<void> fsyncdir(OpenDir& dir, bool data_only);
 Result<Entry> mkdir(const Request& r, uint64_t parent, const char* name, mode_t mode);
 // Regular files, FIFOs and sockets (ops/objects.cpp); devices are refused.

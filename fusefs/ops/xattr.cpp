@@ -9,11 +9,11 @@
 #include <string_view>
 #include <vector>
 
+#include "fusefs/guards/gate.h"
+#include "fusefs/guards/verify.h"
 #include "fusefs/objects/marker.h"
 #include "fusefs/ops/common.h"
-#include "fusefs/ops/gate.h"
 #include "fusefs/ops/ops.h"
-#include "fusefs/ops/verify.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::ops {
@@ -34,7 +34,7 @@ bool is_acl(std::string_view name) {
 // as cp -a and rsync -A treat as "nothing to preserve"; every other namespace is EPERM.
 Error refuse_namespace(const Request& r, uint64_t id, std::string_view name) {
   bool acl = is_acl(name);
-  return deny_by_limit(r, id, "", acl ? EOPNOTSUPP : EPERM, "xattrs.namespaces");
+  return guards::deny_by_limit(r, id, "", acl ? EOPNOTSUPP : EPERM, "xattrs.namespaces");
 }
 
 // What the attribute name costs now on fd (0 when absent).
@@ -43,13 +43,13 @@ int64_t stored_cost(FdRef fd, const char* name) {
   return size ? static_cast<int64_t>(xattr_cost(name, size.value())) : 0;
 }
 
-Result<Fd> xattr_fd(const Request& r, const Node& node, Purpose purpose) {
-  auto fd = open_verified(r.fs, node, O_RDONLY, purpose);
+Result<Fd> xattr_fd(const Request& r, const Node& node, guards::Purpose purpose) {
+  auto fd = guards::open_verified(r.fs, node, O_RDONLY, purpose);
   if (!fd) return r.fs.refuse(r, node.id(), "", fd.error());
   return fd;
 }
 
-Result<Fd> xattr_fd(const Request& r, uint64_t id, Purpose purpose) {
+Result<Fd> xattr_fd(const Request& r, uint64_t id, guards::Purpose purpose) {
   auto node = node_of(r.fs, id);
   if (!node) return node.error();
   return xattr_fd(r, *node.value(), purpose);
@@ -66,7 +66,7 @@ Result<void> counted_change(const Request& r, const Node& node, FdRef fd, const 
   int64_t delta = after_cost - stored_cost(fd, name);
   if (delta > 0 &&
       !usage.take_bytes(static_cast<uint64_t>(delta), r.fs.policy()->limits().quota_bytes)) {
-    return deny_by_limit(r, node.id(), "", EDQUOT, "quota_bytes");
+    return guards::deny_by_limit(r, node.id(), "", EDQUOT, "quota_bytes");
   }
   auto changed = change();
   if (!changed && delta > 0) usage.adjust_bytes(-delta);  // nothing was stored
@@ -81,9 +81,9 @@ Result<size_t> getxattr(const Request& r, uint64_t id, const char* name, void* v
   // The kernel reads ACLs to check every caller's access (FUSE_CAP_POSIX_ACL): they are always
   // readable, whatever namespaces the policy lets the tenant change.
   if (!allowed(fs, name) && !is_acl(name)) return Error{ENODATA};
-  if (auto ok = gate(r, id, nullptr, Intent::kRead); !ok) return ok.error();
-  if (auto ok = inside(r, id); !ok) return ok.error();
-  auto fd = xattr_fd(r, id, Purpose::kRead);
+  if (auto ok = guards::gate(r, id, nullptr, guards::Intent::kRead); !ok) return ok.error();
+  if (auto ok = guards::inside(r, id); !ok) return ok.error();
+  auto fd = xattr_fd(r, id, guards::Purpose::kRead);
   if (!fd) return fd.error();
   return sys::fgetxattr(fd->ref(), name, value, size);
 }
@@ -92,12 +92,12 @@ Result<void> setxattr(const Request& r, uint64_t id, const char* name, const voi
                       size_t size, int flags) {
   Filesystem& fs = r.fs;
   if (!allowed(fs, name)) return refuse_namespace(r, id, name);
-  if (auto ok = gate(r, id, nullptr, Intent::kModify); !ok) return ok.error();
+  if (auto ok = guards::gate(r, id, nullptr, guards::Intent::kModify); !ok) return ok.error();
   auto node = node_of(fs, id);
   if (!node) return node.error();
   // As on the host: user attributes live on regular files and directories only.
   if (node.value()->type() != NodeType::kRegular && !node.value()->is_dir()) return Error{EPERM};
-  auto fd = xattr_fd(r, *node.value(), Purpose::kMetadata);
+  auto fd = xattr_fd(r, *node.value(), guards::Purpose::kMetadata);
   if (!fd) return fd.error();
   return counted_change(r, *node.value(), fd->ref(), name,
                         static_cast<int64_t>(xattr_cost(name, size)),
@@ -106,9 +106,9 @@ Result<void> setxattr(const Request& r, uint64_t id, const char* name, const voi
 
 Result<size_t> listxattr(const Request& r, uint64_t id, char* list, size_t size) {
   Filesystem& fs = r.fs;
-  if (auto ok = gate(r, id, nullptr, Intent::kRead); !ok) return ok.error();
-  if (auto ok = inside(r, id); !ok) return ok.error();
-  auto fd = xattr_fd(r, id, Purpose::kRead);
+  if (auto ok = guards::gate(r, id, nullptr, guards::Intent::kRead); !ok) return ok.error();
+  if (auto ok = guards::inside(r, id); !ok) return ok.error();
+  auto fd = xattr_fd(r, id, guards::Purpose::kRead);
   if (!fd) return fd.error();
   // The whole host list is read so the filtered size is exact, whatever the client asked for.
   auto all = sys::flistxattr_all(fd->ref());
@@ -131,10 +131,10 @@ Result<size_t> listxattr(const Request& r, uint64_t id, char* list, size_t size)
 Result<void> removexattr(const Request& r, uint64_t id, const char* name) {
   Filesystem& fs = r.fs;
   if (!allowed(fs, name)) return refuse_namespace(r, id, name);
-  if (auto ok = gate(r, id, nullptr, Intent::kModify); !ok) return ok.error();
+  if (auto ok = guards::gate(r, id, nullptr, guards::Intent::kModify); !ok) return ok.error();
   auto node = node_of(fs, id);
   if (!node) return node.error();
-  auto fd = xattr_fd(r, *node.value(), Purpose::kMetadata);
+  auto fd = xattr_fd(r, *node.value(), guards::Purpose::kMetadata);
   if (!fd) return fd.error();
   return counted_change(r, *node.value(), fd->ref(), name, 0,
                         [&] { return sys::fremovexattr(fd->ref(), name); });

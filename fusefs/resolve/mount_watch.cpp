@@ -9,6 +9,7 @@
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs {
+inline namespace resolve {
 namespace {
 
 Result<std::string> read_all(FdRef fd) {
@@ -74,4 +75,5 @@ bool MountWatch::mounts_possible() {
   return possible_;
 }
 
+}  // namespace resolve
 }  // namespace confinefs

@@ -12,10 +12,11 @@
 #include <mutex>
 #include <string>
 
+#include "fusefs/fd.h"
 #include "fusefs/resolve/resolver.h"
-#include "fusefs/sys/fd.h"
 
 namespace confinefs {
+inline namespace resolve {
 
 class MountWatch {
  public:
@@ -42,4 +43,5 @@ class MountWatch {
   bool possible_ = true;  // guarded by mutex_
 };
 
+}  // namespace resolve
 }  // namespace confinefs

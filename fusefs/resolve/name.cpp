@@ -3,6 +3,7 @@
 #include <climits>
 
 namespace confinefs {
+inline namespace resolve {
 
 Result<Name> Name::parse(const char* s) {
   size_t n = 0;
@@ -18,4 +19,5 @@ Result<Name> Name::parse(const char* s) {
   return Name(s, n);
 }
 
+}  // namespace resolve
 }  // namespace confinefs

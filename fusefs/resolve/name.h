@@ -7,9 +7,10 @@
 #include <cstddef>
 #include <string_view>
 
-#include "fusefs/sys/result.h"
+#include "fusefs/result.h"
 
 namespace confinefs {
+inline namespace resolve {
 
 class Name {
  public:
@@ -26,4 +27,5 @@ class Name {
   size_t n_;
 };
 
+}  // namespace resolve
 }  // namespace confinefs

@@ -16,6 +16,7 @@
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs {
+inline namespace resolve {
 namespace {
 
 // The name of fd's entry in /proc/self/fd: its number, NUL-terminated (an int always fits).
@@ -332,4 +333,5 @@ Result<void> Resolver::rename(FdRef from_dir, const Name& from, FdRef to_dir, co
   return {};
 }
 
+}  // namespace resolve
 }  // namespace confinefs

@@ -14,11 +14,12 @@
 #include <cstdint>
 #include <string>
 
+#include "fusefs/fd.h"
 #include "fusefs/resolve/name.h"
-#include "fusefs/sys/fd.h"
-#include "fusefs/sys/result.h"
+#include "fusefs/result.h"
 
 namespace confinefs {
+inline namespace resolve {
 
 // What the resolver found at a name: an O_PATH handle and the attributes read from that handle.
 struct ResolvedEntry {
@@ -123,4 +124,5 @@ class Resolver {
   mutable std::atomic<bool> use_openat2_{true};
 };
 
+}  // namespace resolve
 }  // namespace confinefs

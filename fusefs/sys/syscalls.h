@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "fusefs/sys/fd.h"
-#include "fusefs/sys/result.h"
+#include "fusefs/fd.h"
+#include "fusefs/result.h"
 
 namespace confinefs::sys {
 

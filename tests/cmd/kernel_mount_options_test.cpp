@@ -9,7 +9,7 @@
 
 #include "cmd/kernel_mount.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 namespace {
 
 bool has(const std::vector<std::string>& v, const std::string& s) {
@@ -57,4 +57,4 @@ TEST(KernelMountOptions, LibfuseOnlyWordsLeaveTheMountToLibfuse) {
 }
 
 }  // namespace
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

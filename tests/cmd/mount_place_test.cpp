@@ -12,7 +12,7 @@
 #include "cmd/stale_mount.h"
 #include "tests/support/mount_fixture.h"
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 namespace {
 
 using testing::TempTree;
@@ -96,4 +96,4 @@ TEST(ProbeMountpoint, FreeDirectoryAndAnotherFilesystem) {
 }
 
 }  // namespace
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace confinefs::cli {
+namespace confinefs::cmd {
 namespace {
 
 struct Parsed {
@@ -102,4 +102,4 @@ TEST(Options, HelpVersionAndPolicyCheckNeedNoPaths) {
 }
 
 }  // namespace
-}  // namespace confinefs::cli
+}  // namespace confinefs::cmd

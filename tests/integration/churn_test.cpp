@@ -2,7 +2,7 @@
 // atomically replaces it (write a temporary file, rename it over the name) in a loop, a client
 // opening the name for writing and for reading must see what a local filesystem gives, which is
 // no error at all. The kernel's cached entry may name the file that was there a moment ago; the
-// daemon finds it where it went (ops/current_name.h) or serves it as removed, and a stale chain
+// daemon finds it where it went (guards/current_name.h) or serves it as removed, and a stale chain
 // under rules is ESTALE, which the kernel retries with a fresh lookup, not ENOENT.
 #include <fcntl.h>
 #include <stdio.h>

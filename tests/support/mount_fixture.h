@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "fusefs/sys/fd.h"
+#include "fusefs/fd.h"
 
 namespace confinefs::testing {
 

@@ -3,7 +3,7 @@
 // project's one move-only owner.
 #pragma once
 
-#include "fusefs/sys/fd.h"
+#include "fusefs/fd.h"
 
 namespace torture {
 

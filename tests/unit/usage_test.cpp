@@ -1,5 +1,5 @@
 // Quota accounting: the Usage counters and the resolver-safe scan of a backing tree.
-#include "fusefs/ops/usage.h"
+#include "fusefs/mount/usage.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -6,9 +6,9 @@
 
 #include <sys/types.h>
 
-#include "fusefs/ops/filesystem.h"
+#include "fusefs/mount/filesystem.h"
 
-namespace confinefs {
+namespace confinefs::guards {
 
 class CallerCredentials {
  public:
@@ -23,4 +23,4 @@ class CallerCredentials {
   gid_t saved_gid_ = 0;
 };
 
-}  // namespace confinefs
+}  // namespace confinefs::guards

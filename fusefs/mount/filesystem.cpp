@@ -1,15 +1,16 @@
-#include "fusefs/ops/filesystem.h"
+#include "fusefs/mount/filesystem.h"
 
 #include <spdlog/spdlog.h>
 
 #include <cstring>
 
+#include "fusefs/audit/escape.h"
 #include "fusefs/audit/log_limit.h"
-#include "fusefs/ops/log_escape.h"
-#include "fusefs/ops/request.h"
+#include "fusefs/mount/request.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs {
+inline namespace mount {
 
 Filesystem::Filesystem(Resolver resolver, FilesystemConfig config,
                        std::shared_ptr<const policy::Policy> policy)
@@ -23,7 +24,7 @@ Filesystem::Filesystem(Resolver resolver, FilesystemConfig config,
           config.max_nodes),
       config_(config),
       policy_(policy::Policy::defaults()) {
-  // cli::load_startup_policy checked the audit sink already, so this fails only when the file
+  // cmd::load_startup_policy checked the audit sink already, so this fails only when the file
   // vanished since (denials then go to stderr) or the usage scan failed (quotas unenforced).
   if (auto ok = set_policy(policy); !ok) {
     spdlog::error("applying the policy: {}; audit to stderr, quotas not enforced",
@@ -66,7 +67,7 @@ Error Filesystem::refuse(const Request& r, uint64_t node, std::string_view name,
   }
   if (audit::admit_log_line()) {
     spdlog::warn("refused op={} tenant={} path={} reason={} errno={}", r.op_name(), pol->tenant(),
-                 escape_for_log(where), refusal_name(error.refusal), error.code);
+                 audit::escape_for_log(where), refusal_name(error.refusal), error.code);
   }
   audit::Event e;
   e.kind = audit::Kind::kEscape;
@@ -79,4 +80,5 @@ Error Filesystem::refuse(const Request& r, uint64_t node, std::string_view name,
   return error;
 }
 
+}  // namespace mount
 }  // namespace confinefs

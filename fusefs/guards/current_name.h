@@ -9,10 +9,10 @@
 
 #include <string>
 
+#include "fusefs/mount/filesystem.h"
 #include "fusefs/nodes/node.h"
-#include "fusefs/ops/filesystem.h"
 
-namespace confinefs {
+namespace confinefs::guards {
 
 struct CurrentName {
   std::string name;
@@ -29,4 +29,4 @@ bool nameless(const Node& node);
 // when no name leads to it otherwise (moved to another directory, or the directory is gone).
 Result<CurrentName> current_name(Filesystem& fs, const Node& node);
 
-}  // namespace confinefs
+}  // namespace confinefs::guards

@@ -1,4 +1,4 @@
-#include "fusefs/ops/usage.h"
+#include "fusefs/mount/usage.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -6,10 +6,11 @@
 #include <memory>
 #include <vector>
 
-#include "fusefs/ops/dir_stream.h"
+#include "fusefs/sys/dir_stream.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs {
+inline namespace mount {
 
 void Usage::start(UsageTotals totals) noexcept {
   bytes_.store(totals.bytes, std::memory_order_relaxed);
@@ -82,15 +83,16 @@ bool is_dot_or_dotdot(const char* n) {
 }
 
 // A directory to list, reopened for reading from a verified O_PATH handle.
-Result<std::unique_ptr<DirStream>> open_listing(const Resolver& r, FdRef handle) {
+Result<std::unique_ptr<sys::DirStream>> open_listing(const Resolver& r, FdRef handle) {
   auto fd = r.reopen(handle, O_RDONLY | O_DIRECTORY);
   if (!fd) return fd.error();
-  return std::make_unique<DirStream>(std::move(fd.value()));
+  return std::make_unique<sys::DirStream>(std::move(fd.value()));
 }
 
 // Counts one entry of `dir`; returns the stream to descend into when it is a directory.
-std::unique_ptr<DirStream> count_entry(const Resolver& r, const DirStream& dir, const char* raw,
-                                       bool may_descend, UsageTotals* totals) {
+std::unique_ptr<sys::DirStream> count_entry(const Resolver& r, const sys::DirStream& dir,
+                                            const char* raw, bool may_descend,
+                                            UsageTotals* totals) {
   auto name = Name::parse(raw);
   if (!name) return nullptr;
   auto st = r.stat_child(dir.fd(), name.value());
@@ -107,14 +109,14 @@ std::unique_ptr<DirStream> count_entry(const Resolver& r, const DirStream& dir, 
   if (!fd) return nullptr;
   if (auto bytes = xattr_bytes(fd->ref())) totals->bytes += bytes.value();
   if (!descend) return nullptr;
-  return std::make_unique<DirStream>(std::move(fd.value()));
+  return std::make_unique<sys::DirStream>(std::move(fd.value()));
 }
 
 }  // namespace
 
 Result<UsageTotals> scan_usage(const Resolver& resolver) {
   UsageTotals totals;
-  std::vector<std::unique_ptr<DirStream>> stack;
+  std::vector<std::unique_ptr<sys::DirStream>> stack;
   auto root = open_listing(resolver, resolver.root());
   if (!root) return root.error();
   stack.push_back(std::move(root.value()));
@@ -125,7 +127,7 @@ Result<UsageTotals> scan_usage(const Resolver& resolver) {
       stack.pop_back();
       continue;
     }
-    std::unique_ptr<DirStream> sub;
+    std::unique_ptr<sys::DirStream> sub;
     if (!is_dot_or_dotdot((*e)->name)) {
       sub = count_entry(resolver, *stack.back(), (*e)->name, stack.size() < kMaxScanDepth, &totals);
     }
@@ -135,4 +137,5 @@ Result<UsageTotals> scan_usage(const Resolver& resolver) {
   return totals;
 }
 
+}  // namespace mount
 }  // namespace confinefs

@@ -9,10 +9,10 @@
 #include <functional>
 #include <mutex>
 
-#include "fusefs/ops/filesystem.h"
-#include "fusefs/ops/request.h"
+#include "fusefs/mount/filesystem.h"
+#include "fusefs/mount/request.h"
 
-namespace confinefs::ops {
+namespace confinefs::guards {
 
 // EFBIG (audited) when a file would end past limits.max_file_size.
 Result<void> check_file_size(const Request& r, uint64_t node, uint64_t new_end);
@@ -60,4 +60,4 @@ inline std::function<uint64_t(uint64_t)> grows_to(uint64_t end) {
   return [end](uint64_t size) { return end > size ? end - size : 0; };
 }
 
-}  // namespace confinefs::ops
+}  // namespace confinefs::guards

@@ -1,11 +1,11 @@
-#include "fusefs/ops/growth.h"
+#include "fusefs/guards/growth.h"
 
 #include <sys/stat.h>
 
-#include "fusefs/ops/gate.h"
+#include "fusefs/guards/gate.h"
 #include "fusefs/sys/syscalls.h"
 
-namespace confinefs::ops {
+namespace confinefs::guards {
 
 Result<void> check_file_size(const Request& r, uint64_t node, uint64_t new_end) {
   const auto& limits = r.fs.policy()->limits();
@@ -37,4 +37,4 @@ Result<Growth> begin_growth(const Request& r, FdRef fd, const Node& node,
   return Growth(&fs, fd, std::move(lock), size, want);
 }
 
-}  // namespace confinefs::ops
+}  // namespace confinefs::guards

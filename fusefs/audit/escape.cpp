@@ -1,8 +1,8 @@
-#include "fusefs/ops/log_escape.h"
+#include "fusefs/audit/escape.h"
 
 #include <cstdio>
 
-namespace confinefs {
+namespace confinefs::audit {
 
 std::string escape_for_log(std::string_view s) {
   std::string out;
@@ -24,4 +24,4 @@ std::string escape_for_log(std::string_view s) {
   return out;
 }
 
-}  // namespace confinefs
+}  // namespace confinefs::audit

@@ -1,4 +1,4 @@
-#include "fusefs/ops/credentials.h"
+#include "fusefs/guards/credentials.h"
 
 #include <linux/capability.h>
 #include <sys/fsuid.h>
@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-namespace confinefs {
+namespace confinefs::guards {
 namespace {
 
 // Raises into this thread's effective set those of `wanted` that are in its permitted set
@@ -53,4 +53,4 @@ CallerCredentials::~CallerCredentials() {
   raise_effective(~uint64_t{0});
 }
 
-}  // namespace confinefs
+}  // namespace confinefs::guards

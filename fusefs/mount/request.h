@@ -5,9 +5,10 @@
 
 #include <cstdint>
 
-#include "fusefs/ops/filesystem.h"
+#include "fusefs/mount/filesystem.h"
 
 namespace confinefs {
+inline namespace mount {
 
 // The FUSE operation a request is, as audit lines and logs name it (op_name).
 enum class Op : unsigned char {
@@ -51,4 +52,5 @@ struct Request {
   audit::Client client() const noexcept { return {caller.pid, caller.uid, caller.gid}; }
 };
 
+}  // namespace mount
 }  // namespace confinefs

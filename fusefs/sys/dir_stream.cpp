@@ -1,4 +1,4 @@
-#include "fusefs/ops/dir_stream.h"
+#include "fusefs/sys/dir_stream.h"
 
 #include <dirent.h>
 
@@ -6,7 +6,7 @@
 
 #include "fusefs/sys/syscalls.h"
 
-namespace confinefs {
+namespace confinefs::sys {
 namespace {
 
 // The kernel's struct linux_dirent64 layout, as getdents64 writes it.
@@ -48,4 +48,4 @@ void DirStream::consume() {
   begin_ += d->d_reclen;
 }
 
-}  // namespace confinefs
+}  // namespace confinefs::sys

@@ -14,11 +14,11 @@
 #include <string>
 
 #include "fusefs/audit/event.h"
-#include "fusefs/ops/filesystem.h"
-#include "fusefs/ops/request.h"
+#include "fusefs/mount/filesystem.h"
+#include "fusefs/mount/request.h"
 #include "fusefs/resolve/name.h"
 
-namespace confinefs {
+namespace confinefs::guards {
 
 enum class Intent : unsigned char {
   kSee,     // lookup, getattr: hidden -> ENOENT, deny -> EACCES
@@ -83,4 +83,4 @@ bool hidden_from_listing(const policy::Policy& pol, const std::string& dir_path,
 Error deny_by_limit(const Request& r, uint64_t node, std::string_view child, int code,
                     std::string_view reason);
 
-}  // namespace confinefs
+}  // namespace confinefs::guards

@@ -1,4 +1,4 @@
-#include "fusefs/sys/result.h"
+#include "fusefs/result.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,13 +1,13 @@
-#include "fusefs/ops/current_name.h"
+#include "fusefs/guards/current_name.h"
 
 #include <fcntl.h>
 
-#include "fusefs/ops/common.h"
-#include "fusefs/ops/dir_stream.h"
+#include "fusefs/mount/parking.h"
 #include "fusefs/resolve/name.h"
+#include "fusefs/sys/dir_stream.h"
 #include "fusefs/sys/syscalls.h"
 
-namespace confinefs {
+namespace confinefs::guards {
 namespace {
 
 // How many entries are looked through: a huge directory costs no more than a few getdents calls.
@@ -35,11 +35,11 @@ Result<CurrentName> look_once(Filesystem& fs, const Node& node, const Node& pare
   }
   auto fd = fs.resolver().reopen(parent.handle(), O_RDONLY | O_DIRECTORY);
   if (!fd) return fd.error();
-  DirStream dir(std::move(fd.value()));
+  sys::DirStream dir(std::move(fd.value()));
   for (int i = 0; i < kScanEntries; ++i, dir.consume()) {
     auto entry = dir.peek();
     if (!entry || !entry.value()) break;
-    if (entry.value()->ino != node.key().ino || ops::is_parking_name(entry.value()->name)) continue;
+    if (entry.value()->ino != node.key().ino || is_parking_name(entry.value()->name)) continue;
     // The entry's inode number is only a hint: the name is looked at again as any other.
     if (auto st = stat_at(fs, parent, entry.value()->name); st && is(st.value(), node)) {
       return CurrentName{entry.value()->name, st.value()};
@@ -66,4 +66,4 @@ Result<CurrentName> current_name(Filesystem& fs, const Node& node) {
   return Error{ESTALE};
 }
 
-}  // namespace confinefs
+}  // namespace confinefs::guards

@@ -10,10 +10,10 @@
 #include <cstdint>
 #include <optional>
 
-#include "fusefs/sys/fd.h"
-#include "fusefs/sys/result.h"
+#include "fusefs/fd.h"
+#include "fusefs/result.h"
 
-namespace confinefs {
+namespace confinefs::sys {
 
 struct DirEntry {
   const char* name;  // NUL-terminated, valid until the stream moves on
@@ -42,4 +42,4 @@ class DirStream {
   alignas(8) std::array<char, 16384> buf_{};
 };
 
-}  // namespace confinefs
+}  // namespace confinefs::sys

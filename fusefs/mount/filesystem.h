@@ -11,14 +11,15 @@
 #include <string>
 
 #include "fusefs/audit/audit_log.h"
+#include "fusefs/mount/usage.h"
 #include "fusefs/nodes/node_table.h"
 #include "fusefs/objects/made_here.h"
-#include "fusefs/ops/usage.h"
 #include "fusefs/resolve/mount_watch.h"
 #include "fusefs/resolve/resolver.h"
 #include "policy/policy.h"
 
 namespace confinefs {
+inline namespace mount {
 
 struct Request;
 
@@ -98,4 +99,5 @@ class Filesystem {
   std::optional<MountWatch> mount_watch_;
 };
 
+}  // namespace mount
 }  // namespace confinefs

@@ -7,10 +7,10 @@
 // this cannot prove alone, and cmd/backing_mount.h what does).
 #pragma once
 
+#include "fusefs/mount/filesystem.h"
 #include "fusefs/nodes/node.h"
-#include "fusefs/ops/filesystem.h"
 
-namespace confinefs {
+namespace confinefs::guards {
 
 enum class Purpose : unsigned char {
   kRead,      // reading content or attributes that are not plain stat (xattrs)
@@ -27,4 +27,4 @@ Result<void> verify_identity(const Filesystem& fs, const Node& node, const struc
 Result<Fd> open_verified(Filesystem& fs, const Node& node, int flags, Purpose purpose,
                          struct stat* attr = nullptr);
 
-}  // namespace confinefs
+}  // namespace confinefs::guards

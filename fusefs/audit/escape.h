@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-namespace confinefs {
+namespace confinefs::audit {
 
 std::string escape_for_log(std::string_view s);
 
-}  // namespace confinefs
+}  // namespace confinefs::audit

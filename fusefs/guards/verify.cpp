@@ -1,11 +1,11 @@
-#include "fusefs/ops/verify.h"
+#include "fusefs/guards/verify.h"
 
 #include <fcntl.h>
 
-#include "fusefs/ops/current_name.h"
+#include "fusefs/guards/current_name.h"
 #include "fusefs/sys/syscalls.h"
 
-namespace confinefs {
+namespace confinefs::guards {
 namespace {
 
 bool hardlinks_readable(const Filesystem& fs, Purpose purpose) {
@@ -84,4 +84,4 @@ Result<Fd> open_verified(Filesystem& fs, const Node& node, int flags, Purpose pu
   return fd;
 }
 
-}  // namespace confinefs
+}  // namespace confinefs::guards

@@ -19,9 +19,10 @@
 
 #include "fusefs/nodes/node.h"
 #include "fusefs/resolve/resolver.h"
-#include "fusefs/sys/result.h"
+#include "fusefs/result.h"
 
 namespace confinefs {
+inline namespace mount {
 
 struct UsageTotals {
   uint64_t bytes = 0;
@@ -69,4 +70,5 @@ inline constexpr size_t kMaxScanDepth = 4096;
 // symlinks, special files and foreign mounts are skipped, as lookup would refuse them).
 Result<UsageTotals> scan_usage(const Resolver& resolver);
 
+}  // namespace mount
 }  // namespace confinefs

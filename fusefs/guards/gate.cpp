@@ -1,15 +1,15 @@
-#include "fusefs/ops/gate.h"
+#include "fusefs/guards/gate.h"
 
 #include <spdlog/spdlog.h>
 
 #include <vector>
 
+#include "fusefs/audit/escape.h"
 #include "fusefs/audit/log_limit.h"
-#include "fusefs/ops/current_name.h"
-#include "fusefs/ops/log_escape.h"
+#include "fusefs/guards/current_name.h"
 #include "fusefs/sys/syscalls.h"
 
-namespace confinefs {
+namespace confinefs::guards {
 namespace {
 
 using policy::Access;
@@ -99,7 +99,7 @@ std::string path_of(const std::vector<Link>& chain) {
 
 // The node's virtual path, with every link re-checked against the backing tree (see gate.h).
 // The node's own name may have changed within its directory (an outside exchange or rename): it
-// is then decided where it is now (ops/current_name.h), as a fresh lookup of that name would be.
+// is then decided where it is now (guards/current_name.h), as a fresh lookup of that name would be.
 Result<std::string> verified_path(Filesystem& fs, uint64_t id, Intent intent) {
   auto chain = chain_of(fs, id);
   for (int attempt = 0; chain && attempt < kChainAttempts; ++attempt) {
@@ -141,8 +141,8 @@ Error deny(const Request& r, const policy::Policy& pol, const std::string& path,
   r.fs.counters().denials.fetch_add(1, std::memory_order_relaxed);
   if (audit::admit_log_line()) {
     spdlog::info("denied op={} tenant={} path={} access={} rule={} errno={} pid={} uid={}",
-                 r.op_name(), pol.tenant(), escape_for_log(path), policy::access_name(d.access),
-                 d.rule, code, r.caller.pid, r.caller.uid);
+                 r.op_name(), pol.tenant(), audit::escape_for_log(path),
+                 policy::access_name(d.access), d.rule, code, r.caller.pid, r.caller.uid);
   }
   audit::Event e = event(audit::Kind::kPolicy, r, path, code);
   e.access = policy::access_name(d.access);
@@ -155,7 +155,7 @@ Error deny(const Request& r, const policy::Policy& pol, const std::string& path,
 Error stale(const Request& r, const policy::Policy& pol, uint64_t node) {
   std::string last = r.fs.nodes().virtual_path(node);
   spdlog::debug("stale op={} path={}: the name no longer leads to the node", r.op_name(),
-                escape_for_log(last));
+                audit::escape_for_log(last));
   record(r.fs, pol, event(audit::Kind::kStale, r, last, ESTALE));
   return Error{ESTALE};
 }
@@ -317,7 +317,7 @@ Error deny_by_limit(const Request& r, uint64_t node, std::string_view child, int
   fs.counters().denials.fetch_add(1, std::memory_order_relaxed);
   if (audit::admit_log_line()) {
     spdlog::info("denied op={} tenant={} path={} limit={} errno={}", r.op_name(), pol->tenant(),
-                 escape_for_log(path), reason, code);
+                 audit::escape_for_log(path), reason, code);
   }
   audit::Event e = event(audit::Kind::kLimit, r, path, code);
   e.reason = reason;
@@ -325,4 +325,4 @@ Error deny_by_limit(const Request& r, uint64_t node, std::string_view child, int
   return Error{code};
 }
 
-}  // namespace confinefs
+}  // namespace confinefs::guards

@@ -1,6 +1,7 @@
-#include "fusefs/ops/request.h"
+#include "fusefs/mount/request.h"
 
 namespace confinefs {
+inline namespace mount {
 
 const char* op_name(Op op) noexcept {
   switch (op) {
@@ -34,4 +35,5 @@ const char* op_name(Op op) noexcept {
   return "?";
 }
 
+}  // namespace mount
 }  // namespace confinefs
