@@ -14,14 +14,15 @@
 #include <cstring>
 
 #include "cmd/stale_mount.h"
+#include "fusefs/sys/syscalls.h"
 
 namespace confinefs::cmd {
 namespace {
 
 constexpr int kExitLive = 0;
-constexpr int kExitProblem = 1;  // stale, not answering, or not ours
-constexpr int kExitUsage = 2;
-constexpr int kExitNotMounted = 3;
+constexpr int kExitProblem = 1;     // stale, not answering, or not ours
+constexpr int kExitNotMounted = 3;  // status: nothing is mounted there
+// Usage errors (a MOUNTPOINT that cannot be named) are Exit::kUsage, as everywhere in cmd/.
 
 // FNV-1a: a short stable name for any mountpoint path (sun_path holds only 108 bytes).
 uint64_t fnv1a(const std::string& s) {
@@ -109,10 +110,10 @@ Result<std::unique_ptr<ControlServer>> ControlServer::bind(const std::string& pa
   ::umask(old);
   if (rc != 0) return Error{err};
   if (::listen(s.get(), 8) != 0) return last_error();
-  int stop[2];
-  if (::pipe2(stop, O_CLOEXEC) != 0) return last_error();
-  return std::unique_ptr<ControlServer>(
-      new ControlServer(std::move(s), Fd(stop[0]), Fd(stop[1]), std::move(status)));
+  auto stop = sys::pipe(O_CLOEXEC);
+  if (!stop) return stop.error();
+  return std::unique_ptr<ControlServer>(new ControlServer(
+      std::move(s), std::move(stop->read), std::move(stop->write), std::move(status)));
 }
 
 void ControlServer::start() {
@@ -154,18 +155,13 @@ ControlServer::~ControlServer() {
 
 namespace {
 
-// The place status and unmount-stale act on; nullopt (and a message) when it cannot be named,
-// or its last component is a symbolic link (never followed, as at start).
-std::optional<MountPlace> place_of(const std::string& mountpoint) {
+// The place status and unmount-stale act on: a usage Failure when it cannot be named, or its
+// last component is a symbolic link (never followed, as at start).
+Phase<MountPlace> place_of(const std::string& mountpoint) {
   auto place = MountPlace::open(mountpoint);
-  if (!place) {
-    std::fprintf(stderr, "confinefs: %s: %s\n", mountpoint.c_str(), std::strerror(place.code()));
-    return std::nullopt;
-  }
+  if (!place) return Failure::usage(with_errno(mountpoint, place.code()));
   if (auto top = place->open_top(); !top && top.code() == ELOOP) {
-    std::fprintf(stderr, "confinefs: %s is a symbolic link; give the real directory\n",
-                 place->canonical().c_str());
-    return std::nullopt;
+    return Failure::usage(place->canonical() + " is a symbolic link; give the real directory");
   }
   return std::move(place.value());
 }
@@ -174,7 +170,7 @@ std::optional<MountPlace> place_of(const std::string& mountpoint) {
 
 int status_command(const std::string& mountpoint) {
   auto place = place_of(mountpoint);
-  if (!place) return kExitUsage;
+  if (!place) return report(place.error());
   const std::string& canonical = place->canonical();
   MountProbe probe = probe_mountpoint(*place);
   std::printf("mountpoint=%s\nstate=%s\n", canonical.c_str(), state_name(probe.state));
@@ -194,7 +190,7 @@ int status_command(const std::string& mountpoint) {
 
 int unmount_stale_command(const std::string& mountpoint) {
   auto place = place_of(mountpoint);
-  if (!place) return kExitUsage;
+  if (!place) return report(place.error());
   const std::string& canonical = place->canonical();
   MountProbe probe = probe_mountpoint(*place);
   if (probe.state == MountState::kLive || probe.state == MountState::kOther ||
@@ -203,9 +199,8 @@ int unmount_stale_command(const std::string& mountpoint) {
                  state_name(probe.state), probe.entry.fstype.c_str());
     return kExitProblem;
   }
-  std::string why = clear_stale_mount(*place);
-  if (!why.empty()) {
-    std::fprintf(stderr, "confinefs: %s\n", why.c_str());
+  if (auto cleared = clear_stale_mount(*place); !cleared) {
+    report(cleared.error());
     return kExitProblem;
   }
   // No live daemon owns the socket now (the mount is gone): remove what a crash left.

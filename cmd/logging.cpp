@@ -7,9 +7,11 @@
 
 namespace confinefs::cmd {
 
-bool setup_logging(const std::string& level) {
+Phase<> setup_logging(const std::string& level) {
   auto lvl = spdlog::level::from_str(level);
-  if (lvl == spdlog::level::off && level != "off") return false;
+  if (lvl == spdlog::level::off && level != "off") {
+    return Failure::usage("unknown log level " + level);
+  }
   auto logger = spdlog::stderr_logger_mt("confinefs");
   spdlog::set_default_logger(logger);
   if (std::getenv("JOURNAL_STREAM") != nullptr) {
@@ -19,7 +21,7 @@ bool setup_logging(const std::string& level) {
   }
   spdlog::set_level(lvl);
   spdlog::flush_on(spdlog::level::warn);
-  return true;
+  return {};
 }
 
 }  // namespace confinefs::cmd

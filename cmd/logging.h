@@ -3,9 +3,11 @@
 
 #include <string>
 
+#include "cmd/failure.h"
+
 namespace confinefs::cmd {
 
-// Returns false when level is not a known spdlog level name.
-bool setup_logging(const std::string& level);
+// A level that is not a known spdlog level name is a usage Failure.
+Phase<> setup_logging(const std::string& level);
 
 }  // namespace confinefs::cmd

@@ -3,7 +3,7 @@
 //   open BACKING (no following) -> clear a stale mount at MOUNTPOINT, refuse a live one -> check
 //   MOUNTPOINT -> load policy -> build the session (validates mount options) -> bind BACKING onto
 //   itself unless it is a mount root (the first step that leaves something mounted) -> exit
-//   signals -> mount -> daemonize unless -f -> bind the control socket, fork the unmount helper ->
+//   signals -> mount -> daemonize unless -f -> fork the unmount helper, bind the control socket ->
 //   confine: no_new_privs, Landlock, privileges (tenant uid, or the serving capabilities as root or
 //   as the service user), seccomp
 //   -> start the threads (SIGHUP reload, control), which inherit all of it -> serve (READY=1 once
@@ -11,7 +11,8 @@
 // Every restriction is applied while the daemon has a single thread: Landlock and seccomp bind
 // the calling thread and its later children, and libfuse creates its workers inside serve().
 // Exit status: 0 after a clean unmount (signal or fusermount3 -u), 2 for usage and configuration
-// errors (nothing is mounted then), 1 for failures at run time.
+// errors (nothing is mounted then), 1 for failures at run time: each phase returns a Failure that
+// says which (cmd/failure.h), and main() reports it once.
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -53,13 +54,8 @@ namespace {
 
 using namespace confinefs;
 
-constexpr int kExitRuntime = 1;
-constexpr int kExitUsage = 2;
-
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "confinefs: %s\n", message.c_str());
-  return kExitUsage;
-}
+using cmd::Failure;
+using cmd::Phase;
 
 void raise_fd_limit() {
   rlimit lim{};
@@ -75,14 +71,15 @@ size_t fd_limit() {
   return static_cast<size_t>(lim.rlim_cur);
 }
 
-std::string backing_error(const std::string& path, int code) {
+Failure backing_failure(const std::string& path, int code) {
   struct stat st {};
   // O_NOFOLLOW|O_DIRECTORY reports a symlink as ENOTDIR; say what it really is.
   if (code == ENOTDIR && ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) code = ELOOP;
   switch (code) {
-    case ELOOP: return "BACKING " + path + " is a symbolic link; give the real directory";
-    case ENOTDIR: return "BACKING " + path + " is not a directory";
-    default: return "BACKING " + path + ": " + std::strerror(code);
+    case ELOOP:
+      return Failure::usage("BACKING " + path + " is a symbolic link; give the real directory");
+    case ENOTDIR: return Failure::usage("BACKING " + path + " is not a directory");
+    default: return Failure::usage(cmd::with_errno("BACKING " + path, code));
   }
 }
 
@@ -97,18 +94,31 @@ std::vector<std::string> mount_options(const cmd::Options& o) {
 // With mount.fuse3's drop_privileges the kernel mount already exists (MOUNTPOINT is /dev/fd/N),
 // made with exactly the options we were given: without these three it would be a mount with no
 // permission checks that honours setuid bits and devices, so it is refused.
-std::string check_premounted(const cmd::Options& o) {
-  if (!o.mountpoint.starts_with("/dev/fd/")) return "";
+Phase<> check_premounted(const cmd::Options& o) {
+  if (!o.mountpoint.starts_with("/dev/fd/")) return {};
   for (const char* needed : {"default_permissions", "nosuid", "nodev"}) {
     if (std::find(o.mount_options.begin(), o.mount_options.end(), needed) ==
             o.mount_options.end() ||
         !o.overridden.empty()) {
-      return "the mount at " + o.mountpoint +
-             " was made by mount.fuse3 (drop_privileges); add default_permissions,nosuid,nodev "
-             "to its options";
+      return Failure::usage(
+          "the mount at " + o.mountpoint +
+          " was made by mount.fuse3 (drop_privileges); add default_permissions,nosuid,nodev "
+          "to its options");
     }
   }
-  return "";
+  return {};
+}
+
+// What the options ask for that cannot work here, found before anything is opened.
+Phase<> check_options(const cmd::Options& opts) {
+  if (auto ok = check_premounted(opts); !ok) return ok;
+  if (opts.user && opts.service_user) {
+    return Failure::usage("user= and service_user= exclude each other");
+  }
+  if (opts.landlock == cmd::LandlockMode::kRequire && cmd::landlock_abi() == 0) {
+    return Failure::usage("landlock=require, but this kernel has no Landlock (or it is disabled)");
+  }
+  return {};
 }
 
 // What the daemon is, for STATUS=, the control socket and the logs.
@@ -152,11 +162,11 @@ size_t thread_count() {
   return n;
 }
 
-// Landlock as -o landlock= asks; false when the daemon must not go on.
-bool apply_landlock(const cmd::Options& opts, Filesystem& fs, Identity& id) {
+// Landlock as -o landlock= asks.
+Phase<> apply_landlock(const cmd::Options& opts, Filesystem& fs, Identity& id) {
   if (opts.landlock == cmd::LandlockMode::kOff) {
     spdlog::warn("landlock=off: a directory moved out of BACKING stays writable (threat 7)");
-    return true;
+    return {};
   }
   cmd::LandlockRules rules{fs.resolver().root(), std::nullopt, opts.policy_file, false};
   auto p = fs.policy();
@@ -167,86 +177,82 @@ bool apply_landlock(const cmd::Options& opts, Filesystem& fs, Identity& id) {
   if (abi) {
     id.landlock_abi = abi.value();
     spdlog::info("landlock ABI {}: confined to {}", abi.value(), opts.backing);
-    return true;
+    return {};
   }
   if (opts.landlock == cmd::LandlockMode::kRequire) {
-    spdlog::error("landlock=require: cannot apply Landlock: {}", std::strerror(abi.code()));
-    return false;
+    return Failure::runtime(cmd::with_errno("landlock=require: cannot apply Landlock", abi.code()));
   }
   spdlog::warn(
       "Landlock unavailable ({}): a directory moved out of BACKING stays writable "
       "(threat 7); use landlock=require to refuse to run like this",
       std::strerror(abi.code()));
-  return true;
+  return {};
 }
 
 // no_new_privs, Landlock, the privilege drop, seccomp: in this order, on the only thread.
-bool confine(const cmd::Options& opts, Filesystem& fs, const std::optional<cmd::Tenant>& tenant,
-             Identity& id) {
+Phase<> confine(const cmd::Options& opts, Filesystem& fs, const std::optional<cmd::Tenant>& tenant,
+                Identity& id) {
   if (size_t n = thread_count(); n != 1) {
-    spdlog::error("internal error: {} threads before confinement; only the first would be bound",
-                  n);
-    return false;
+    return Failure::runtime("internal error: " + std::to_string(n) +
+                            " threads before confinement; only the first would be bound");
   }
   if (auto ok = cmd::set_no_new_privs(); !ok) {
-    spdlog::error("no_new_privs: {}", std::strerror(ok.code()));
-    return false;
+    return Failure::runtime(cmd::with_errno("no_new_privs", ok.code()));
   }
   // Log timestamps: load the time zone now; /etc/localtime is out of reach afterwards.
   ::tzset();
   // Landlock before the id switch: the rules name files (policy, audit log) only root may open.
-  if (!apply_landlock(opts, fs, id)) return false;
+  if (auto ok = apply_landlock(opts, fs, id); !ok) return ok;
   if (auto ok = cmd::drop_privileges(tenant); !ok) {
-    spdlog::error("dropping privileges: {}", std::strerror(ok.code()));
-    return false;
+    return Failure::runtime(cmd::with_errno("dropping privileges", ok.code()));
   }
   if (tenant) spdlog::info("running as {} (uid {} gid {})", tenant->name, tenant->uid, tenant->gid);
   if (opts.seccomp) {
     if (auto ok = cmd::install_seccomp_allow_list(); !ok) {
-      spdlog::error("seccomp: {}", std::strerror(ok.code()));
-      return false;
+      return Failure::runtime(cmd::with_errno("seccomp", ok.code()));
     }
     id.seccomp = true;
   }
-  return true;
+  return {};
 }
 
 // Mounts with the new mount API when it can, so the mount's ids are exact (kernel_mount.h);
 // otherwise (not root, or allow_root/auto_unmount) libfuse mounts, with fusermount3 if need be.
-Result<std::optional<cmd::KernelMount>> mount_filesystem(const cmd::Options& opts,
-                                                         const Identity& id,
-                                                         const cmd::MountPlace* place,
-                                                         const cmd::CheckedMountpoint& checked,
-                                                         fuse::Session& session) {
+Phase<std::optional<cmd::KernelMount>> mount_filesystem(const cmd::Options& opts,
+                                                        const Identity& id,
+                                                        const cmd::MountPlace* place,
+                                                        const Fd& checked_dir,
+                                                        fuse::Session& session) {
   auto words = cmd::kernel_mount_options(mount_options(opts));
-  if (words && place && checked.dir.valid()) {
-    auto own = cmd::KernelMount::mount(checked.dir.ref(), *place, *words);
+  if (words && place && checked_dir.valid()) {
+    auto own = cmd::KernelMount::mount(checked_dir.ref(), *place, *words);
     if (own) {
-      if (auto ok = session.adopt(own->take_channel()); !ok) return ok.error();
+      if (auto ok = session.adopt(own->take_channel()); !ok) {
+        return Failure::runtime(cmd::with_errno("cannot serve the mount", ok.code()));
+      }
       return std::optional<cmd::KernelMount>(std::move(own.value()));
     }
     if (own.code() != EPERM && own.code() != ENOSYS) {
-      spdlog::error("cannot mount at {}: {}", id.mountpoint, std::strerror(own.code()));
-      return own.error();
+      return Failure::runtime(cmd::with_errno("cannot mount at " + id.mountpoint, own.code()));
     }
     spdlog::debug("fsopen: {}; libfuse mounts", std::strerror(own.code()));
   }
   for (const auto& w : opts.mount_options) {
     if (cmd::kernel_only_option(w) && !opts.mountpoint.starts_with("/dev/fd/")) {
-      spdlog::error(
-          "option {} needs confinefs to mount by itself (as root, without allow_root "
-          "or auto_unmount)",
-          w);
-      return Error{EINVAL};
+      return Failure::runtime("option " + w +
+                              " needs confinefs to mount by itself (as root, without allow_root "
+                              "or auto_unmount)");
     }
   }
-  if (auto ok = session.mount(); !ok) return ok.error();
+  if (auto ok = session.mount(); !ok) {
+    return Failure::runtime("cannot mount at " + id.mountpoint + " (libfuse said why above)");
+  }
   return std::optional<cmd::KernelMount>();
 }
 
-int serve_confined(const cmd::Options& opts, Filesystem& fs, fuse::Session& session,
-                   const cmd::MountPlace* place, std::optional<cmd::KernelMount>& own_mount,
-                   const std::optional<cmd::Tenant>& tenant, Identity& id) {
+Phase<> serve_confined(const cmd::Options& opts, Filesystem& fs, fuse::Session& session,
+                       const cmd::MountPlace* place, std::optional<cmd::KernelMount>& own_mount,
+                       const std::optional<cmd::Tenant>& tenant, Identity& id) {
   std::unique_ptr<cmd::ControlServer> control;
   std::unique_ptr<cmd::UnmountHelper> helper;
   if (place != nullptr) {  // none when mount.fuse3 mounted it for us
@@ -256,8 +262,7 @@ int serve_confined(const cmd::Options& opts, Filesystem& fs, fuse::Session& sess
     auto ours = own_mount ? own_mount->identity() : cmd::mount_identity_at(*place);
     auto started = cmd::UnmountHelper::start(*place, ours, socket);
     if (!started) {
-      spdlog::error("cannot start the unmount helper: {}", std::strerror(started.code()));
-      return kExitRuntime;
+      return Failure::runtime(cmd::with_errno("cannot start the unmount helper", started.code()));
     }
     helper = std::move(started.value());
     if (own_mount) own_mount->release();
@@ -275,7 +280,7 @@ int serve_confined(const cmd::Options& opts, Filesystem& fs, fuse::Session& sess
     spdlog::warn("cannot read the mount table ({}): listings stat every entry",
                  std::strerror(watch.code()));
   }
-  if (!confine(opts, fs, tenant, id)) return kExitRuntime;
+  if (auto ok = confine(opts, fs, tenant, id); !ok) return ok;
   // Created after confinement, so these threads inherit it.
   cmd::ReloadOnHangup hangup([&] { cmd::reload_policy(opts, fs); });
   if (!hangup.installed()) spdlog::warn("cannot install the SIGHUP handler: no policy reload");
@@ -292,11 +297,8 @@ int serve_confined(const cmd::Options& opts, Filesystem& fs, fuse::Session& sess
     }
   }
   spdlog::info("unmounted {}", opts.mountpoint);
-  if (!served) {
-    spdlog::error("session ended with error: {}", std::strerror(served.code()));
-    return kExitRuntime;
-  }
-  return 0;
+  if (!served) return Failure::runtime(cmd::with_errno("session ended with error", served.code()));
+  return {};
 }
 
 // Whether BACKING keeps every spelling of a name apart (threat 34), probed through a second
@@ -314,57 +316,32 @@ FilesystemConfig::Names probe_name_folding(const Fd& dir, const std::string& bac
   return folds.value() ? FilesystemConfig::Names::kFolded : FilesystemConfig::Names::kDistinct;
 }
 
-int run(const cmd::Options& opts) {
-  if (auto why = check_premounted(opts); !why.empty()) return usage_error(why);
-  for (const auto& o : opts.overridden) {
-    spdlog::warn("option '{}' ignored: confinefs always mounts nosuid,nodev", o);
-  }
-  std::optional<cmd::Tenant> tenant;
-  if (opts.user && opts.service_user)
-    return usage_error("user= and service_user= exclude each other");
-  if (auto why =
-          cmd::lookup_tenant(opts.service_user ? opts.service_user : opts.user, opts.group, tenant);
-      !why.empty()) {
-    return usage_error(why);
-  }
-  if (tenant) tenant->service = opts.service_user.has_value();
-  // A file size limit set on the daemon (prlimit) must fail the write, not kill the daemon.
-  ::signal(SIGXFSZ, SIG_IGN);
-  if (opts.landlock == cmd::LandlockMode::kRequire && cmd::landlock_abi() == 0) {
-    return usage_error("landlock=require, but this kernel has no Landlock (or it is disabled)");
-  }
-  raise_fd_limit();
-  auto dir = cmd::open_backing_dir(opts.backing);
-  if (!dir) return usage_error(backing_error(opts.backing, dir.code()));
-  auto dir_attr = sys::fstat(dir->ref());
-  if (!dir_attr) return usage_error(backing_error(opts.backing, dir_attr.code()));
-  // MOUNTPOINT is named once: every later step finds its directory from the held parent.
+// MOUNTPOINT, named once: every later step finds its directory from the held parent. A stale
+// mount there is cleared, a live one refused; then the top directory is checked against BACKING.
+// None when mount.fuse3 mounted it for us (MOUNTPOINT is /dev/fd/N).
+struct MountTarget {
   std::optional<cmd::MountPlace> place;
-  cmd::CheckedMountpoint checked;
-  if (!opts.mountpoint.starts_with("/dev/fd/")) {  // mount.fuse3 mounted it for us
-    auto opened = cmd::MountPlace::open(opts.mountpoint);
-    if (!opened) {
-      return usage_error("mountpoint " + opts.mountpoint + ": " + std::strerror(opened.code()));
-    }
-    place = std::move(opened.value());
-    if (auto why = cmd::clear_stale_mount(*place); !why.empty()) return usage_error(why);
-    checked = cmd::check_mountpoint(*place, dir_attr.value());
-    if (!checked.refusal.empty()) return usage_error(checked.refusal);
-  }
-  auto policy = cmd::load_startup_policy(opts);
-  if (!policy) return kExitUsage;
-  FilesystemConfig::Names names = probe_name_folding(dir.value(), opts.backing);
-  if (policy->has_rules() && names != FilesystemConfig::Names::kDistinct) {
-    return usage_error(cmd::folding_refusal(opts.backing, names));
-  }
+  Fd checked_dir;  // the directory that was checked: the mount goes onto this fd
+};
 
-  Identity id{policy->tenant(), opts.backing, place ? place->canonical() : opts.mountpoint};
-  // fs is set below, once BACKING is on its own mount; nothing runs these before serve().
-  fuse::MountState state{nullptr, cmd::timeouts_for(opts.cache), [&] {
-                           spdlog::info("mounted {} at {} tenant={}", opts.backing, opts.mountpoint,
-                                        state.fs->policy()->tenant());
-                           cmd::notify_ready("ready: " + id.line());
-                         }};
+Phase<MountTarget> open_mount_target(const cmd::Options& opts, const struct stat& backing) {
+  MountTarget target;
+  if (opts.mountpoint.starts_with("/dev/fd/")) return target;
+  auto opened = cmd::MountPlace::open(opts.mountpoint);
+  if (!opened) {
+    return Failure::usage(cmd::with_errno("mountpoint " + opts.mountpoint, opened.code()));
+  }
+  target.place = std::move(opened.value());
+  if (auto ok = cmd::clear_stale_mount(*target.place); !ok) return ok.error();
+  auto checked = cmd::check_mountpoint(*target.place, backing);
+  if (!checked) return checked.error();
+  target.checked_dir = std::move(checked.value());
+  return target;
+}
+
+// The libfuse session, not yet mounted; it validates the mount options.
+Phase<std::unique_ptr<fuse::Session>> make_session(const cmd::Options& opts,
+                                                   fuse::MountState& state) {
   fuse::SessionOptions so;
   so.mountpoint = opts.mountpoint;
   so.mount_options = mount_options(opts);
@@ -372,59 +349,92 @@ int run(const cmd::Options& opts) {
   so.debug = opts.debug;
   if (opts.single_thread) so.max_threads = 1;
   auto session = fuse::Session::create(&state, so);
-  if (!session) return usage_error("invalid mount options (see above)");
+  if (!session) return Failure::usage("invalid mount options (see above)");
+  return std::move(session.value());
+}
 
-  // Every usage check has passed: only now may start-up leave something mounted.
-  auto backing = cmd::make_own_mount(std::move(dir.value()), opts.backing, opts.backing_mount);
-  if (!backing) return usage_error(backing_error(opts.backing, backing.code()));
+// The resolver over BACKING, once it is on a mount of its own (the first step that leaves
+// something mounted: every usage check has passed before it).
+Phase<Resolver> serve_from(Fd dir, const cmd::Options& opts, Identity& id) {
+  auto backing = cmd::make_own_mount(std::move(dir), opts.backing, opts.backing_mount);
+  if (!backing) return backing_failure(opts.backing, backing.code());
   id.backing_mount = backing->state;
   auto resolver = Resolver::open_root(std::move(backing->dir));
-  if (!resolver) return usage_error(backing_error(opts.backing, resolver.code()));
+  if (!resolver) return backing_failure(opts.backing, resolver.code());
+  return std::move(resolver.value());
+}
+
+FilesystemConfig filesystem_config(const cmd::Options& opts, FilesystemConfig::Names names) {
   FilesystemConfig config;
   config.max_nodes = opts.max_nodes;
   // With user= the daemon is the tenant and creates everything as the tenant.
   config.caller_credentials = !opts.user;
   config.names = names;
-  Filesystem fs(std::move(resolver.value()), config, policy);
+  return config;
+}
+
+// Detaches unless -f; /proc/self/fd is reopened for the new process.
+Phase<> daemonize(const cmd::Options& opts, Filesystem& fs) {
+  if (opts.foreground) return {};
+  if (fuse_daemonize(0) != 0) return Failure::runtime("cannot detach from the terminal");
+  if (auto ok = fs.resolver().rebind_proc(); !ok) {
+    return Failure::runtime(
+        cmd::with_errno("cannot reopen /proc/self/fd after daemonizing", ok.code()));
+  }
+  return {};
+}
+
+// The start-up phases, in the order of the comment at the top of this file.
+Phase<> run(const cmd::Options& opts) {
+  if (auto ok = check_options(opts); !ok) return ok;
+  for (const auto& o : opts.overridden) {
+    spdlog::warn("option '{}' ignored: confinefs always mounts nosuid,nodev", o);
+  }
+  auto tenant = cmd::lookup_tenant(opts.service_user ? opts.service_user : opts.user, opts.group);
+  if (!tenant) return tenant.error();
+  if (tenant.value()) tenant.value()->service = opts.service_user.has_value();
+  // A file size limit set on the daemon (prlimit) must fail the write, not kill the daemon.
+  ::signal(SIGXFSZ, SIG_IGN);
+  raise_fd_limit();
+
+  auto dir = cmd::open_backing_dir(opts.backing);
+  if (!dir) return backing_failure(opts.backing, dir.code());
+  auto dir_attr = sys::fstat(dir->ref());
+  if (!dir_attr) return backing_failure(opts.backing, dir_attr.code());
+  auto target = open_mount_target(opts, dir_attr.value());
+  if (!target) return target.error();
+  auto policy = cmd::load_startup_policy(opts);
+  if (!policy) return policy.error();
+  FilesystemConfig::Names names = probe_name_folding(dir.value(), opts.backing);
+  if (auto ok = cmd::check_names_keep_rules(*policy.value(), opts.backing, names); !ok) return ok;
+
+  const cmd::MountPlace* place = target->place ? &*target->place : nullptr;
+  Identity id{policy.value()->tenant(), opts.backing, place ? place->canonical() : opts.mountpoint};
+  // fs is set below, once BACKING is on its own mount; nothing runs these before serve().
+  fuse::MountState state{nullptr, cmd::timeouts_for(opts.cache), [&] {
+                           spdlog::info("mounted {} at {} tenant={}", opts.backing, opts.mountpoint,
+                                        state.fs->policy()->tenant());
+                           cmd::notify_ready("ready: " + id.line());
+                         }};
+  auto session = make_session(opts, state);
+  if (!session) return session.error();
+
+  auto resolver = serve_from(std::move(dir.value()), opts, id);
+  if (!resolver) return resolver.error();
+  Filesystem fs(std::move(resolver.value()), filesystem_config(opts, names), policy.value());
   state.fs = &fs;
 
   // SIGHUP ignored until the reload handler exists (after confinement): libfuse takes only
   // signals still at their default, and would make SIGHUP end the session.
   ::signal(SIGHUP, SIG_IGN);
   if (!session.value()->install_exit_signals()) {
-    spdlog::error("cannot install signal handlers");
-    return kExitRuntime;
+    return Failure::runtime("cannot install signal handlers");
   }
-  const cmd::MountPlace* at = place ? &*place : nullptr;
-  auto own_mount = mount_filesystem(opts, id, at, checked, *session.value());
-  if (!own_mount) return kExitRuntime;
-  checked.dir.reset();
-  if (!opts.foreground) {
-    if (fuse_daemonize(0) != 0) return kExitRuntime;
-    if (auto ok = fs.resolver().rebind_proc(); !ok) {
-      spdlog::error("cannot reopen /proc/self/fd after daemonizing: {}", std::strerror(ok.code()));
-      return kExitRuntime;
-    }
-  }
-  return serve_confined(opts, fs, *session.value(), at, own_mount.value(), tenant, id);
-}
-
-// Called as mount.confinefs by mount(8): "SOURCE DIR [-sfnv] [-N ns] [-o opts] [-t type]".
-// -s, -n, -v mean nothing here and -f (fake) is not supported; the daemon detaches as usual.
-std::vector<char*> mount_helper_args(int argc, char** argv, std::string& error) {
-  std::vector<char*> out = {argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (a == "-s" || a == "-n" || a == "-v" || a == "-sn" || a == "-ns") continue;
-    if (a == "-t" && i + 1 < argc) {
-      ++i;
-    } else if (a == "-f" || a == "-N") {
-      error = "mount.confinefs: " + std::string(a) + " is not supported";
-    } else {
-      out.push_back(argv[i]);
-    }
-  }
-  return out;
+  auto own_mount = mount_filesystem(opts, id, place, target->checked_dir, *session.value());
+  if (!own_mount) return own_mount.error();
+  target->checked_dir.reset();
+  if (auto ok = daemonize(opts, fs); !ok) return ok;
+  return serve_confined(opts, fs, *session.value(), place, own_mount.value(), tenant.value(), id);
 }
 
 // "confinefs status MOUNTPOINT", "confinefs unmount-stale MOUNTPOINT",
@@ -438,19 +448,22 @@ int run_subcommand(int argc, char** argv) {
   return -1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::string error;
+// The command line: a mount(8) helper's argv is translated, a subcommand runs on its own,
+// --help, --version and --check-policy answer at once; anything else starts the daemon.
+Phase<> main_phases(int argc, char** argv, int& exit_status) {
   std::vector<char*> args(argv, argv + argc);
   if (std::filesystem::path(argv[0]).filename().string().starts_with("mount.")) {
-    args = mount_helper_args(argc, argv, error);
-    if (!error.empty()) return usage_error(error);
+    auto translated = cmd::mount_helper_args(argc, argv);
+    if (!translated) return translated.error();
+    args = std::move(translated.value());
   }
-  if (int rc = run_subcommand(static_cast<int>(args.size()), args.data()); rc >= 0) return rc;
-  cmd::Options opts = cmd::parse(static_cast<int>(args.size()), args.data(), error);
-  if (!error.empty()) return usage_error(error + " (see --help)");
-  if (opts.show_help) {
+  if (int rc = run_subcommand(static_cast<int>(args.size()), args.data()); rc >= 0) {
+    exit_status = rc;
+    return {};
+  }
+  auto opts = cmd::parse(static_cast<int>(args.size()), args.data());
+  if (!opts) return Failure::usage(opts.error().message + " (see --help)");
+  if (opts->show_help) {
     cmd::print_usage(argv[0]);
     std::printf(
         "\nsubcommands:\n"
@@ -458,14 +471,24 @@ int main(int argc, char** argv) {
         "  %s unmount-stale MOUNTPOINT  lazily unmount a dead confinefs mount there\n"
         "  %s check-policy FILE         as --check-policy\n",
         argv[0], argv[0], argv[0]);
-    return 0;
+    return {};
   }
-  if (opts.show_version) {
+  if (opts->show_version) {
     std::printf("confinefs %s\nlibfuse %s\n", CONFINEFS_VERSION, fuse_pkgversion());
-    return 0;
+    return {};
   }
-  if (!cmd::setup_logging(opts.log_level))
-    return usage_error("unknown log level " + opts.log_level);
-  if (opts.check_policy_file) return cmd::check_policy(*opts.check_policy_file);
-  return run(opts);
+  if (auto ok = cmd::setup_logging(opts->log_level); !ok) return ok;
+  if (opts->check_policy_file) {
+    exit_status = cmd::check_policy(*opts->check_policy_file);
+    return {};
+  }
+  return run(opts.value());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int exit_status = 0;
+  if (auto ok = main_phases(argc, argv, exit_status); !ok) return cmd::report(ok.error());
+  return exit_status;
 }

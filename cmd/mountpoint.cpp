@@ -23,7 +23,7 @@ std::string inside_backing(FdRef start, const struct stat& backing) {
   for (int depth = 0; depth < 4096; ++depth) {
     struct stat here {};
     if (::fstat(here_fd.get(), &here) < 0) return std::strerror(errno);
-    if (same(here, backing)) return depth == 0 ? "is BACKING itself" : "is guards::inside BACKING";
+    if (same(here, backing)) return depth == 0 ? "is BACKING itself" : "is inside BACKING";
     Fd up(::openat(here_fd.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!up.valid()) return "";
     struct stat parent {};
@@ -36,19 +36,19 @@ std::string inside_backing(FdRef start, const struct stat& backing) {
 
 }  // namespace
 
-CheckedMountpoint check_mountpoint(const MountPlace& place, const struct stat& backing) {
+Phase<Fd> check_mountpoint(const MountPlace& place, const struct stat& backing) {
   const std::string& where = place.canonical();
   // The last component is never followed: a MOUNTPOINT that is a symlink to another tenant's
   // live mount would put this mount on top of it, past the live-mount check, which looked at
   // the link (MountPlace drops trailing slashes, which would make the kernel follow it anyway).
   auto dir = place.open_top();
   if (!dir && dir.code() == ELOOP) {
-    return {"mountpoint " + where + " is a symbolic link; give the real directory", Fd()};
+    return Failure::usage("mountpoint " + where + " is a symbolic link; give the real directory");
   }
-  if (!dir) return {"mountpoint " + where + ": " + std::strerror(dir.code()), Fd()};
+  if (!dir) return Failure::usage(with_errno("mountpoint " + where, dir.code()));
   std::string why = inside_backing(dir->ref(), backing);
-  if (!why.empty()) why = "mountpoint " + where + " " + why;
-  return {why, std::move(dir.value())};
+  if (!why.empty()) return Failure::usage("mountpoint " + where + " " + why);
+  return std::move(dir.value());
 }
 
 }  // namespace confinefs::cmd

@@ -6,20 +6,15 @@
 
 #include <string>
 
+#include "cmd/failure.h"
 #include "cmd/mount_place.h"
 #include "fusefs/fd.h"
 
 namespace confinefs::cmd {
 
-struct CheckedMountpoint {
-  std::string refusal;  // "" when the mountpoint is usable, else a one-line reason
-  // The directory that was checked (O_PATH). confinefs mounts onto this fd, not the path: a
-  // path component swapped after the check (a symlink into BACKING) cannot move the mount.
-  Fd dir;
-};
-
 // The topmost directory at place (its last component never followed: a symlink is refused), not
-// BACKING and not inside it.
-CheckedMountpoint check_mountpoint(const MountPlace& place, const struct stat& backing);
+// BACKING and not inside it, as an O_PATH fd. confinefs mounts onto this fd, not the path: a
+// path component swapped after the check (a symlink into BACKING) cannot move the mount.
+Phase<Fd> check_mountpoint(const MountPlace& place, const struct stat& backing);
 
 }  // namespace confinefs::cmd

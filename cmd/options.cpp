@@ -25,9 +25,9 @@ bool parse_size(std::string_view v, size_t& out) {
   return ec == std::errc() && p == v.data() + v.size() && out > 0;
 }
 
-// The auto|require|off options (landlock=, backing_mount=); an error message or "".
+// The auto|require|off options (landlock=, backing_mount=).
 template <typename Mode>
-std::string parse_mode(std::string_view key, std::string_view value, Mode& out) {
+Phase<> parse_mode(std::string_view key, std::string_view value, Mode& out) {
   if (value == "auto") {
     out = Mode::kAuto;
   } else if (value == "require") {
@@ -35,19 +35,19 @@ std::string parse_mode(std::string_view key, std::string_view value, Mode& out) 
   } else if (value == "off") {
     out = Mode::kOff;
   } else {
-    return std::string(key) + " must be auto, require or off";
+    return Failure::usage(std::string(key) + " must be auto, require or off");
   }
-  return "";
+  return {};
 }
 
-// Applies one -o item; returns an error message or "".
-std::string apply_option(std::string_view item, Options& o) {
+// Applies one -o item.
+Phase<> apply_option(std::string_view item, Options& o) {
   auto eq = item.find('=');
   std::string_view key = item.substr(0, eq);
   std::string_view value = eq == std::string_view::npos ? "" : item.substr(eq + 1);
   bool keyed = eq != std::string_view::npos;
   if (item.empty() || kIgnored.contains(item) || key.starts_with("x-") || key == "comment") {
-    return "";
+    return {};
   }
   if (key == "policy" && keyed && !value.empty()) {
     o.policy_file = std::string(value);
@@ -61,10 +61,11 @@ std::string apply_option(std::string_view item, Options& o) {
     } else if (value == "full") {
       o.cache = CacheMode::kFull;
     } else {
-      return "cache must be strict, auto or full";
+      return Failure::usage("cache must be strict, auto or full");
     }
   } else if (key == "max_nodes" && keyed) {
-    if (!parse_size(value, o.max_nodes)) return "max_nodes must be a positive integer";
+    if (!parse_size(value, o.max_nodes))
+      return Failure::usage("max_nodes must be a positive integer");
   } else if (key == "landlock" && keyed) {
     return parse_mode(key, value, o.landlock);
   } else if (key == "backing_mount" && keyed) {
@@ -76,48 +77,45 @@ std::string apply_option(std::string_view item, Options& o) {
   } else if (key == "group" && keyed && !value.empty()) {
     o.group = std::string(value);
   } else if (key == "seccomp" && keyed) {
-    if (value != "on" && value != "off") return "seccomp must be on or off";
+    if (value != "on" && value != "off") return Failure::usage("seccomp must be on or off");
     o.seccomp = value == "on";
   } else if (key == "subtype" && keyed) {
     // Start-up and the unmount helper recognise confinefs's own mounts by fuse.confinefs: under
     // another subtype a dead mount would never be cleaned up.
-    if (value != "confinefs") return "subtype is always confinefs";
+    if (value != "confinefs") return Failure::usage("subtype is always confinefs");
   } else if (item == "suid" || item == "dev") {
     // mount.fuse3 adds these for root by default; confinefs overrides them with nosuid,nodev.
     o.overridden.emplace_back(item);
   } else if ((!keyed && kMountFlags.contains(item)) || (keyed && kMountKeyed.contains(key))) {
     o.mount_options.emplace_back(item);
   } else {
-    return "unknown option '" + std::string(item) + "'";
+    return Failure::usage("unknown option '" + std::string(item) + "'");
   }
-  return "";
+  return {};
 }
 
-std::string apply_option_list(std::string_view list, Options& o) {
+Phase<> apply_option_list(std::string_view list, Options& o) {
   while (!list.empty()) {
     auto comma = list.find(',');
-    std::string err = apply_option(list.substr(0, comma), o);
-    if (!err.empty()) return err;
+    if (auto ok = apply_option(list.substr(0, comma), o); !ok) return ok;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
   }
-  return "";
+  return {};
 }
 
 }  // namespace
 
-Options parse(int argc, char** argv, std::string& error) {
+Phase<Options> parse(int argc, char** argv) {
   Options o;
   std::vector<std::string> positional;
-  for (int i = 1; i < argc && error.empty(); ++i) {
+  for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
-    auto next = [&](std::string_view what) -> std::optional<std::string> {
-      if (i + 1 >= argc) {
-        error = std::string(a) + " needs " + std::string(what);
-        return std::nullopt;
-      }
+    auto next = [&](std::string_view what) -> Phase<std::string> {
+      if (i + 1 >= argc) return Failure::usage(std::string(a) + " needs " + std::string(what));
       return std::string(argv[++i]);
     };
+    Phase<> step;
     if (a == "-f") {
       o.foreground = true;
     } else if (a == "-d" || a == "--debug") {
@@ -130,29 +128,49 @@ Options parse(int argc, char** argv, std::string& error) {
     } else if (a == "-V" || a == "--version") {
       o.show_version = true;
     } else if (a == "-o") {
-      if (auto v = next("an option list")) error = apply_option_list(*v, o);
+      auto v = next("an option list");
+      step = v ? apply_option_list(*v, o) : v.error();
     } else if (a.starts_with("-o") && a.size() > 2) {
-      error = apply_option_list(a.substr(2), o);
-    } else if (a == "--log-level") {
-      if (auto v = next("a level")) o.log_level = *v;
-    } else if (a == "--policy") {
-      if (auto v = next("a file")) o.policy_file = *v;
-    } else if (a == "--check-policy") {
-      if (auto v = next("a file")) o.check_policy_file = *v;
+      step = apply_option_list(a.substr(2), o);
+    } else if (a == "--log-level" || a == "--policy" || a == "--check-policy") {
+      auto v = next(a == "--log-level" ? "a level" : "a file");
+      if (!v) return v.error();
+      if (a == "--log-level") o.log_level = *v;
+      if (a == "--policy") o.policy_file = *v;
+      if (a == "--check-policy") o.check_policy_file = *v;
     } else if (a.starts_with("-") && a != "-") {
-      error = "unknown option '" + std::string(a) + "'";
+      step = Failure::usage("unknown option '" + std::string(a) + "'");
     } else {
       positional.emplace_back(a);
     }
+    if (!step) return step.error();
   }
-  if (!error.empty() || o.show_help || o.show_version || o.check_policy_file) return o;
+  if (o.show_help || o.show_version || o.check_policy_file) return o;
   if (positional.size() != 2) {
-    error = positional.size() < 2 ? "missing BACKING or MOUNTPOINT" : "too many arguments";
-    return o;
+    return Failure::usage(positional.size() < 2 ? "missing BACKING or MOUNTPOINT"
+                                                : "too many arguments");
   }
   o.backing = positional[0];
   o.mountpoint = positional[1];
   return o;
+}
+
+// Called as mount.confinefs by mount(8): "SOURCE DIR [-sfnv] [-N ns] [-o opts] [-t type]".
+// -s, -n, -v mean nothing here and -f (fake) is not supported; the daemon detaches as usual.
+Phase<std::vector<char*>> mount_helper_args(int argc, char** argv) {
+  std::vector<char*> out = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "-s" || a == "-n" || a == "-v" || a == "-sn" || a == "-ns") continue;
+    if (a == "-t" && i + 1 < argc) {
+      ++i;
+    } else if (a == "-f" || a == "-N") {
+      return Failure::usage("mount.confinefs: " + std::string(a) + " is not supported");
+    } else {
+      out.push_back(argv[i]);
+    }
+  }
+  return out;
 }
 
 void print_usage(const char* program) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cmd/backing_mount.h"
+#include "cmd/failure.h"
 
 namespace confinefs::cmd {
 
@@ -39,8 +40,10 @@ struct Options {
   bool seccomp = false;  // -o seccomp=on: syscall allow-list once mounted
 };
 
-// Parses argv. On a usage error returns the one-line message in error and leaves Options partial.
-Options parse(int argc, char** argv, std::string& error);
+// Parses argv; a usage error is a Failure naming the word at fault.
+Phase<Options> parse(int argc, char** argv);
+// The argv of "confinefs" for an argv of "mount.confinefs" (mount(8)'s helper form).
+Phase<std::vector<char*>> mount_helper_args(int argc, char** argv);
 void print_usage(const char* program);
 
 }  // namespace confinefs::cmd

@@ -15,28 +15,29 @@ namespace {
 
 // A file sink that cannot be opened is a configuration error like a bad key: found at start
 // (exit 2, nothing mounted), not after the first denial.
-bool audit_sink_usable(const policy::Policy& p, const std::string& file) {
-  if (p.audit().sink != policy::AuditSink::kFile) return true;
+Phase<> check_audit_sink(const policy::Policy& p, const std::string& file) {
+  if (p.audit().sink != policy::AuditSink::kFile) return {};
   auto fd = audit::open_audit_file(p.audit().file);
-  if (fd) return true;
-  std::fprintf(stderr, "confinefs: %s: audit sink %s: %s\n", file.c_str(), p.audit().file.c_str(),
-               std::strerror(fd.code()));
-  return false;
+  if (fd) return {};
+  return Failure::usage(with_errno(file + ": audit sink " + p.audit().file, fd.code()));
 }
 
 }  // namespace
 
-std::shared_ptr<const policy::Policy> load_startup_policy(const Options& opts) {
+Phase<std::shared_ptr<const policy::Policy>> load_startup_policy(const Options& opts) {
   if (!opts.policy_file) return policy::Policy::defaults();
   auto loaded = policy::load_policy_file(*opts.policy_file);
-  if (!loaded.ok()) {
-    std::fprintf(stderr, "confinefs: %s\n", loaded.error.to_string().c_str());
-    return nullptr;
-  }
-  if (!audit_sink_usable(*loaded.policy, *opts.policy_file)) return nullptr;
+  if (!loaded.ok()) return Failure::usage(loaded.error.to_string());
+  if (auto ok = check_audit_sink(*loaded.policy, *opts.policy_file); !ok) return ok.error();
   spdlog::info("policy {}: tenant={} rules={}", *opts.policy_file, loaded.policy->tenant(),
                loaded.policy->rules().size());
   return loaded.policy;
+}
+
+Phase<> check_names_keep_rules(const policy::Policy& policy, const std::string& backing,
+                               FilesystemConfig::Names names) {
+  if (!policy.has_rules() || names == FilesystemConfig::Names::kDistinct) return {};
+  return Failure::usage(folding_refusal(backing, names));
 }
 
 std::string folding_refusal(const std::string& backing, FilesystemConfig::Names names) {

@@ -33,27 +33,29 @@ Result<void> drop_bounding(std::span<const cap_value_t> keep) {
   return {};
 }
 
-std::string lookup_group(const std::string& name, gid_t& gid) {
+Phase<gid_t> lookup_group(const std::string& name) {
   errno = 0;
-  if (const group* g = ::getgrnam(name.c_str())) {
-    gid = g->gr_gid;
-    return "";
-  }
-  return "unknown group '" + name + "'";
+  if (const group* g = ::getgrnam(name.c_str())) return g->gr_gid;
+  return Failure::usage("unknown group '" + name + "'");
 }
 
 }  // namespace
 
-std::string lookup_tenant(const std::optional<std::string>& user,
-                          const std::optional<std::string>& group, std::optional<Tenant>& tenant) {
-  if (!user) return group ? "group= needs user=" : "";
+Phase<std::optional<Tenant>> lookup_tenant(const std::optional<std::string>& user,
+                                           const std::optional<std::string>& group) {
+  if (!user) {
+    if (group) return Failure::usage("group= needs user=");
+    return std::optional<Tenant>();
+  }
   errno = 0;
   const passwd* pw = ::getpwnam(user->c_str());
-  if (pw == nullptr) return "unknown user '" + *user + "'";
+  if (pw == nullptr) return Failure::usage("unknown user '" + *user + "'");
   Tenant t{*user, pw->pw_uid, pw->pw_gid, {}};
-  if (t.uid == 0) return "user= names root; leave it out to run as root";
+  if (t.uid == 0) return Failure::usage("user= names root; leave it out to run as root");
   if (group) {
-    if (auto err = lookup_group(*group, t.gid); !err.empty()) return err;
+    auto gid = lookup_group(*group);
+    if (!gid) return gid.error();
+    t.gid = gid.value();
   }
   int n = 64;
   for (;;) {
@@ -63,12 +65,11 @@ std::string lookup_tenant(const std::optional<std::string>& user,
       t.groups.resize(static_cast<size_t>(got));
       break;
     }
-    if (got <= n) return "cannot read the groups of '" + *user + "'";
+    if (got <= n) return Failure::usage("cannot read the groups of '" + *user + "'");
     n = got;
   }
-  if (::geteuid() != 0) return "user= needs confinefs started as root";
-  tenant = std::move(t);
-  return "";
+  if (::geteuid() != 0) return Failure::usage("user= needs confinefs started as root");
+  return std::optional<Tenant>(std::move(t));
 }
 
 Result<void> set_no_new_privs() {

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "cmd/failure.h"
 #include "fusefs/result.h"
 
 namespace confinefs::cmd {
@@ -48,9 +49,9 @@ struct Tenant {
 };
 
 // Looks -o user=/group= up while the group and passwd databases are still reachable (before
-// Landlock). Returns an error message, or "" with tenant set (or left empty without user=).
-std::string lookup_tenant(const std::optional<std::string>& user,
-                          const std::optional<std::string>& group, std::optional<Tenant>& tenant);
+// Landlock); no tenant without user=.
+Phase<std::optional<Tenant>> lookup_tenant(const std::optional<std::string>& user,
+                                           const std::optional<std::string>& group);
 
 Result<void> set_no_new_privs();
 

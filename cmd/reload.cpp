@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "fusefs/fd.h"
+#include "fusefs/sys/syscalls.h"
 
 namespace confinefs::cmd {
 namespace {
@@ -35,14 +36,15 @@ State* g_state = nullptr;
 }  // namespace
 
 ReloadOnHangup::ReloadOnHangup(std::function<void()> reload) {
-  int hup[2], stop[2];
-  if (::pipe2(hup, O_CLOEXEC | O_NONBLOCK) < 0) return;
-  if (::pipe2(stop, O_CLOEXEC) < 0) {
-    ::close(hup[0]);
-    ::close(hup[1]);
-    return;
-  }
-  g_state = new State{Fd(hup[0]), Fd(hup[1]), Fd(stop[0]), Fd(stop[1]), {}};
+  auto hup = sys::pipe(O_CLOEXEC | O_NONBLOCK);
+  if (!hup) return;
+  auto stop = sys::pipe(O_CLOEXEC);
+  if (!stop) return;
+  g_state = new State{std::move(hup->read),
+                      std::move(hup->write),
+                      std::move(stop->read),
+                      std::move(stop->write),
+                      {}};
   g_hangup_pipe = g_state->write_end.get();
   // The reload thread must not take SIGINT/SIGTERM (libfuse's loop thread waits for those).
   sigset_t all, old;

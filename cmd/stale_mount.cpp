@@ -18,6 +18,7 @@
 
 #include "fusefs/fd.h"
 #include "fusefs/sys/mountinfo.h"
+#include "fusefs/sys/syscalls.h"
 
 namespace confinefs::cmd {
 namespace {
@@ -32,9 +33,9 @@ enum class Answer { kServed, kGone, kSilent };
 // is killable) when no answer came within kAnswerWait. A child, not a thread: a thread would
 // stay blocked in the kernel until this process exits.
 Answer ask_daemon(FdRef top) {
-  int ends[2];
-  if (::pipe2(ends, O_CLOEXEC) != 0) return Answer::kSilent;
-  Fd from_child(ends[0]), to_parent(ends[1]);
+  auto ends = sys::pipe(O_CLOEXEC);
+  if (!ends) return Answer::kSilent;
+  Fd from_child = std::move(ends->read), to_parent = std::move(ends->write);
   pid_t child = ::fork();
   if (child < 0) return Answer::kSilent;
   if (child == 0) {
@@ -164,22 +165,25 @@ Result<void> unmount_if(const MountPlace& place, const MountIdentity& expected) 
   return {};
 }
 
-std::string clear_stale_mount(const MountPlace& place) {
+Phase<> clear_stale_mount(const MountPlace& place) {
   const std::string& canonical = place.canonical();
   // Several crashed starts may have stacked stale mounts; each pass removes the topmost.
   for (int pass = 0; pass < 8; ++pass) {
     MountProbe probe = probe_mountpoint(place);
     switch (probe.state) {
-      case MountState::kFree: return "";
+      case MountState::kFree: return {};
       case MountState::kLive:
-        return "mountpoint " + canonical + " is already a live confinefs mount (source " +
-               probe.entry.source + "); stop that daemon first";
+        return Failure::usage("mountpoint " + canonical +
+                              " is already a live confinefs mount (source " + probe.entry.source +
+                              "); stop that daemon first");
       case MountState::kSilent:
-        return "mountpoint " + canonical + " is a confinefs mount whose daemon does not answer " +
-               "(stopped or stuck; source " + probe.entry.source + "); stop that daemon first";
+        return Failure::usage(
+            "mountpoint " + canonical + " is a confinefs mount whose daemon does not answer " +
+            "(stopped or stuck; source " + probe.entry.source + "); stop that daemon first");
       case MountState::kOther:
-        return "mountpoint " + canonical + " is the root of another filesystem (" +
-               probe.entry.fstype + " from " + probe.entry.source + "); refusing to mount over it";
+        return Failure::usage("mountpoint " + canonical + " is the root of another filesystem (" +
+                              probe.entry.fstype + " from " + probe.entry.source +
+                              "); refusing to mount over it");
       case MountState::kStale: break;
     }
     spdlog::warn(
@@ -187,10 +191,11 @@ std::string clear_stale_mount(const MountPlace& place) {
         "unmounting it lazily",
         canonical);
     if (auto ok = unmount_if(place, probe.ids); !ok && ok.code() != ENOENT) {
-      return "cannot unmount the stale mount at " + canonical + ": " + std::strerror(ok.code());
+      return Failure::usage(
+          with_errno("cannot unmount the stale mount at " + canonical, ok.code()));
     }
   }
-  return "mountpoint " + canonical + ": stale mounts keep coming back";
+  return Failure::usage("mountpoint " + canonical + ": stale mounts keep coming back");
 }
 
 const char* state_name(MountState s) noexcept {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "cmd/failure.h"
 #include "cmd/mount_place.h"
 #include "fusefs/result.h"
 #include "fusefs/sys/mountinfo.h"
@@ -58,9 +59,9 @@ MountProbe probe_mountpoint(const MountPlace& place);
 // otherwise `fusermount3 -u -z` by path.
 Result<void> unmount_if(const MountPlace& place, const MountIdentity& expected);
 
-// Start-up: clears a stale confinefs mount at the place; returns "" when it is free
-// afterwards, else a one-line reason to refuse (live mount, other filesystem).
-std::string clear_stale_mount(const MountPlace& place);
+// Start-up: clears a stale confinefs mount at the place, so that it is free afterwards; a live
+// mount, one whose daemon does not answer or another filesystem there is a usage Failure.
+Phase<> clear_stale_mount(const MountPlace& place);
 
 const char* state_name(MountState s) noexcept;
 

@@ -12,6 +12,7 @@
 
 #include "cmd/privileges.h"
 #include "cmd/stale_mount.h"
+#include "fusefs/sys/syscalls.h"
 
 namespace confinefs::cmd {
 namespace {
@@ -72,11 +73,12 @@ Result<std::unique_ptr<UnmountHelper>> UnmountHelper::start(const MountPlace& pl
                                                             const std::string& socket_path) {
   auto copy = place.dup();
   if (!copy) return copy.error();
-  int req[2], rep[2];
-  if (::pipe2(req, O_CLOEXEC) != 0) return last_error();
-  Fd req_read(req[0]), req_write(req[1]);
-  if (::pipe2(rep, O_CLOEXEC) != 0) return last_error();
-  Fd rep_read(rep[0]), rep_write(rep[1]);
+  auto req = sys::pipe(O_CLOEXEC);
+  if (!req) return req.error();
+  auto rep = sys::pipe(O_CLOEXEC);
+  if (!rep) return rep.error();
+  Fd req_read = std::move(req->read), req_write = std::move(req->write);
+  Fd rep_read = std::move(rep->read), rep_write = std::move(rep->write);
   pid_t pid = ::fork();
   if (pid < 0) return last_error();
   if (pid == 0) {

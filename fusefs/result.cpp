@@ -21,9 +21,11 @@ const char* refusal_name(Refusal r) noexcept {
   return "unknown";
 }
 
-void result_misuse(int code) noexcept {
+const char* describe(const Error& e) noexcept { return std::strerror(e.code); }
+
+void result_misuse(const char* what) noexcept {
   std::fprintf(stderr, "confinefs: internal error: the value of a failed result (%s) was read\n",
-               std::strerror(code));
+               what);
   std::abort();
 }
 

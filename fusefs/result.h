@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cerrno>
+#include <concepts>
 #include <optional>
 #include <utility>
 
@@ -33,19 +34,24 @@ struct Error {
 // Builds an Error from errno; call it immediately after the failing syscall.
 inline Error last_error() noexcept { return Error{errno}; }
 
-// Reports the value of an error result being read, and aborts.
-[[noreturn]] void result_misuse(int code) noexcept;
+// Reports the value of an error result being read (what: the error, described), and aborts.
+[[noreturn]] void result_misuse(const char* what) noexcept;
+// How result_misuse describes an Error; another error type E brings its own describe(const E&),
+// found by argument-dependent lookup (cmd::Failure).
+const char* describe(const Error& e) noexcept;
 
-template <typename T>
+// E is the error type: Error (an errno and a refusal) in the daemon core and for cmd/'s small
+// steps; cmd::Failure (a message and an exit status) for the start-up phases main.cpp runs.
+template <typename T, typename E = Error>
 class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  Result(Error error) : error_(error) {}         // NOLINT(google-explicit-constructor)
+  Result(E error) : error_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const noexcept { return value_.has_value(); }
   explicit operator bool() const noexcept { return ok(); }
-  const Error& error() const noexcept { return error_; }
-  int code() const noexcept { return error_.code; }
+  const E& error() const noexcept { return error_; }
+  int code() const noexcept requires std::same_as<E, Error> { return error_.code; }
 
   // Reading the value of an error is a bug in the daemon: it stops here (in every build type)
   // rather than act on an empty value.
@@ -59,31 +65,32 @@ class [[nodiscard]] Result {
  private:
   std::optional<T>& checked() {
     if (!value_) [[unlikely]]
-      result_misuse(error_.code);
+      result_misuse(describe(error_));
     return value_;
   }
   const std::optional<T>& checked() const {
     if (!value_) [[unlikely]]
-      result_misuse(error_.code);
+      result_misuse(describe(error_));
     return value_;
   }
   std::optional<T> value_;
-  Error error_{0};
+  E error_{};
 };
 
-template <>
-class [[nodiscard]] Result<void> {
+template <typename E>
+class [[nodiscard]] Result<void, E> {
  public:
   Result() = default;
-  Result(Error error) : error_(error) {}  // NOLINT(google-explicit-constructor)
+  Result(E error) : error_(std::move(error)), failed_(true) {}  // NOLINT
 
-  bool ok() const noexcept { return error_.code == 0; }
+  bool ok() const noexcept { return !failed_; }
   explicit operator bool() const noexcept { return ok(); }
-  const Error& error() const noexcept { return error_; }
-  int code() const noexcept { return error_.code; }
+  const E& error() const noexcept { return error_; }
+  int code() const noexcept requires std::same_as<E, Error> { return error_.code; }
 
  private:
-  Error error_{0};
+  E error_{};
+  bool failed_ = false;
 };
 
 inline Result<void> ok_result() { return {}; }

@@ -125,4 +125,10 @@ Result<Fd> dup(FdRef fd) {
   return Fd(copy);
 }
 
+Result<Pipe> pipe(int flags) {
+  int ends[2];
+  if (::pipe2(ends, flags) != 0) return last_error();
+  return Pipe{Fd(ends[0]), Fd(ends[1])};
+}
+
 }  // namespace confinefs::sys

@@ -49,5 +49,10 @@ Result<std::vector<char>> flistxattr_all(FdRef fd);
 Result<void> fremovexattr(FdRef fd, const char* name);
 
 Result<Fd> dup(FdRef fd);
+// A pipe's two ends, each owned (flags: O_CLOEXEC, O_NONBLOCK as pipe2(2) takes them).
+struct Pipe {
+  Fd read, write;
+};
+Result<Pipe> pipe(int flags);
 
 }  // namespace confinefs::sys

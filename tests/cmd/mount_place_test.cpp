@@ -51,7 +51,10 @@ TEST(MountPlace, ASymlinkAsTheLastComponentIsNeverFollowed) {
   EXPECT_EQ(place->open_top().code(), ELOOP);
   struct stat backing = stat_of(t.path());
   auto checked = check_mountpoint(place.value(), backing);
-  EXPECT_NE(checked.refusal.find("symbolic link"), std::string::npos) << checked.refusal;
+  ASSERT_FALSE(checked.ok());
+  EXPECT_EQ(checked.error().exit, Exit::kUsage);
+  EXPECT_NE(checked.error().message.find("symbolic link"), std::string::npos)
+      << checked.error().message;
 }
 
 TEST(MountPlace, DevFdFormHasNoPlace) {
@@ -67,13 +70,15 @@ TEST(CheckMountpoint, BackingItselfOrInsideItIsRefused) {
   for (const auto& inside : {t.path() / "b", t.path() / "b/deep/m"}) {
     auto place = MountPlace::open(inside.string());
     ASSERT_TRUE(place.ok());
-    EXPECT_NE(check_mountpoint(place.value(), backing).refusal, "") << inside;
+    auto checked = check_mountpoint(place.value(), backing);
+    ASSERT_FALSE(checked.ok()) << inside;
+    EXPECT_NE(checked.error().message.find("BACKING"), std::string::npos) << inside;
   }
   auto outside = MountPlace::open((t.path() / "m").string());
   ASSERT_TRUE(outside.ok());
   auto checked = check_mountpoint(outside.value(), backing);
-  EXPECT_EQ(checked.refusal, "");
-  EXPECT_TRUE(checked.dir.valid());
+  ASSERT_TRUE(checked.ok()) << checked.error().message;
+  EXPECT_TRUE(checked->valid());
 }
 
 TEST(ProbeMountpoint, FreeDirectoryAndAnotherFilesystem) {
@@ -83,12 +88,15 @@ TEST(ProbeMountpoint, FreeDirectoryAndAnotherFilesystem) {
   auto place = MountPlace::open((t.path() / "m").string());
   ASSERT_TRUE(place.ok());
   EXPECT_EQ(probe_mountpoint(place.value()).state, MountState::kFree);
-  EXPECT_EQ(clear_stale_mount(place.value()), "");
+  EXPECT_TRUE(clear_stale_mount(place.value()).ok());
   ASSERT_EQ(::mount("probe-tmpfs", (t.path() / "m").c_str(), "tmpfs", 0, nullptr), 0);
   MountProbe probe = probe_mountpoint(place.value());
   EXPECT_EQ(probe.state, MountState::kOther);
   EXPECT_EQ(probe.entry.fstype, "tmpfs");
-  EXPECT_NE(clear_stale_mount(place.value()).find("another filesystem"), std::string::npos);
+  auto refused = clear_stale_mount(place.value());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().exit, Exit::kUsage);
+  EXPECT_NE(refused.error().message.find("another filesystem"), std::string::npos);
   // Not a confinefs mount: never unmounted by the identity-checked unmount either.
   EXPECT_EQ(unmount_if(place.value(), MountIdentity{}).code(), ENOENT);
   EXPECT_EQ(mount_identity_at(place.value()), MountIdentity{});

@@ -21,9 +21,9 @@ Parsed parse_args(std::initializer_list<const char*> args) {
   words.insert(words.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& w : words) argv.push_back(w.data());
-  Parsed p;
-  p.options = parse(static_cast<int>(argv.size()), argv.data(), p.error);
-  return p;
+  auto parsed = parse(static_cast<int>(argv.size()), argv.data());
+  if (!parsed) return {Options{}, parsed.error().message};
+  return {std::move(parsed.value()), ""};
 }
 
 TEST(Options, BackingAndMountpointWithDefaults) {
@@ -85,11 +85,12 @@ TEST(Options, EveryUnknownOrMalformedFormIsAnError) {
     words.insert(words.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& w : words) argv.push_back(w.data());
-    std::string error;
-    parse(static_cast<int>(argv.size()), argv.data(), error);
+    auto parsed = parse(static_cast<int>(argv.size()), argv.data());
     std::string shown;
     for (const char* a : args) shown += std::string(a) + " ";
-    EXPECT_NE(error, "") << "accepted: " << shown;
+    ASSERT_FALSE(parsed.ok()) << "accepted: " << shown;
+    EXPECT_EQ(parsed.error().exit, Exit::kUsage);
+    EXPECT_NE(parsed.error().message, "") << shown;
   }
 }
 
