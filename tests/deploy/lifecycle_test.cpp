@@ -124,8 +124,8 @@ TEST_F(Lifecycle, StaleMountAfterSigkillIsRecoveredAtRestart) {
   EXPECT_NE(out.find("state=stale"), std::string::npos) << out;
 
   Daemon d(args());
-  ASSERT_TRUE(wait_mounted(mnt_)) << d.log();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // The stale mount is itself "mounted": wait for the new daemon to answer there.
+  ASSERT_TRUE(eventually([&] { return status_field(mnt_, "live") == "yes"; })) << d.log();
   write_file(mnt_ / "recovered", "yes");
   EXPECT_EQ(read_file(backing_ / "recovered"), "yes");
   EXPECT_NE(d.log().find("stale"), std::string::npos) << d.log();
@@ -238,10 +238,8 @@ TEST_F(Lifecycle, BackgroundDaemonServesAndStops) {
     std::string state = proc_status(pid, "State");
     return !state.empty() && state[0] != 'Z';
   };
-  for (int i = 0; i < 500 && running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_FALSE(running()) << "daemon still running";
+  EXPECT_TRUE(eventually([&] { return !running(); }, std::chrono::seconds(5)))
+      << "daemon still running";
 }
 
 }  // namespace
