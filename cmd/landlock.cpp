@@ -133,4 +133,18 @@ Result<int> restrict_to(const LandlockRules& rules) {
   return static_cast<int>(abi);
 }
 
+Result<int> restrict_to_backing_files(FdRef backing) {
+  long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  if (abi < 0) return last_error();
+  RulesetAttr attr{handled_fs(static_cast<int>(abi)), kNetBindTcp | kNetConnectTcp,
+                   kScopeSignal | kScopeAbstractUnix};
+  Fd ruleset(static_cast<int>(
+      ::syscall(SYS_landlock_create_ruleset, &attr, attr_size(static_cast<int>(abi)), 0)));
+  if (!ruleset.valid()) return last_error();
+  uint64_t rights = (kBackingRights | kFsExecute) & attr.handled_access_fs;
+  if (auto ok = add_rule(ruleset.ref(), backing, rights); !ok) return ok.error();
+  if (::syscall(SYS_landlock_restrict_self, ruleset.get(), 0) != 0) return last_error();
+  return static_cast<int>(abi);
+}
+
 }  // namespace confinefs::cmd

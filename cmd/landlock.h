@@ -36,4 +36,11 @@ int landlock_abi() noexcept;
 // ENOSYS/EOPNOTSUPP when the kernel has no Landlock. Requires no_new_privs or CAP_SYS_ADMIN.
 Result<int> restrict_to(const LandlockRules& rules);
 
+// The passthrough registrar's domain (cmd/backing_registrar.h): beneath BACKING only, executing
+// included, nothing else, no path opened to build it. The kernel reopens each backing file with
+// the registrar's credentials when an open passes through, so this domain checks that reopen:
+// a file moved out of BACKING since the daemon verified it is refused there too. Executing is
+// allowed because running a program from the mount opens its backing file for execution.
+Result<int> restrict_to_backing_files(FdRef backing);
+
 }  // namespace confinefs::cmd

@@ -30,6 +30,7 @@
 #include <string_view>
 
 #include "cmd/backing_mount.h"
+#include "cmd/backing_registrar.h"
 #include "cmd/cache_mode.h"
 #include "cmd/control.h"
 #include "cmd/kernel_mount.h"
@@ -118,6 +119,12 @@ Phase<> check_options(const cmd::Options& opts) {
   if (opts.landlock == cmd::LandlockMode::kRequire && cmd::landlock_abi() == 0) {
     return Failure::usage("landlock=require, but this kernel has no Landlock (or it is disabled)");
   }
+  if (opts.passthrough == fuse::PassthroughMode::kRequire &&
+      (opts.cache == cmd::CacheMode::kFull || ::geteuid() != 0)) {
+    return Failure::usage(
+        "passthrough=require needs confinefs started as root, and cache=strict or auto (the "
+        "kernel does not combine passthrough with cache=full's writeback cache)");
+  }
   return {};
 }
 
@@ -127,6 +134,8 @@ struct Identity {
   int landlock_abi = 0;
   bool seccomp = false;
   cmd::BackingMountState backing_mount = cmd::BackingMountState::kNone;
+  // passthrough=require, and the kernel did not take it at INIT: serving stopped (exit 1).
+  std::atomic<bool> passthrough_refused{false};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   std::string line() const {
@@ -134,7 +143,7 @@ struct Identity {
   }
 };
 
-std::string status_text(const Identity& id, Filesystem& fs) {
+std::string status_text(const Identity& id, Filesystem& fs, const fuse::Passthrough& passthrough) {
   auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                              id.started);
   auto& c = fs.counters();
@@ -144,6 +153,7 @@ std::string status_text(const Identity& id, Filesystem& fs) {
          "\nlandlock=" + (id.landlock_abi > 0 ? "abi" + std::to_string(id.landlock_abi) : "off") +
          "\nseccomp=" + (id.seccomp ? "on" : "off") +
          "\nbacking_mount=" + cmd::backing_mount_name(id.backing_mount) +
+         "\npassthrough=" + passthrough.state_name() +
          "\nuptime_seconds=" + std::to_string(up.count()) +
          "\noperations=" + std::to_string(c.operations.load()) +
          "\nrefusals=" + std::to_string(c.refusals.load()) +
@@ -189,9 +199,62 @@ Phase<> apply_landlock(const cmd::Options& opts, Filesystem& fs, Identity& id) {
   return {};
 }
 
-// no_new_privs, Landlock, the privilege drop, seccomp: in this order, on the only thread.
-Phase<> confine(const cmd::Options& opts, Filesystem& fs, const std::optional<cmd::Tenant>& tenant,
-                Identity& id) {
+// The mount as mount_filesystem left it.
+struct Mounted {
+  std::optional<cmd::KernelMount> own;  // the mount this process made with the new mount API
+  Fd channel;  // a copy of that mount's /dev/fuse fd, for the passthrough registrar
+};
+
+// What serving needs, gathered by run() once the filesystem is mounted.
+struct Serving {
+  Filesystem& fs;
+  fuse::Session& session;
+  fuse::MountState& state;
+  const cmd::MountPlace* place;  // none when mount.fuse3 mounted it for us
+  Mounted& mounted;
+  const std::optional<cmd::Tenant>& tenant;
+  Identity& id;
+};
+
+// The passthrough registrar (cmd/backing_registrar.h), when -o passthrough= asks and this daemon
+// can have one: root, on a mount of its own (not with cache=full, whose writeback cache the
+// kernel does not combine with passthrough). Forked after no_new_privs, before the daemon's
+// Landlock (it applies its own) and the privilege drop.
+Phase<> start_passthrough(const cmd::Options& opts, Serving& s) {
+  std::unique_ptr<fuse::BackingRegistrar> registrar;
+  if (opts.passthrough != fuse::PassthroughMode::kOff && s.mounted.channel.valid() &&
+      !s.state.timeouts.writeback) {
+    bool landlock = opts.landlock != cmd::LandlockMode::kOff && cmd::landlock_abi() > 0;
+    auto started = cmd::BackingRegistrarProcess::start(s.mounted.channel.ref(),
+                                                       s.fs.resolver().root(), landlock);
+    if (started) {
+      registrar = std::move(started.value());
+    } else {
+      spdlog::warn("passthrough: cannot start the registrar: {}", std::strerror(started.code()));
+    }
+  }
+  s.mounted.channel.reset();
+  if (opts.passthrough == fuse::PassthroughMode::kRequire && !registrar) {
+    return Failure::runtime(
+        "passthrough=require: this daemon cannot register backing files (it needs root, a mount "
+        "of its own without allow_root or auto_unmount, and cache=strict or auto)");
+  }
+  if (opts.passthrough != fuse::PassthroughMode::kOff && !registrar) {
+    spdlog::info("passthrough unavailable: data goes through the daemon");
+  }
+  s.state.passthrough.configure(opts.passthrough, std::move(registrar), [&s] {
+    s.id.passthrough_refused = true;
+    s.session.request_exit();
+  });
+  return {};
+}
+
+// no_new_privs, the passthrough registrar, Landlock, the privilege drop, seccomp: in this order,
+// on the only thread.
+Phase<> confine(const cmd::Options& opts, Serving& s) {
+  Filesystem& fs = s.fs;
+  Identity& id = s.id;
+  const std::optional<cmd::Tenant>& tenant = s.tenant;
   if (size_t n = thread_count(); n != 1) {
     return Failure::runtime("internal error: " + std::to_string(n) +
                             " threads before confinement; only the first would be bound");
@@ -202,6 +265,8 @@ Phase<> confine(const cmd::Options& opts, Filesystem& fs, const std::optional<cm
   // Log timestamps: load the time zone now; /etc/localtime is out of reach afterwards.
   ::tzset();
   // Landlock before the id switch: the rules name files (policy, audit log) only root may open.
+  // The registrar before the daemon's Landlock: it confines itself, executing allowed.
+  if (auto ok = start_passthrough(opts, s); !ok) return ok;
   if (auto ok = apply_landlock(opts, fs, id); !ok) return ok;
   if (auto ok = cmd::drop_privileges(tenant); !ok) {
     return Failure::runtime(cmd::with_errno("dropping privileges", ok.code()));
@@ -218,19 +283,20 @@ Phase<> confine(const cmd::Options& opts, Filesystem& fs, const std::optional<cm
 
 // Mounts with the new mount API when it can, so the mount's ids are exact (kernel_mount.h);
 // otherwise (not root, or allow_root/auto_unmount) libfuse mounts, with fusermount3 if need be.
-Phase<std::optional<cmd::KernelMount>> mount_filesystem(const cmd::Options& opts,
-                                                        const Identity& id,
-                                                        const cmd::MountPlace* place,
-                                                        const Fd& checked_dir,
-                                                        fuse::Session& session) {
+Phase<Mounted> mount_filesystem(const cmd::Options& opts, const Identity& id,
+                                const cmd::MountPlace* place, const Fd& checked_dir,
+                                fuse::Session& session) {
   auto words = cmd::kernel_mount_options(mount_options(opts));
   if (words && place && checked_dir.valid()) {
     auto own = cmd::KernelMount::mount(checked_dir.ref(), *place, *words);
     if (own) {
-      if (auto ok = session.adopt(own->take_channel()); !ok) {
+      Fd channel = own->take_channel();
+      auto copy = sys::dup(channel.ref());
+      if (!copy) return Failure::runtime(cmd::with_errno("cannot copy the channel", copy.code()));
+      if (auto ok = session.adopt(std::move(channel)); !ok) {
         return Failure::runtime(cmd::with_errno("cannot serve the mount", ok.code()));
       }
-      return std::optional<cmd::KernelMount>(std::move(own.value()));
+      return Mounted{std::move(own.value()), std::move(copy.value())};
     }
     if (own.code() != EPERM && own.code() != ENOSYS) {
       return Failure::runtime(cmd::with_errno("cannot mount at " + id.mountpoint, own.code()));
@@ -247,12 +313,15 @@ Phase<std::optional<cmd::KernelMount>> mount_filesystem(const cmd::Options& opts
   if (auto ok = session.mount(); !ok) {
     return Failure::runtime("cannot mount at " + id.mountpoint + " (libfuse said why above)");
   }
-  return std::optional<cmd::KernelMount>();
+  return Mounted{};
 }
 
-Phase<> serve_confined(const cmd::Options& opts, Filesystem& fs, fuse::Session& session,
-                       const cmd::MountPlace* place, std::optional<cmd::KernelMount>& own_mount,
-                       const std::optional<cmd::Tenant>& tenant, Identity& id) {
+Phase<> serve_confined(const cmd::Options& opts, Serving& s) {
+  Filesystem& fs = s.fs;
+  fuse::Session& session = s.session;
+  const cmd::MountPlace* place = s.place;
+  std::optional<cmd::KernelMount>& own_mount = s.mounted.own;
+  Identity& id = s.id;
   std::unique_ptr<cmd::ControlServer> control;
   std::unique_ptr<cmd::UnmountHelper> helper;
   if (place != nullptr) {  // none when mount.fuse3 mounted it for us
@@ -266,7 +335,8 @@ Phase<> serve_confined(const cmd::Options& opts, Filesystem& fs, fuse::Session& 
     }
     helper = std::move(started.value());
     if (own_mount) own_mount->release();
-    auto bound = cmd::ControlServer::bind(socket, [&] { return status_text(id, fs); });
+    auto bound =
+        cmd::ControlServer::bind(socket, [&] { return status_text(id, fs, s.state.passthrough); });
     if (bound) {
       control = std::move(bound.value());
     } else {
@@ -280,7 +350,7 @@ Phase<> serve_confined(const cmd::Options& opts, Filesystem& fs, fuse::Session& 
     spdlog::warn("cannot read the mount table ({}): listings stat every entry",
                  std::strerror(watch.code()));
   }
-  if (auto ok = confine(opts, fs, tenant, id); !ok) return ok;
+  if (auto ok = confine(opts, s); !ok) return ok;
   // Created after confinement, so these threads inherit it.
   cmd::ReloadOnHangup hangup([&] { cmd::reload_policy(opts, fs); });
   if (!hangup.installed()) spdlog::warn("cannot install the SIGHUP handler: no policy reload");
@@ -298,6 +368,9 @@ Phase<> serve_confined(const cmd::Options& opts, Filesystem& fs, fuse::Session& 
   }
   spdlog::info("unmounted {}", opts.mountpoint);
   if (!served) return Failure::runtime(cmd::with_errno("session ended with error", served.code()));
+  if (id.passthrough_refused) {
+    return Failure::runtime("passthrough=require: the kernel did not take FUSE passthrough");
+  }
   return {};
 }
 
@@ -434,7 +507,8 @@ Phase<> run(const cmd::Options& opts) {
   if (!own_mount) return own_mount.error();
   target->checked_dir.reset();
   if (auto ok = daemonize(opts, fs); !ok) return ok;
-  return serve_confined(opts, fs, *session.value(), place, own_mount.value(), tenant.value(), id);
+  Serving serving{fs, *session.value(), state, place, own_mount.value(), tenant.value(), id};
+  return serve_confined(opts, serving);
 }
 
 // "confinefs status MOUNTPOINT", "confinefs unmount-stale MOUNTPOINT",

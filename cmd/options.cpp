@@ -76,6 +76,8 @@ Phase<> apply_option(std::string_view item, Options& o) {
     o.service_user = std::string(value);
   } else if (key == "group" && keyed && !value.empty()) {
     o.group = std::string(value);
+  } else if (key == "passthrough" && keyed) {
+    return parse_mode(key, value, o.passthrough);
   } else if (key == "seccomp" && keyed) {
     if (value != "on" && value != "off") return Failure::usage("seccomp must be on or off");
     o.seccomp = value == "on";
@@ -203,6 +205,10 @@ void print_usage(const char* program) {
       "  service_user=NAME    run as NAME once mounted, keeping the serving capabilities:\n"
       "                       files belong to the caller, the sandbox cannot signal the daemon\n"
       "  seccomp=on|off       syscall allow-list once mounted (default off)\n"
+      "  passthrough=auto|require|off  the kernel reads and writes files straight from the\n"
+      "                       verified host file (FUSE passthrough; default auto: as root,\n"
+      "                       not with cache=full; opens that byte limits count go through the\n"
+      "                       daemon)\n"
       "\n"
       "mount options passed to the kernel: rw, ro, allow_other, allow_root, auto_unmount,\n"
       "  default_permissions, nosuid, nodev, exec, noexec, atime, noatime, nodiratime,\n"

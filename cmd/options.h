@@ -8,6 +8,7 @@
 
 #include "cmd/backing_mount.h"
 #include "cmd/failure.h"
+#include "fusefs/fuse/passthrough.h"
 
 namespace confinefs::cmd {
 
@@ -38,6 +39,9 @@ struct Options {
   // are still created as the calling process); the sandbox cannot signal or limit the daemon.
   std::optional<std::string> service_user;
   bool seccomp = false;  // -o seccomp=on: syscall allow-list once mounted
+  // -o passthrough=: the kernel reads and writes regular files straight from the daemon's
+  // verified host fd where it can (fuse/passthrough.h)
+  fuse::PassthroughMode passthrough = fuse::PassthroughMode::kAuto;
 };
 
 // Parses argv; a usage error is a Failure naming the word at fault.

@@ -195,6 +195,7 @@ void on_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_f
 void on_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { reply_error(req, 0); }
 
 void on_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  state(req).passthrough.release(fi->fh);
   auto file = state(req).handles.files.take(fi->fh);
   if (file) ops::release(*state(req).fs, std::move(file));
   reply_error(req, file ? 0 : EBADF);

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "fusefs/fuse/handles.h"
+#include "fusefs/fuse/passthrough.h"
 #include "fusefs/mount/filesystem.h"
 
 namespace confinefs::fuse {
@@ -27,6 +28,7 @@ struct MountState {
   CacheTimeouts timeouts;
   std::function<void()> on_ready;  // called once the kernel has completed INIT
   Handles handles{};               // open files and directories, by fi->fh
+  Passthrough passthrough{};       // which opens the kernel serves from the host fd itself
 };
 
 }  // namespace confinefs::fuse

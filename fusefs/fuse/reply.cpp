@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 
+#include "fusefs/fuse/channel_io.h"
+
 namespace confinefs::fuse {
 namespace {
 
@@ -17,10 +19,36 @@ fuse_entry_param to_param(const Entry& e, const CacheTimeouts& t) {
   return p;
 }
 
-void set_open_flags(fuse_file_info* fi, const CacheTimeouts& t, const ops::OpenFile& file) {
-  fi->keep_cache = !file.pages_stale &&
+void set_open_flags(fuse_file_info* fi, const CacheTimeouts& t, const ops::OpenFile& file,
+                    const KernelIo& io) {
+  fi->keep_cache = io.backing_id == 0 && !file.pages_stale &&
                    (t.keep_cache || (t.keep_cache_if_unchanged && file.unchanged_since_last_open));
   fi->noflush = 1;  // flush does nothing here: POSIX locks stay in the kernel
+}
+
+// Publishes the open handle, decides how the kernel does its I/O (fuse/passthrough.h) and sends
+// the reply with send(fi); an open whose reply the kernel never got is taken back at once.
+template <typename Send>
+void reply_opened(fuse_req_t req, std::unique_ptr<ops::OpenFile> file, fuse_file_info* fi,
+                  Send send) {
+  MountState& st = state(req);
+  uint64_t node = file->node->id();
+  bool may = ops::may_pass_through(*st.fs);
+  FdRef host = file->fd.ref();
+  ops::OpenFile& opened = *file;
+  fi->fh = st.handles.files.add(std::move(file));
+  auto io = st.passthrough.open(fi->fh, node, host, may);
+  if (!io) {
+    ops::release(*st.fs, st.handles.files.take(fi->fh));
+    fuse_reply_err(req, io.code());
+    return;
+  }
+  set_open_flags(fi, st.timeouts, opened, io.value());
+  PassthroughReply marked(io->backing_id);
+  if (send(fi) == -ENOENT) {  // interrupted: the kernel never got it
+    st.passthrough.release(fi->fh);
+    ops::release(*st.fs, st.handles.files.take(fi->fh));
+  }
 }
 
 }  // namespace
@@ -57,12 +85,8 @@ void reply_open(fuse_req_t req, Result<std::unique_ptr<ops::OpenFile>> r, fuse_f
     fuse_reply_err(req, r.code());
     return;
   }
-  MountState& st = state(req);
-  set_open_flags(fi, st.timeouts, *r.value());
-  fi->fh = st.handles.files.add(std::move(r.value()));
-  if (fuse_reply_open(req, fi) == -ENOENT) {  // interrupted: the kernel never got it
-    ops::release(*st.fs, st.handles.files.take(fi->fh));
-  }
+  reply_opened(req, std::move(r.value()), fi,
+               [req](fuse_file_info* f) { return fuse_reply_open(req, f); });
 }
 
 void reply_create(fuse_req_t req, Result<ops::Created> r, fuse_file_info* fi) {
@@ -70,13 +94,9 @@ void reply_create(fuse_req_t req, Result<ops::Created> r, fuse_file_info* fi) {
     fuse_reply_err(req, r.code());
     return;
   }
-  MountState& st = state(req);
-  set_open_flags(fi, st.timeouts, *r->file);
-  fi->fh = st.handles.files.add(std::move(r->file));
-  auto p = to_param(r->entry, st.timeouts);
-  if (fuse_reply_create(req, &p, fi) == -ENOENT) {
-    ops::release(*st.fs, st.handles.files.take(fi->fh));
-  }
+  auto p = to_param(r->entry, state(req).timeouts);
+  reply_opened(req, std::move(r->file), fi,
+               [req, &p](fuse_file_info* f) { return fuse_reply_create(req, &p, f); });
 }
 
 void reply_opendir(fuse_req_t req, Result<std::unique_ptr<ops::OpenDir>> r, fuse_file_info* fi) {

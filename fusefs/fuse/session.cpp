@@ -7,6 +7,7 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include "fusefs/fuse/channel_io.h"
 #include "fusefs/fuse/fuse_api.h"
 #include "fusefs/fuse/lowlevel.h"
 
@@ -66,8 +67,10 @@ Result<void> Session::mount() {
 }
 
 Result<void> Session::adopt(Fd channel) {
-  std::string named = "/dev/fd/" + std::to_string(channel.get());
-  if (fuse_session_mount(se_, named.c_str()) != 0) return Error{EIO};
+  // Through the channel hook (fuse/channel_io.h), which can ask the kernel for passthrough.
+  if (int rc = fuse_session_custom_io(se_, &channel_io(), channel.get()); rc != 0) {
+    return Error{-rc};
+  }
   (void)channel.release();  // libfuse's from here on
   return {};
 }

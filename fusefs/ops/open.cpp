@@ -113,6 +113,11 @@ Result<Created> create_new(const Request& r, uint64_t parent, const Name& name, 
 
 }  // namespace
 
+bool may_pass_through(const Filesystem& fs) {
+  const auto& limits = fs.policy()->limits();
+  return !limits.quota_bytes && !limits.max_file_size;
+}
+
 Result<std::unique_ptr<OpenFile>> open(const Request& r, uint64_t id, int flags) {
   Filesystem& fs = r.fs;
   auto node = node_of(fs, id);

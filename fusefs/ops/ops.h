@@ -57,6 +57,11 @@ Result<struct stat> getattr(const Request& r, uint64_t node);
 Result<struct stat> setattr(const Request& r, uint64_t node, const AttrChange& change,
                             OpenFile* file);
 
+// Whether the kernel may do an open's reads and writes without the daemon (FUSE passthrough,
+// fuse/passthrough.h): not while byte limits are in force (quota_bytes, max_file_size), whose
+// writes must be counted. Not even a read-only open then: the kernel requires every open of a
+// file to pass through once one does, and a write open may come next.
+bool may_pass_through(const Filesystem& fs);
 Result<std::unique_ptr<OpenFile>> open(const Request& r, uint64_t node, int flags);
 struct Created {
   Entry entry;

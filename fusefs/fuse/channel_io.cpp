@@ -1,0 +1,88 @@
+#include "fusefs/fuse/channel_io.h"
+
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+#include <span>
+
+#include "fusefs/fuse/fuse_api.h"
+#include "fusefs/fuse/mount_state.h"
+#include "fusefs/fuse/passthrough_wire.h"
+
+namespace confinefs::fuse {
+namespace {
+
+thread_local int32_t t_reply_backing = 0;
+
+MountState& state_of(void* userdata) { return *static_cast<MountState*>(userdata); }
+
+ssize_t read_request(int fd, void* buf, size_t len, void* userdata) {
+  ssize_t n = ::read(fd, buf, len);
+  Passthrough& pt = state_of(userdata).passthrough;
+  if (n > 0 && !pt.init_seen()) {
+    auto offer = wire::read_init_request({static_cast<const std::byte*>(buf), size_t(n)});
+    if (offer) pt.offered(*offer);
+  }
+  return n;
+}
+
+// The reply's body (iov[1]) copied and changed by patch, then written with the header and any
+// further parts as they were. libfuse's own buffers are never written to.
+template <typename Patch>
+ssize_t write_patched(int fd, const iovec* iov, int count, Patch patch, bool& patched) {
+  std::array<std::byte, 512> body{};
+  if (count < 2 || count > 8 || iov[1].iov_len > body.size()) return ::writev(fd, iov, count);
+  std::memcpy(body.data(), iov[1].iov_base, iov[1].iov_len);
+  patched = patch(std::span<std::byte>(body.data(), iov[1].iov_len));
+  std::array<iovec, 8> parts{};
+  std::copy(iov, iov + count, parts.begin());
+  parts[1].iov_base = body.data();
+  return ::writev(fd, parts.data(), count);
+}
+
+ssize_t write_reply(int fd, iovec* iov, int count, void* userdata) {
+  wire::OutHeader out{};
+  if (count < 2 || iov[0].iov_len != sizeof out) return ::writev(fd, iov, count);
+  std::memcpy(&out, iov[0].iov_base, sizeof out);
+  if (out.error != 0) return ::writev(fd, iov, count);
+  bool patched = false;
+  if (t_reply_backing > 0) {
+    int32_t id = t_reply_backing;
+    return write_patched(
+        fd, iov, count, [id](std::span<std::byte> b) { return wire::set_backing(b, id); }, patched);
+  }
+  MountState& st = state_of(userdata);
+  if (!st.passthrough.takes_init_reply(out.unique)) return ::writev(fd, iov, count);
+  ssize_t n = 0;
+  if (st.passthrough.wants(st.timeouts.writeback)) {
+    n = write_patched(fd, iov, count, wire::ask_passthrough, patched);
+  } else {
+    n = ::writev(fd, iov, count);
+  }
+  if (n >= 0) st.passthrough.replied(patched);
+  return n;
+}
+
+ssize_t splice_through(int in, off_t* in_off, int out, off_t* out_off, size_t len, unsigned flags,
+                       void*) {
+  return ::splice(in, in_off, out, out_off, len, flags);
+}
+
+const fuse_custom_io kChannelIo = {
+    .writev = write_reply,
+    .read = read_request,
+    .splice_receive = splice_through,
+    .splice_send = splice_through,
+};
+
+}  // namespace
+
+const fuse_custom_io& channel_io() { return kChannelIo; }
+
+PassthroughReply::PassthroughReply(int32_t backing_id) noexcept { t_reply_backing = backing_id; }
+PassthroughReply::~PassthroughReply() { t_reply_backing = 0; }
+
+}  // namespace confinefs::fuse

@@ -1,0 +1,121 @@
+#include "fusefs/fuse/passthrough.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+namespace confinefs::fuse {
+
+void Passthrough::configure(PassthroughMode mode, std::unique_ptr<BackingRegistrar> registrar,
+                            std::function<void()> refused) {
+  mode_ = mode;
+  registrar_ = std::move(registrar);
+  refused_ = std::move(refused);
+  state_.store(mode == PassthroughMode::kOff ? State::kOff : State::kUnavailable);
+}
+
+void Passthrough::offered(const wire::KernelOffer& offer) {
+  offer_ = offer.passthrough;
+  init_unique_ = offer.unique;
+  init_seen_.store(true, std::memory_order_release);
+}
+
+bool Passthrough::takes_init_reply(uint64_t unique) noexcept {
+  return init_seen() && unique == init_unique_ && !init_replied_.exchange(true);
+}
+
+bool Passthrough::wants(bool writeback) const noexcept {
+  return mode_ != PassthroughMode::kOff && registrar_ && offer_ && !writeback;
+}
+
+void Passthrough::replied(bool asked) {
+  if (mode_ == PassthroughMode::kOff) return;
+  Result<void> probe = Error{EOPNOTSUPP};
+  // The kernel processed the INIT reply before the write returned: a backing file it refuses
+  // now (EPERM) means it did not take the flags.
+  if (asked) probe = registrar_->probe();
+  if (probe) {
+    state_.store(State::kOn, std::memory_order_release);
+    spdlog::info("passthrough on: the kernel reads and writes files from the verified host fd");
+    return;
+  }
+  state_.store(State::kUnavailable, std::memory_order_release);
+  const char* why = !registrar_ ? "no registrar"
+                    : !offer_   ? "the kernel does not offer it"
+                    : !asked    ? "not with cache=full"
+                                : std::strerror(probe.code());
+  if (mode_ == PassthroughMode::kRequire) {
+    spdlog::error("passthrough=require, but passthrough is unavailable ({}): stopping", why);
+    if (refused_) refused_();
+    return;
+  }
+  spdlog::info("passthrough unavailable ({}): data goes through the daemon", why);
+}
+
+const char* Passthrough::state_name() const noexcept {
+  switch (state()) {
+    case State::kOff: return "off";
+    case State::kUnavailable: return "unavailable";
+    case State::kOn: return "on";
+  }
+  return "?";
+}
+
+Result<KernelIo> Passthrough::choose(InodeIo& inode, FdRef file, bool may_pass_through) {
+  if (inode.passthrough_opens > 0) {
+    if (!may_pass_through) return Error{EBUSY};
+    return KernelIo{inode.backing_id};
+  }
+  if (may_pass_through && inode.cached_opens == 0) {
+    auto id = registrar_->add(file);
+    if (id) {
+      inode.backing_id = id.value();
+      return KernelIo{id.value()};
+    }
+    spdlog::debug("passthrough: backing file refused ({}); through the daemon",
+                  std::strerror(id.code()));
+  }
+  return KernelIo{};
+}
+
+Result<KernelIo> Passthrough::open(uint64_t fh, uint64_t node, FdRef file, bool may_pass_through) {
+  if (state() != State::kOn) return KernelIo{};
+  std::lock_guard lock(mutex_);
+  InodeIo& inode = inodes_[node];
+  auto io = choose(inode, file, may_pass_through);
+  if (!io) return io;
+  if (io->backing_id > 0) {
+    ++inode.passthrough_opens;
+  } else {
+    ++inode.cached_opens;
+  }
+  opens_.emplace(fh, Open{node, io.value()});
+  return io;
+}
+
+void Passthrough::release(uint64_t fh) {
+  int32_t unused_id = 0;
+  {
+    std::lock_guard lock(mutex_);
+    auto open = opens_.find(fh);
+    if (open == opens_.end()) return;
+    auto inode = inodes_.find(open->second.node);
+    const KernelIo io = open->second.io;
+    opens_.erase(open);
+    if (inode == inodes_.end()) return;
+    if (io.backing_id > 0 && --inode->second.passthrough_opens == 0) {
+      unused_id = inode->second.backing_id;
+      inode->second.backing_id = 0;
+    } else if (io.backing_id == 0) {
+      --inode->second.cached_opens;
+    }
+    if (inode->second.passthrough_opens == 0 && inode->second.cached_opens == 0) {
+      inodes_.erase(inode);
+    }
+  }
+  // The kernel dropped its own reference when the last passthrough open of the inode closed,
+  // before it sent RELEASE; this releases the id.
+  if (unused_id > 0) (void)registrar_->remove(unused_id);
+}
+
+}  // namespace confinefs::fuse

@@ -1,0 +1,102 @@
+// Passthrough: which opens the kernel serves straight from the daemon's verified host fd (FUSE
+// passthrough, Linux 6.9+: reads, writes, splice and mmap of such an open never reach the
+// daemon), and the rule the kernel keeps for each inode: while one open of an inode passes
+// through, every open of it must pass through, to the same backing file; while one open of it
+// goes through the page cache, none may. An open that breaks the rule fails with EIO in the
+// kernel, so the daemon never sends one: it answers EBUSY itself for the one case the rule leaves
+// no way out of (an open that may not pass through, of a file open with passthrough: a reload
+// brought byte limits while it was open).
+//
+// The fd handed over is the one the open path verified (reopened from the pinned inode, fstat,
+// the single-link check: guards/verify.cpp), so the kernel's I/O reaches what today's reads and
+// writes through that fd reach. Registering it needs CAP_SYS_ADMIN, which the serving process
+// does not have: a registrar process does it (cmd/backing_registrar.cpp).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "fusefs/fd.h"
+#include "fusefs/fuse/passthrough_wire.h"
+#include "fusefs/result.h"
+
+namespace confinefs::fuse {
+
+// -o passthrough=: auto uses it where the kernel and the mount allow it, require refuses to
+// serve without it, off never asks for it.
+enum class PassthroughMode : unsigned char { kOff, kAuto, kRequire };
+
+// Registers verified host files with the kernel as backing files and releases them.
+class BackingRegistrar {
+ public:
+  virtual ~BackingRegistrar() = default;
+  virtual Result<int32_t> add(FdRef file) = 0;
+  virtual Result<void> remove(int32_t backing_id) = 0;
+  // Registers and releases a file of the registrar's own: whether the kernel accepts backing
+  // files on this connection at all.
+  virtual Result<void> probe() = 0;
+};
+
+// How the kernel does one open's I/O.
+struct KernelIo {
+  int32_t backing_id = 0;  // > 0: passthrough to this backing file; 0: through the daemon
+};
+
+class Passthrough {
+ public:
+  enum class State : unsigned char { kOff, kUnavailable, kOn };
+
+  // Before serving: the mode, the registrar (none: passthrough is unavailable, as for a daemon
+  // that is not root or was mounted by libfuse), and what to do when passthrough=require finds
+  // at INIT that the kernel does not take it (stop serving).
+  void configure(PassthroughMode mode, std::unique_ptr<BackingRegistrar> registrar,
+                 std::function<void()> refused);
+  PassthroughMode mode() const noexcept { return mode_; }
+
+  // INIT, from the channel hook (fuse/channel_io.cpp): what the kernel offered; which reply is
+  // INIT's (true once, for its unique id); whether that reply asks for passthrough; and, once it
+  // went out, whether the kernel took it.
+  bool init_seen() const noexcept { return init_seen_.load(std::memory_order_acquire); }
+  void offered(const wire::KernelOffer& offer);
+  bool takes_init_reply(uint64_t unique) noexcept;
+  bool wants(bool writeback) const noexcept;
+  void replied(bool asked);
+  State state() const noexcept { return state_.load(std::memory_order_acquire); }
+  const char* state_name() const noexcept;
+
+  // The open with handle fh of node: passed through when may_pass_through and the inode allows
+  // it (file: the verified host fd), else through the daemon; EBUSY when it may not pass through
+  // and the inode must. Recorded until release(fh).
+  Result<KernelIo> open(uint64_t fh, uint64_t node, FdRef file, bool may_pass_through);
+  void release(uint64_t fh);
+
+ private:
+  struct InodeIo {
+    int32_t backing_id = 0;
+    unsigned passthrough_opens = 0;
+    unsigned cached_opens = 0;  // opens through the kernel's page cache
+  };
+  struct Open {
+    uint64_t node;
+    KernelIo io;
+  };
+  Result<KernelIo> choose(InodeIo& inode, FdRef file, bool may_pass_through);
+
+  PassthroughMode mode_ = PassthroughMode::kOff;
+  std::unique_ptr<BackingRegistrar> registrar_;
+  std::function<void()> refused_;
+  bool offer_ = false;
+  uint64_t init_unique_ = 0;
+  std::atomic<bool> init_seen_{false};
+  std::atomic<bool> init_replied_{false};
+  std::atomic<State> state_{State::kOff};
+  std::mutex mutex_;
+  std::unordered_map<uint64_t, InodeIo> inodes_;
+  std::unordered_map<uint64_t, Open> opens_;
+};
+
+}  // namespace confinefs::fuse

@@ -1,0 +1,131 @@
+// The per-inode rule of fuse/passthrough.h, with a registrar that counts: which open passes
+// through, which goes through the daemon, which is refused, and when a backing id is released.
+// The kernel's side of the same rule (an open it would refuse fails with EIO) is exercised on a
+// real mount in tests/integration/passthrough_test.cpp.
+#include "fusefs/fuse/passthrough.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace confinefs::fuse {
+namespace {
+
+struct Registry {
+  int32_t next = 1;
+  int opened = 0;
+  std::vector<int32_t> closed;
+};
+
+class CountingRegistrar : public BackingRegistrar {
+ public:
+  explicit CountingRegistrar(Registry& r) : r_(r) {}
+  Result<int32_t> add(FdRef) override {
+    ++r_.opened;
+    return r_.next++;
+  }
+  Result<void> remove(int32_t id) override {
+    r_.closed.push_back(id);
+    return {};
+  }
+  Result<void> probe() override { return {}; }
+
+ private:
+  Registry& r_;
+};
+
+class PassthroughRule : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pt_.configure(PassthroughMode::kAuto, std::make_unique<CountingRegistrar>(reg_), nullptr);
+    pt_.offered(wire::KernelOffer{2, 7, 45, true});
+    ASSERT_TRUE(pt_.takes_init_reply(2));
+    ASSERT_TRUE(pt_.wants(false));
+    pt_.replied(true);
+    ASSERT_EQ(pt_.state(), Passthrough::State::kOn);
+  }
+  Registry reg_;
+  Passthrough pt_;
+  FdRef fd_{-1};
+};
+
+TEST_F(PassthroughRule, OpensOfOneInodeShareOneBackingFile) {
+  auto a = pt_.open(1, 100, fd_, true);
+  auto b = pt_.open(2, 100, fd_, true);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_GT(a->backing_id, 0);
+  EXPECT_EQ(b->backing_id, a->backing_id);
+  EXPECT_EQ(reg_.opened, 1);
+  auto other = pt_.open(3, 200, fd_, true);
+  EXPECT_NE(other->backing_id, a->backing_id);
+  pt_.release(1);
+  EXPECT_TRUE(reg_.closed.empty());
+  pt_.release(2);
+  EXPECT_EQ(reg_.closed, std::vector<int32_t>{a->backing_id});
+}
+
+// The kernel would fail such an open with EIO: the daemon answers EBUSY itself.
+TEST_F(PassthroughRule, AnOpenThatMayNotPassThroughIsRefusedWhileOneDoes) {
+  auto shared = pt_.open(1, 100, fd_, true);
+  ASSERT_GT(shared->backing_id, 0);
+  auto counted = pt_.open(2, 100, fd_, false);  // byte limits came with a reload
+  ASSERT_FALSE(counted.ok());
+  EXPECT_EQ(counted.code(), EBUSY);
+  pt_.release(2);  // never recorded: nothing changes
+  pt_.release(1);
+  auto now = pt_.open(3, 100, fd_, false);
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(now->backing_id, 0);
+}
+
+TEST_F(PassthroughRule, NoneWhileAnOpenOfTheInodeIsCached) {
+  auto cached = pt_.open(1, 100, fd_, false);
+  EXPECT_EQ(cached->backing_id, 0);
+  auto next = pt_.open(2, 100, fd_, true);
+  EXPECT_EQ(next->backing_id, 0);
+  EXPECT_EQ(reg_.opened, 0);
+  pt_.release(1);
+  pt_.release(2);
+  EXPECT_GT(pt_.open(3, 100, fd_, true)->backing_id, 0);
+}
+
+TEST_F(PassthroughRule, AnUnknownHandleReleasesNothing) {
+  pt_.release(99);
+  EXPECT_TRUE(reg_.closed.empty());
+}
+
+TEST(PassthroughState, OffNeverAsksAndUnavailableServesThroughTheDaemon) {
+  Registry reg;
+  Passthrough off;
+  off.configure(PassthroughMode::kOff, std::make_unique<CountingRegistrar>(reg), nullptr);
+  off.offered(wire::KernelOffer{2, 7, 45, true});
+  EXPECT_FALSE(off.wants(false));
+  EXPECT_STREQ(off.state_name(), "off");
+  Passthrough no_offer;
+  no_offer.configure(PassthroughMode::kAuto, std::make_unique<CountingRegistrar>(reg), nullptr);
+  no_offer.offered(wire::KernelOffer{2, 7, 45, false});
+  EXPECT_FALSE(no_offer.wants(false));
+  no_offer.replied(false);
+  EXPECT_STREQ(no_offer.state_name(), "unavailable");
+  auto io = no_offer.open(1, 100, FdRef(-1), true);
+  EXPECT_EQ(io->backing_id, 0);
+  EXPECT_EQ(reg.opened, 0);
+  Passthrough writeback;
+  writeback.configure(PassthroughMode::kAuto, std::make_unique<CountingRegistrar>(reg), nullptr);
+  writeback.offered(wire::KernelOffer{2, 7, 45, true});
+  EXPECT_FALSE(writeback.wants(true));
+}
+
+TEST(PassthroughState, RequireStopsServingWhenTheKernelDoesNotTakeIt) {
+  Registry reg;
+  bool stopped = false;
+  Passthrough pt;
+  pt.configure(PassthroughMode::kRequire, std::make_unique<CountingRegistrar>(reg),
+               [&] { stopped = true; });
+  pt.offered(wire::KernelOffer{2, 7, 45, false});
+  pt.replied(pt.wants(false));
+  EXPECT_TRUE(stopped);
+}
+
+}  // namespace
+}  // namespace confinefs::fuse
