@@ -29,6 +29,8 @@ class Workloads:
                 raise TargetFailure(f"{metric}: read {int(r['seq_read_bytes'])} bytes, "
                                     f"wrote {mib << 20}")
             self.record(t, metric, r["seq_read"])
+        drop_caches(3)
+        self.record(t, "mmap_read_cold", self.fsbench(t, "mmapread", f)["mmap_read"])
         self.run(t, ["rm", "-f", f], "rm seqfile")
 
     def setup_rand(self, t):

@@ -11,9 +11,11 @@
 //   fsbench lookup DIR NDIRS PERDIR          stat each of those files by name
 //   fsbench seqwrite FILE MIB                write MIB MiB in 1 MiB blocks, then fsync
 //   fsbench seqread FILE                     read FILE in 1 MiB blocks
+//   fsbench mmapread FILE                    read FILE through a shared mapping, page by page
 //   fsbench dropcaches LEVEL                 sync, then echo LEVEL > /proc/sys/vm/drop_caches
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -489,12 +491,35 @@ int cmd_seqread(const std::string& file) {
   return 0;
 }
 
+// Reads FILE through a shared read-only mapping, touching one byte per page (and summing them,
+// so the reads cannot be left out).
+int cmd_mmapread(const std::string& file) {
+  auto t = Clock::now();
+  int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die("open " + file);
+  struct stat st {};
+  if (fstat(fd, &st) != 0) die("fstat " + file);
+  auto size = static_cast<size_t>(st.st_size);
+  void* map = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) die("mmap " + file);
+  const auto* bytes = static_cast<const volatile unsigned char*>(map);
+  unsigned long sum = 0;
+  for (size_t off = 0; off < size; off += 4096) sum += bytes[off];
+  munmap(map, size);
+  close(fd);
+  double s = seconds_since(t);
+  report("mmap_read", static_cast<double>(size) / (1 << 20) / s, "MiB/s");
+  report("mmap_read_sum", static_cast<double>(sum % 1000), "checksum");
+  return 0;
+}
+
 int usage() {
   std::fprintf(stderr,
                "usage: fsbench meta DIR N | links DIR N | depth DIR PREP DEPTHS WARM COLD |\n"
                "               readtree DIR |\n"
                "               build DIR UNITS JOBS | mkfiles DIR NDIRS PERDIR |\n"
                "               lookup DIR NDIRS PERDIR | seqwrite FILE MIB | seqread FILE |\n"
+               "               mmapread FILE |\n"
                "               dropcaches LEVEL\n");
   return 2;
 }
@@ -515,6 +540,7 @@ int main(int argc, char** argv) {
   if (cmd == "lookup" && argc == 5) return cmd_lookup(argv[2], to_long(argv[3]), to_long(argv[4]));
   if (cmd == "seqwrite" && argc == 4) return cmd_seqwrite(argv[2], to_long(argv[3]));
   if (cmd == "seqread" && argc == 3) return cmd_seqread(argv[2]);
+  if (cmd == "mmapread" && argc == 3) return cmd_mmapread(argv[2]);
   if (cmd == "dropcaches" && argc == 3) {
     long level = to_long(argv[2]);
     if (level < 1 || level > 3) return usage();
