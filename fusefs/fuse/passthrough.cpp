@@ -11,7 +11,9 @@ void Passthrough::configure(PassthroughMode mode, std::unique_ptr<BackingRegistr
   mode_ = mode;
   registrar_ = std::move(registrar);
   refused_ = std::move(refused);
-  state_.store(mode == PassthroughMode::kOff ? State::kOff : State::kUnavailable);
+  state_.store(mode == PassthroughMode::kOff ? State::kOff
+               : registrar_                  ? State::kPending
+                                             : State::kUnavailable);
 }
 
 void Passthrough::offered(const wire::KernelOffer& offer) {
@@ -55,6 +57,7 @@ void Passthrough::replied(bool asked) {
 const char* Passthrough::state_name() const noexcept {
   switch (state()) {
     case State::kOff: return "off";
+    case State::kPending: return "pending";
     case State::kUnavailable: return "unavailable";
     case State::kOn: return "on";
   }

@@ -48,7 +48,8 @@ struct KernelIo {
 
 class Passthrough {
  public:
-  enum class State : unsigned char { kOff, kUnavailable, kOn };
+  // kPending until the INIT reply has gone out (the mount exists before the kernel's INIT).
+  enum class State : unsigned char { kOff, kPending, kUnavailable, kOn };
 
   // Before serving: the mode, the registrar (none: passthrough is unavailable, as for a daemon
   // that is not root or was mounted by libfuse), and what to do when passthrough=require finds
