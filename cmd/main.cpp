@@ -423,7 +423,7 @@ Phase<std::unique_ptr<fuse::Session>> make_session(const cmd::Options& opts,
   if (opts.single_thread) so.max_threads = 1;
   auto session = fuse::Session::create(&state, so);
   if (!session) return Failure::usage("invalid mount options (see above)");
-  return std::move(session.value());
+  return std::move(session).value();
 }
 
 // The resolver over BACKING, once it is on a mount of its own (the first step that leaves
@@ -434,7 +434,7 @@ Phase<Resolver> serve_from(Fd dir, const cmd::Options& opts, Identity& id) {
   id.backing_mount = backing->state;
   auto resolver = Resolver::open_root(std::move(backing->dir));
   if (!resolver) return backing_failure(opts.backing, resolver.code());
-  return std::move(resolver.value());
+  return std::move(resolver).value();
 }
 
 FilesystemConfig filesystem_config(const cmd::Options& opts, FilesystemConfig::Names names) {
