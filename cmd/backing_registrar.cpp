@@ -141,7 +141,11 @@ bool confine_registrar() {
   while (receive_message(kSocketFd, msg, file)) {
     int32_t answer = -EINVAL;
     if (msg.op == kOpOpen && file >= 0) answer = register_file(file);
-    if (msg.op == kOpClose) answer = unregister(msg.value);
+    if (msg.op == kOpClose) {  // unanswered: a release waits for nothing
+      (void)unregister(msg.value);
+      if (file >= 0) ::close(file);
+      continue;
+    }
     if (msg.op == kOpProbe) answer = probe_kernel();
     if (file >= 0) ::close(file);
     if (!send_message(kSocketFd, Message{msg.op, answer}, -1)) break;
@@ -186,8 +190,10 @@ Result<int32_t> BackingRegistrarProcess::ask(uint32_t op, int32_t value, const F
 Result<int32_t> BackingRegistrarProcess::add(FdRef file) { return ask(kOpOpen, 0, &file); }
 
 Result<void> BackingRegistrarProcess::remove(int32_t backing_id) {
-  auto done = ask(kOpClose, backing_id, nullptr);
-  if (!done) return done.error();
+  // The kernel dropped its own reference before it sent the RELEASE that got here: nothing
+  // waits on the id going away, so the registrar does not answer.
+  std::lock_guard lock(mutex_);
+  if (!send_message(socket_.get(), Message{kOpClose, backing_id}, -1)) return last_error();
   return {};
 }
 
