@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The shipped unit under a real systemd 252 (a booted Debian 12 container, container.sh):
+#   - the .deb installs in it;
+#   - confinefs@t1 starts and reports READY (StatusText "ready: ..."); systemctl's MainPID and
+#     confinefs status's pid agree; data goes through the mount, with passthrough on;
+#   - audit records reach journald (journalctl -o json: CONFINEFS_AUDIT=1 and the JSON line);
+#   - systemctl reload applies a policy change (status shows the new tenant and reloads=1);
+#   - systemctl stop unmounts and leaves no daemon, helper or registrar;
+#   - 20 tenants start, serve and stop concurrently;
+#   - systemd-analyze security's exposure level is printed (docs/deployment.md records it).
+#   real_unit_test.sh BUILD_DIR     needs root, /dev/fuse, debootstrap, systemd-nspawn (else 77)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$1
+if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ] || ! command -v debootstrap >/dev/null ||
+   ! command -v systemd-nspawn >/dev/null || ! command -v cpack >/dev/null; then
+  echo "needs root, /dev/fuse, debootstrap, systemd-nspawn and cpack: skipped"
+  exit 77
+fi
+# shellcheck source=tests/systemd/container.sh
+source "$here/container.sh"
+work=$(mktemp -d /tmp/confinefs-systemd-XXXXXX)
+cleanup() { poweroff; rm -rf "$work"; }
+trap cleanup EXIT
+t0=$(date +%s.%N)
+step() { echo "[$(awk "BEGIN { printf \"%6.2f\", $(date +%s.%N) - $t0 }") s] $*"; }
+fail() {
+  echo "FAIL: $*"
+  in_container journalctl -u 'confinefs@*' --no-pager -n 40 2>/dev/null || true
+  exit 1
+}
+top=/srv/confinefs-test
+
+(cd "$work" && cpack -G DEB --config "$build/CPackConfig.cmake" -B "$work/deb" >"$work/cpack.log" 2>&1) ||
+  { tail "$work/cpack.log"; fail "cpack"; }
+deb=$(ls "$work"/deb/*.deb)
+ensure_root "$deb" || fail "cannot build the container root under $ROOT"
+step "root $ROOT ready for $(basename "$deb")"
+# This run's state only: the last run's package, tenants and journal go.
+chroot "$ROOT" dpkg -P confinefs >/dev/null 2>&1 || true
+rm -rf "$ROOT/etc/confinefs" "$ROOT$top" "$ROOT/var/log/journal"
+cp "$deb" "$ROOT/root/confinefs.deb"  # the container mounts its own /tmp
+boot "$work" || fail "boot"
+step "booted: PID 1 is $(in_container cat /proc/1/comm) (host pid $leader)"
+in_container dpkg -i /root/confinefs.deb >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -i"; }
+step "installed"
+
+# tenant NAME POLICY: its policy and environment files, backing directory and mountpoint.
+tenant() {
+  mkdir -p "$ROOT/etc/confinefs" "$ROOT$top/$1/data" "$ROOT$top/$1/mnt"
+  printf '%b' "$2" >"$ROOT/etc/confinefs/$1.yaml"
+  printf 'BACKING=%s\nMOUNTPOINT=%s\nCONFINEFS_OPTIONS=\n' "$top/$1/data" "$top/$1/mnt" \
+    >"$ROOT/etc/confinefs/$1.env"
+}
+field() { in_container confinefs status "$top/$1/mnt" 2>/dev/null | sed -n "s/^$2=//p"; }
+wait_field() {
+  for _ in $(seq 100); do [ "$(field "$1" "$2")" = "$3" ] && return 0; sleep 0.1; done
+  return 1
+}
+daemons() { in_container sh -c 'cat /proc/[0-9]*/comm 2>/dev/null' | grep -c '^confinefs' || true; }
+
+tenant t1 'version: 1\ntenant: t1\nrules:\n  - {path: /denied, access: deny}\naudit:\n  sink: journald\n'
+mkdir -p "$ROOT$top/t1/data/denied"
+in_container systemctl start confinefs@t1 || fail "start confinefs@t1"
+[ "$(in_container systemctl is-active confinefs@t1)" = active ] || fail "confinefs@t1 not active"
+status=$(in_container systemctl show -p StatusText --value confinefs@t1)
+[[ $status == ready:* ]] || fail "StatusText '$status'"
+[ "$(field t1 live)" = yes ] || fail "confinefs status: not live"
+[ "$(field t1 pid)" = "$(in_container systemctl show -p MainPID --value confinefs@t1)" ] ||
+  fail "systemctl's MainPID and confinefs status's pid differ"
+wait_field t1 passthrough on || fail "passthrough=$(field t1 passthrough)"
+step "confinefs@t1 active, READY ('$status'), passthrough on"
+
+in_container sh -c "echo through > $top/t1/mnt/f"
+[ "$(cat "$ROOT$top/t1/data/f")" = through ] || fail "a write through the mount did not land"
+in_container ls "$top/t1/mnt/denied" >/dev/null 2>&1 && fail "a denied directory was listed"
+for _ in $(seq 50); do
+  journal=$(in_container journalctl -u confinefs@t1 -o json --no-pager 2>/dev/null || true)
+  grep -q '"CONFINEFS_AUDIT":"1"' <<<"$journal" && break
+  sleep 0.1
+done
+grep '"CONFINEFS_AUDIT":"1"' <<<"$journal" | grep -q '/denied' ||
+  fail "no audit record for /denied in the journal"
+step "data through the mount; the denial is in the journal with CONFINEFS_AUDIT=1"
+
+tenant t1 'version: 1\ntenant: t1-reloaded\n'
+in_container systemctl reload confinefs@t1 || fail "reload"
+wait_field t1 tenant t1-reloaded || fail "reload not applied: tenant=$(field t1 tenant)"
+[ "$(field t1 reloads)" = 1 ] || fail "reloads=$(field t1 reloads)"
+step "systemctl reload applied the new policy"
+
+in_container systemctl stop confinefs@t1
+in_container findmnt "$top/t1/mnt" >/dev/null && fail "still mounted after stop"
+[ "$(daemons)" = 0 ] || fail "$(daemons) confinefs processes left after stop"
+step "systemctl stop: unmounted, no process left"
+
+tenants=()
+for i in $(seq 2 21); do
+  tenant "t$i" "version: 1\ntenant: t$i\n"
+  tenants+=("confinefs@t$i")
+done
+in_container systemctl start "${tenants[@]}" || fail "starting 20 tenants"
+for i in $(seq 2 21); do
+  [ "$(in_container systemctl is-active "confinefs@t$i")" = active ] || fail "confinefs@t$i"
+  in_container sh -c "echo t$i > $top/t$i/mnt/own"
+  [ "$(cat "$ROOT$top/t$i/data/own")" = "t$i" ] || fail "t$i: write did not land"
+done
+step "20 tenants active and serving"
+in_container systemctl stop "${tenants[@]}"
+[ "$(daemons)" = 0 ] || fail "$(daemons) confinefs processes left after stopping 20 tenants"
+step "20 tenants stopped"
+
+exposure=$(in_container systemd-analyze security --no-pager confinefs@t1.service | tail -1)
+step "systemd-analyze security: ${exposure#→ }"
+echo "real systemd: ok"
