@@ -44,17 +44,24 @@ void overwrite_on_host(const fs::path& p, const std::string& content) {
   ::close(fd);
 }
 
+// Reads a file of 'a's through one open fd, lets another process overwrite the host file with
+// 'b's, and reads again through the same fd: what the second read returns.
+std::string second_read_across_an_outside_write(const Mount& m) {
+  write_file(m.backing() / "f", std::string(kSize, 'a'));
+  int fd = ::open((m.mnt() / "f").c_str(), O_RDONLY);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(pread_all(fd, kSize), std::string(kSize, 'a'));
+  overwrite_on_host(m.backing() / "f", std::string(kSize, 'b'));
+  std::string second = pread_all(fd, kSize);
+  ::close(fd);
+  return second;
+}
+
 TEST(Passthrough, IsOnAndReadsSeeAnOutsideWriterAtOnce) {
   Mount m;
   ASSERT_TRUE(m.ok());
   ASSERT_TRUE(passthrough_is(m.mnt(), "on"));
-  write_file(m.backing() / "f", std::string(kSize, 'a'));
-  int fd = ::open((m.mnt() / "f").c_str(), O_RDONLY);
-  ASSERT_GE(fd, 0);
-  EXPECT_EQ(pread_all(fd, kSize), std::string(kSize, 'a'));
-  overwrite_on_host(m.backing() / "f", std::string(kSize, 'b'));
-  EXPECT_EQ(pread_all(fd, kSize), std::string(kSize, 'b'));
-  ::close(fd);
+  EXPECT_EQ(second_read_across_an_outside_write(m), std::string(kSize, 'b'));
 }
 
 // The contrast, and the proof that the test above looks at passthrough: through the daemon,
@@ -63,13 +70,7 @@ TEST(Passthrough, ThroughTheDaemonTheKernelCacheKeepsWhatItRead) {
   Mount m({"-o", "passthrough=off"});
   ASSERT_TRUE(m.ok());
   ASSERT_TRUE(passthrough_is(m.mnt(), "off"));
-  write_file(m.backing() / "f", std::string(kSize, 'a'));
-  int fd = ::open((m.mnt() / "f").c_str(), O_RDONLY);
-  ASSERT_GE(fd, 0);
-  EXPECT_EQ(pread_all(fd, kSize), std::string(kSize, 'a'));
-  overwrite_on_host(m.backing() / "f", std::string(kSize, 'b'));
-  EXPECT_EQ(pread_all(fd, kSize), std::string(kSize, 'a'));
-  ::close(fd);
+  EXPECT_EQ(second_read_across_an_outside_write(m), std::string(kSize, 'a'));
 }
 
 TEST(Passthrough, WritesAndSharedMappingsLandOnTheHostFile) {
