@@ -24,11 +24,11 @@ namespace {
 constexpr int kSocketFd = 3;
 constexpr int kChannelFd = 4;
 
-enum : uint32_t { kOpOpen = 1, kOpClose = 2, kOpProbe = 3 };
+enum : uint32_t { kOpAdd = 1, kOpRemove = 2, kOpProbe = 3 };
 
 struct Message {
   uint32_t op;
-  int32_t value;  // the id to close; in a reply, the id or -errno
+  int32_t value;  // the id to remove; in a reply, the id added (or 0) or -errno
 };
 
 // Sends msg, with file's fd attached when there is one.
@@ -140,8 +140,8 @@ bool confine_registrar() {
   int file = -1;
   while (receive_message(kSocketFd, msg, file)) {
     int32_t answer = -EINVAL;
-    if (msg.op == kOpOpen && file >= 0) answer = register_file(file);
-    if (msg.op == kOpClose) {  // unanswered: a release waits for nothing
+    if (msg.op == kOpAdd && file >= 0) answer = register_file(file);
+    if (msg.op == kOpRemove) {  // unanswered: a release waits for nothing
       (void)unregister(msg.value);
       if (file >= 0) ::close(file);
       continue;
@@ -187,13 +187,13 @@ Result<int32_t> BackingRegistrarProcess::ask(uint32_t op, int32_t value, const F
   return reply.value;
 }
 
-Result<int32_t> BackingRegistrarProcess::add(FdRef file) { return ask(kOpOpen, 0, &file); }
+Result<int32_t> BackingRegistrarProcess::add(FdRef file) { return ask(kOpAdd, 0, &file); }
 
 Result<void> BackingRegistrarProcess::remove(int32_t backing_id) {
   // The kernel dropped its own reference before it sent the RELEASE that got here: nothing
   // waits on the id going away, so the registrar does not answer.
   std::lock_guard lock(mutex_);
-  if (!send_message(socket_.get(), Message{kOpClose, backing_id}, -1)) return last_error();
+  if (!send_message(socket_.get(), Message{kOpRemove, backing_id}, -1)) return last_error();
   return {};
 }
 

@@ -44,7 +44,7 @@ void Passthrough::replied(bool asked) {
   state_.store(State::kUnavailable, std::memory_order_release);
   const char* why = !registrar_ ? "no registrar"
                     : !offer_   ? "the kernel does not offer it"
-                    : !asked    ? "not with cache=full"
+                    : !asked    ? "cache=full's writeback cache, or a protocol before 7.23"
                                 : std::strerror(probe.code());
   if (mode_ == PassthroughMode::kRequire) {
     spdlog::error("passthrough=require, but passthrough is unavailable ({}): stopping", why);
