@@ -5,6 +5,7 @@
 #     confinefs status's pid agree; data goes through the mount, with passthrough on;
 #   - audit records reach journald (journalctl -o json: CONFINEFS_AUDIT=1 and the JSON line);
 #   - systemctl reload applies a policy change (status shows the new tenant and reloads=1);
+#   - after SIGKILL of the daemon systemd starts a new one that serves the mount (time printed);
 #   - systemctl stop unmounts and leaves no daemon, helper or registrar;
 #   - 20 tenants start, serve and stop concurrently;
 #   - systemd-analyze security's exposure level is printed (docs/deployment.md records it).
@@ -52,7 +53,7 @@ tenant() {
   printf 'BACKING=%s\nMOUNTPOINT=%s\nCONFINEFS_OPTIONS=\n' "$top/$1/data" "$top/$1/mnt" \
     >"$ROOT/etc/confinefs/$1.env"
 }
-field() { in_container confinefs status "$top/$1/mnt" 2>/dev/null | sed -n "s/^$2=//p"; }
+field() { { in_container confinefs status "$top/$1/mnt" 2>/dev/null || true; } | sed -n "s/^$2=//p"; }
 wait_field() {
   for _ in $(seq 100); do [ "$(field "$1" "$2")" = "$3" ] && return 0; sleep 0.1; done
   return 1
@@ -88,6 +89,22 @@ in_container systemctl reload confinefs@t1 || fail "reload"
 wait_field t1 tenant t1-reloaded || fail "reload not applied: tenant=$(field t1 tenant)"
 [ "$(field t1 reloads)" = 1 ] || fail "reloads=$(field t1 reloads)"
 step "systemctl reload applied the new policy"
+
+# A crash: systemd starts a new daemon (Restart=on-failure, RestartSec=2s), which clears the
+# dead mount and mounts again; a process that starts after that works on the new mount.
+old_pid=$(field t1 pid)
+crash=$(date +%s.%N)
+in_container systemctl kill --kill-who=main --signal=KILL confinefs@t1
+for _ in $(seq 100); do
+  pid=$(field t1 pid)
+  [ -n "$pid" ] && [ "$pid" != "$old_pid" ] && [ "$(field t1 live)" = yes ] && break
+  sleep 0.1
+done
+[ -n "$pid" ] && [ "$pid" != "$old_pid" ] || fail "no new daemon after SIGKILL"
+recovery=$(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $crash }")
+in_container sh -c "echo again > $top/t1/mnt/after-crash"
+[ "$(cat "$ROOT$top/t1/data/after-crash")" = again ] || fail "the new daemon does not serve"
+step "SIGKILL: a new daemon serves the mount after ${recovery} s (RestartSec=2s)"
 
 in_container systemctl stop confinefs@t1
 in_container findmnt "$top/t1/mnt" >/dev/null && fail "still mounted after stop"
