@@ -75,8 +75,18 @@ Result<KernelIo> Passthrough::choose(InodeIo& inode, FdRef file, bool may_pass_t
       inode.backing_id = id.value();
       return KernelIo{id.value()};
     }
-    spdlog::debug("passthrough: backing file refused ({}); through the daemon",
-                  std::strerror(id.code()));
+    // Once at info: a BACKING on a stacked filesystem (overlayfs, another FUSE mount) gets ELOOP
+    // for every file, and the operator should know why the data goes through the daemon.
+    if (!refusal_logged_.exchange(true)) {
+      spdlog::info(
+          "passthrough: the kernel refused a backing file ({}{}); such opens go through "
+          "the daemon",
+          std::strerror(id.code()),
+          id.code() == ELOOP ? ": BACKING is on a stacked filesystem" : "");
+    } else {
+      spdlog::debug("passthrough: backing file refused ({}); through the daemon",
+                    std::strerror(id.code()));
+    }
   }
   return KernelIo{};
 }

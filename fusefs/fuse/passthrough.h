@@ -94,6 +94,7 @@ class Passthrough {
   uint64_t init_unique_ = 0;
   std::atomic<bool> init_seen_{false};
   std::atomic<bool> init_replied_{false};
+  std::atomic<bool> refusal_logged_{false};
   std::atomic<State> state_{State::kOff};
   std::mutex mutex_;
   std::unordered_map<uint64_t, InodeIo> inodes_;

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -155,6 +156,28 @@ TEST(Passthrough, CacheFullAndOffNeverUseItAndRequireRefusesWhatCannotWork) {
                          (t.path() / "b").string(), (t.path() / "m").string()}),
             2);
   EXPECT_FALSE(is_mounted(t.path() / "m"));
+}
+
+// A BACKING on a stacked filesystem: the kernel refuses its files as backing files (ELOOP, the
+// mount's stack depth is 1), and those opens go through the daemon instead of failing.
+TEST(Passthrough, OnAStackedBackingOpensGoThroughTheDaemon) {
+  TempTree t;
+  for (const char* d : {"lower", "upper", "work", "ovl"}) fs::create_directories(t.path() / d);
+  write_file(t.path() / "lower/f", "lower");
+  fs::path ovl = t.path() / "ovl";
+  std::string opts = "lowerdir=" + (t.path() / "lower").string() +
+                     ",upperdir=" + (t.path() / "upper").string() +
+                     ",workdir=" + (t.path() / "work").string();
+  ASSERT_EQ(::mount("overlay", ovl.c_str(), "overlay", 0, opts.c_str()), 0) << std::strerror(errno);
+  {
+    Mount m(ovl, {});
+    ASSERT_TRUE(m.ok());
+    ASSERT_TRUE(passthrough_is(m.mnt(), "on"));
+    EXPECT_EQ(read_file(m.mnt() / "f"), "lower");
+    write_file(m.mnt() / "g", "through the daemon");
+    EXPECT_EQ(read_file(ovl / "g"), "through the daemon");
+  }
+  while (is_mounted(ovl)) ASSERT_EQ(::umount2(ovl.c_str(), MNT_DETACH), 0);  // BACKING's bind too
 }
 
 // The registrar: a child of the daemon with CAP_SYS_ADMIN alone, no_new_privs, a seccomp filter,
