@@ -92,10 +92,15 @@ Result<KernelIo> Passthrough::choose(InodeIo& inode, FdRef file, bool may_pass_t
 }
 
 Result<KernelIo> Passthrough::open(uint64_t fh, uint64_t node, FdRef file, bool may_pass_through) {
-  if (state() != State::kOn) return KernelIo{};
+  const State now = state();
+  // Off and unavailable are final: no open will pass through, nothing to keep.
+  if (now == State::kOff || now == State::kUnavailable) return KernelIo{};
+  // Pending: the kernel may already serve opens while the registrar's probe is under way. Such an
+  // open goes through the page cache and is recorded as cached, so that no open of its inode
+  // passes through once passthrough is on (the kernel would fail that open with EIO).
   std::lock_guard lock(mutex_);
   InodeIo& inode = inodes_[node];
-  auto io = choose(inode, file, may_pass_through);
+  auto io = choose(inode, file, may_pass_through && now == State::kOn);
   if (!io) return io;
   if (io->backing_id > 0) {
     ++inode.passthrough_opens;

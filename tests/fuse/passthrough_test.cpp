@@ -94,6 +94,26 @@ TEST_F(PassthroughRule, AnUnknownHandleReleasesNothing) {
   EXPECT_TRUE(reg_.closed.empty());
 }
 
+// The kernel serves opens as soon as it has the INIT reply, while the registrar still probes:
+// such an open is cached, and its inode must not pass through later while it is open.
+TEST(PassthroughState, AnOpenWhileTheProbeIsUnderWayKeepsItsInodeCached) {
+  Registry reg;
+  Passthrough pt;
+  pt.configure(PassthroughMode::kAuto, std::make_unique<CountingRegistrar>(reg), nullptr);
+  pt.offered(wire::KernelOffer{2, 7, 45, true});
+  ASSERT_TRUE(pt.takes_init_reply(2));
+  ASSERT_STREQ(pt.state_name(), "pending");
+  auto early = pt.open(1, 100, FdRef(-1), true);
+  EXPECT_EQ(early->backing_id, 0);
+  pt.replied(true);
+  ASSERT_EQ(pt.state(), Passthrough::State::kOn);
+  EXPECT_EQ(pt.open(2, 100, FdRef(-1), true)->backing_id, 0);  // the early open is still open
+  EXPECT_GT(pt.open(3, 200, FdRef(-1), true)->backing_id, 0);  // another inode passes through
+  pt.release(1);
+  pt.release(2);
+  EXPECT_GT(pt.open(4, 100, FdRef(-1), true)->backing_id, 0);
+}
+
 TEST(PassthroughState, OffNeverAsksAndUnavailableServesThroughTheDaemon) {
   Registry reg;
   Passthrough off;
