@@ -110,41 +110,56 @@ int landlock_abi() noexcept {
   return abi < 0 ? 0 : static_cast<int>(abi);
 }
 
-Result<int> restrict_to(const LandlockRules& rules) {
+namespace {
+
+// A ruleset handling every right this kernel's ABI knows, TCP refused, signals (and, unless
+// allowed, abstract sockets) scoped to the domain; rules are added to it, then it is enforced.
+struct Ruleset {
+  Fd fd;
+  int abi = 0;
+  uint64_t handled_fs = 0;
+};
+
+Result<Ruleset> new_ruleset(bool allow_abstract_unix) {
   long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
   if (abi < 0) return last_error();
   RulesetAttr attr{handled_fs(static_cast<int>(abi)), kNetBindTcp | kNetConnectTcp,
-                   kScopeSignal | (rules.allow_abstract_unix ? 0 : kScopeAbstractUnix)};
-  Fd ruleset(static_cast<int>(
+                   kScopeSignal | (allow_abstract_unix ? 0 : kScopeAbstractUnix)};
+  Fd fd(static_cast<int>(
       ::syscall(SYS_landlock_create_ruleset, &attr, attr_size(static_cast<int>(abi)), 0)));
-  if (!ruleset.valid()) return last_error();
-  const uint64_t handled = attr.handled_access_fs;
-  if (auto ok = add_rule(ruleset.ref(), rules.backing, kBackingRights & handled); !ok) {
-    return ok.error();
-  }
-  add_path_rule(ruleset.ref(), "/dev/fuse", (kFsReadFile | kFsWriteFile | kFsIoctlDev) & handled,
-                0);
+  if (!fd.valid()) return last_error();
+  return Ruleset{std::move(fd), static_cast<int>(abi), attr.handled_access_fs};
+}
+
+// Binds this thread (and the threads it creates later) to the ruleset; the ABI used.
+Result<int> enforce(const Ruleset& ruleset) {
+  if (::syscall(SYS_landlock_restrict_self, ruleset.fd.get(), 0) != 0) return last_error();
+  return ruleset.abi;
+}
+
+}  // namespace
+
+Result<int> restrict_to(const LandlockRules& rules) {
+  auto ruleset = new_ruleset(rules.allow_abstract_unix);
+  if (!ruleset) return ruleset.error();
+  const FdRef set = ruleset->fd.ref();
+  const uint64_t handled = ruleset->handled_fs;
+  if (auto ok = add_rule(set, rules.backing, kBackingRights & handled); !ok) return ok.error();
+  add_path_rule(set, "/dev/fuse", (kFsReadFile | kFsWriteFile | kFsIoctlDev) & handled, 0);
   // libfuse sizes its splice pipes from this sysctl; without it large writes lose splice.
-  add_path_rule(ruleset.ref(), "/proc/sys/fs/pipe-max-size", kFsReadFile, 0);
-  if (rules.audit_file) add_path_rule(ruleset.ref(), *rules.audit_file, kFsWriteFile, O_NOFOLLOW);
-  if (rules.policy_file) add_policy_rules(ruleset.ref(), *rules.policy_file);
+  add_path_rule(set, "/proc/sys/fs/pipe-max-size", kFsReadFile, 0);
+  if (rules.audit_file) add_path_rule(set, *rules.audit_file, kFsWriteFile, O_NOFOLLOW);
+  if (rules.policy_file) add_policy_rules(set, *rules.policy_file);
   static_assert((kBackingRights & kFsExecute) == 0, "the daemon never executes backing files");
-  if (::syscall(SYS_landlock_restrict_self, ruleset.get(), 0) != 0) return last_error();
-  return static_cast<int>(abi);
+  return enforce(ruleset.value());
 }
 
 Result<int> restrict_to_backing_files(FdRef backing) {
-  long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
-  if (abi < 0) return last_error();
-  RulesetAttr attr{handled_fs(static_cast<int>(abi)), kNetBindTcp | kNetConnectTcp,
-                   kScopeSignal | kScopeAbstractUnix};
-  Fd ruleset(static_cast<int>(
-      ::syscall(SYS_landlock_create_ruleset, &attr, attr_size(static_cast<int>(abi)), 0)));
-  if (!ruleset.valid()) return last_error();
-  uint64_t rights = (kBackingRights | kFsExecute) & attr.handled_access_fs;
-  if (auto ok = add_rule(ruleset.ref(), backing, rights); !ok) return ok.error();
-  if (::syscall(SYS_landlock_restrict_self, ruleset.get(), 0) != 0) return last_error();
-  return static_cast<int>(abi);
+  auto ruleset = new_ruleset(false);
+  if (!ruleset) return ruleset.error();
+  uint64_t rights = (kBackingRights | kFsExecute) & ruleset->handled_fs;
+  if (auto ok = add_rule(ruleset->fd.ref(), backing, rights); !ok) return ok.error();
+  return enforce(ruleset.value());
 }
 
 }  // namespace confinefs::cmd

@@ -31,7 +31,8 @@ bool Passthrough::wants(bool writeback) const noexcept {
 }
 
 void Passthrough::replied(bool asked) {
-  if (mode_ == PassthroughMode::kOff) return;
+  // Off, or no registrar: configure() decided already, and start-up said why.
+  if (mode_ == PassthroughMode::kOff || !registrar_) return;
   Result<void> probe = Error{EOPNOTSUPP};
   // The kernel processed the INIT reply before the write returned: a backing file it refuses
   // now (EPERM) means it did not take the flags.
@@ -42,10 +43,9 @@ void Passthrough::replied(bool asked) {
     return;
   }
   state_.store(State::kUnavailable, std::memory_order_release);
-  const char* why = !registrar_ ? "no registrar"
-                    : !offer_   ? "the kernel does not offer it"
-                    : !asked    ? "cache=full's writeback cache, or a protocol before 7.23"
-                                : std::strerror(probe.code());
+  const char* why = !offer_  ? "the kernel does not offer it"
+                    : !asked ? "cache=full's writeback cache, or a protocol before 7.23"
+                             : std::strerror(probe.code());
   if (mode_ == PassthroughMode::kRequire) {
     spdlog::error("passthrough=require, but passthrough is unavailable ({}): stopping", why);
     if (refused_) refused_();
