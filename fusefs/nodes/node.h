@@ -138,6 +138,10 @@ class Node {
   // The least depth this node must keep so that every link served beneath it stays inside the
   // mount (node_table.h, serve_link).
   unsigned depth_floor_ = 0;
+  uint32_t slot_ = 0;  // its slot in the node journal (0: none kept)
+  // Handed to the kernel by a predecessor daemon: the kernel's lookup count is unknown here, and
+  // the kernel sends a node's FORGET once, with its whole count, when it drops the inode.
+  bool resumed_ = false;
 };
 
 }  // namespace nodes

@@ -55,8 +55,27 @@ Result<NodeRef> NodeTable::remember(InodeKey key, NodeType type, Fd handle, uint
       NodeRef found = node;
       return found;  // the duplicate handle (a parameter) closes after the lock is released
     }
-    if (by_id_.size() >= max_nodes_) return Error{ENFILE};
+    if (by_id_.size() + resumed_.size() >= max_nodes_) return Error{ENFILE};
+    if ((fresh = take_resumed_locked(NodeKey{key, type}, handle))) {
+      // The predecessor's node for this very inode and type: the kernel knows it by that id.
+      by_id_.emplace(fresh->id_, fresh);
+      by_key_.emplace(NodeKey{key, type}, fresh->id_);
+      if (fresh->parent_ != parent && !add_parent_locked(*fresh, parent)) {
+        return Error{ENOENT, Refusal::kLinkEscape};
+      }
+      set_location_locked(*fresh, parent, name);
+      NodeRef result = std::move(fresh);
+      return result;
+    }
+    uint32_t slot = 0;
+    if (journal_) {
+      auto claimed = journal_->claim();
+      if (!claimed) return Error{ENFILE};
+      slot = *claimed;
+    }
     fresh = std::make_shared<Node>(next_id_++, key, type, std::move(handle));
+    if (journal_) journal_->set_next_id(next_id_);
+    fresh->slot_ = slot;
     fresh->lookups_ = 1;
     fresh->parents_.push_back(parent);
     set_location_locked(*fresh, parent, name);
@@ -68,20 +87,96 @@ Result<NodeRef> NodeTable::remember(InodeKey key, NodeType type, Fd handle, uint
   return result;
 }
 
+std::shared_ptr<Node> NodeTable::take_resumed_locked(const NodeKey& key, Fd& handle) {
+  auto by_key = resumed_by_key_.find(key);
+  if (by_key == resumed_by_key_.end()) return nullptr;
+  auto it = resumed_.find(by_key->second);
+  resumed_by_key_.erase(by_key);
+  if (it == resumed_.end()) return nullptr;
+  RecordedNode& r = it->second;
+  auto node = std::make_shared<Node>(r.id, r.key, r.type, std::move(handle));
+  node->resumed_ = true;
+  node->slot_ = r.slot;
+  node->parent_ = r.parent;
+  node->name_ = std::move(r.name);
+  node->parents_ = std::move(r.parents);
+  if (node->parents_.empty()) node->parents_.push_back(r.parent);
+  node->depth_floor_ = r.depth_floor;
+  by_location_[location_key(node->parent_, node->name_)] = node->id_;
+  resumed_.erase(it);
+  return node;
+}
+
+void NodeTable::keep_journal(NodeJournal journal) {
+  static_assert(NodeJournal::kMaxParents == kMaxParents + 1);  // add_parent_locked keeps one more
+  std::lock_guard lock(mutex_);
+  journal_.emplace(std::move(journal));
+  uint64_t next = std::max(next_id_, journal_->next_id());
+  for (RecordedNode& r : journal_->recorded()) {
+    next = std::max(next, r.id + 1);
+    NodeKey key{r.key, r.type};
+    if (r.id == kRootId || by_id_.contains(r.id) || resumed_.contains(r.id) ||
+        resumed_by_key_.contains(key)) {
+      journal_->release(r.slot);  // a record no kernel id can be served from
+      continue;
+    }
+    resumed_by_key_.emplace(key, r.id);
+    resumed_.emplace(r.id, std::move(r));
+  }
+  next_id_ = next;
+  journal_->set_next_id(next_id_);
+  for (auto& [id, node] : by_id_) {
+    if (id == kRootId || node->slot_ != 0) continue;
+    if (auto slot = journal_->claim()) {
+      node->slot_ = *slot;
+      journal_locked(*node);
+    }
+  }
+}
+
+std::optional<std::pair<uint64_t, std::string>> NodeTable::resumed_at(uint64_t id) const {
+  std::lock_guard lock(mutex_);
+  auto it = resumed_.find(id);
+  if (it == resumed_.end()) return std::nullopt;
+  return std::make_pair(it->second.parent, it->second.name);
+}
+
+void NodeTable::drop_resumed(uint64_t id) {
+  std::lock_guard lock(mutex_);
+  auto it = resumed_.find(id);
+  if (it == resumed_.end()) return;
+  resumed_by_key_.erase(NodeKey{it->second.key, it->second.type});
+  if (journal_) journal_->release(it->second.slot);
+  resumed_.erase(it);
+}
+
+size_t NodeTable::resumed_count() const {
+  std::lock_guard lock(mutex_);
+  return resumed_.size();
+}
+
 void NodeTable::forget(uint64_t id, uint64_t n) {
   std::shared_ptr<Node> released;  // destroyed, and its fd closed, after the lock is dropped
   std::lock_guard lock(mutex_);
   if (id == kRootId) return;
   auto it = by_id_.find(id);
-  if (it == by_id_.end()) return;
+  if (it == by_id_.end()) {
+    auto r = resumed_.find(id);
+    if (r == resumed_.end()) return;
+    resumed_by_key_.erase(NodeKey{r->second.key, r->second.type});
+    if (journal_) journal_->release(r->second.slot);
+    resumed_.erase(r);
+    return;
+  }
   auto& node = it->second;
-  node->lookups_ = n >= node->lookups_ ? 0 : node->lookups_ - n;
+  node->lookups_ = n >= node->lookups_ || node->resumed_ ? 0 : node->lookups_ - n;
   if (node->lookups_ > 0) return;
   by_key_.erase(NodeKey{node->key_, node->type_});
   if (auto at = by_location_.find(location_key(node->parent_, node->name_));
       at != by_location_.end() && at->second == id) {
     by_location_.erase(at);
   }
+  if (journal_ && node->slot_ != 0) journal_->release(node->slot_);
   released = std::move(node);
   by_id_.erase(it);
   ++released_;
@@ -90,6 +185,16 @@ void NodeTable::forget(uint64_t id, uint64_t n) {
 void NodeTable::moved(InodeKey key, uint64_t new_parent, std::string_view new_name) {
   std::lock_guard lock(mutex_);
   for (NodeType type : kNodeTypes) {
+    if (auto r = resumed_by_key_.find(NodeKey{key, type}); r != resumed_by_key_.end()) {
+      RecordedNode& rec = resumed_.at(r->second);  // a record follows the rename too
+      rec.parent = new_parent;
+      rec.name.assign(new_name);
+      if (std::find(rec.parents.begin(), rec.parents.end(), new_parent) == rec.parents.end() &&
+          rec.parents.size() <= kMaxParents) {
+        rec.parents.push_back(new_parent);
+      }
+      journal_locked(rec);
+    }
     auto it = by_key_.find(NodeKey{key, type});
     if (it == by_key_.end() || it->second == kRootId) continue;
     auto& node = by_id_.at(it->second);
@@ -106,6 +211,7 @@ NodeRef NodeTable::at(uint64_t parent, std::string_view name) const {
 }
 
 void NodeTable::set_location_locked(Node& node, uint64_t parent, std::string_view name) {
+  if (node.parent_ == parent && node.name_ == name) return;
   if (auto at = by_location_.find(location_key(node.parent_, node.name_));
       at != by_location_.end() && at->second == node.id_) {
     by_location_.erase(at);
@@ -113,6 +219,19 @@ void NodeTable::set_location_locked(Node& node, uint64_t parent, std::string_vie
   node.parent_ = parent;
   node.name_.assign(name);
   by_location_[location_key(parent, name)] = node.id_;
+  journal_locked(node);
+}
+
+void NodeTable::journal_locked(const RecordedNode& rec) {
+  if (!journal_) return;
+  journal_->write(rec.slot, NodeRecord{rec.id, rec.parent, rec.key, rec.type, rec.name, rec.parents,
+                                       rec.depth_floor});
+}
+
+void NodeTable::journal_locked(const Node& node) {
+  if (!journal_ || node.slot_ == 0) return;
+  journal_->write(node.slot_, NodeRecord{node.id_, node.parent_, node.key_, node.type_, node.name_,
+                                         node.parents_, node.depth_floor_});
 }
 
 unsigned NodeTable::depth_locked(uint64_t id) const {
@@ -125,10 +244,16 @@ unsigned NodeTable::depth_locked(uint64_t id) const {
     auto [at, d] = queue.front();
     queue.pop_front();
     if (at == kRootId) return d;
-    auto it = by_id_.find(at);
-    if (it == by_id_.end()) continue;  // forgotten: no dentry of ours can be beneath it
-    if (it->second->parents_.size() > kMaxParents) return 0;
-    for (uint64_t p : it->second->parents_) {
+    const std::vector<uint64_t>* parents = nullptr;
+    if (auto it = by_id_.find(at); it != by_id_.end()) {
+      parents = &it->second->parents_;
+    } else if (auto r = resumed_.find(at); r != resumed_.end()) {
+      parents = &r->second.parents;  // the kernel may hold it where the predecessor put it
+    } else {
+      continue;  // forgotten: no dentry of ours can be beneath it
+    }
+    if (parents->size() > kMaxParents) return 0;
+    for (uint64_t p : *parents) {
       if (seen.insert(p).second) queue.emplace_back(p, d + 1);
     }
   }
@@ -140,9 +265,19 @@ void NodeTable::raise_floor_locked(uint64_t id, unsigned floor) {
   while (!work.empty()) {
     auto [at, f] = work.back();
     work.pop_back();
+    if (f == 0) continue;
+    if (auto r = resumed_.find(at); r != resumed_.end()) {
+      if (r->second.depth_floor >= f) continue;
+      RecordedNode& rec = r->second;
+      rec.depth_floor = f;
+      journal_locked(rec);
+      for (uint64_t p : rec.parents) work.emplace_back(p, f - 1);
+      continue;
+    }
     auto it = by_id_.find(at);
-    if (f == 0 || it == by_id_.end() || it->second->depth_floor_ >= f) continue;
+    if (it == by_id_.end() || it->second->depth_floor_ >= f) continue;
     it->second->depth_floor_ = f;
+    journal_locked(*it->second);
     for (uint64_t p : it->second->parents_) work.emplace_back(p, f - 1);
   }
 }
@@ -160,7 +295,10 @@ Result<void> NodeTable::add_parent_locked(Node& node, uint64_t parent) {
   }
   // Past kMaxParents the node counts as depth 0 for good (depth_locked), so one more entry is
   // all that is kept: a node renamed between directories again and again costs bounded memory.
-  if (node.parents_.size() <= kMaxParents) node.parents_.push_back(parent);
+  if (node.parents_.size() <= kMaxParents) {
+    node.parents_.push_back(parent);
+    journal_locked(node);
+  }
   if (node.depth_floor_ > 1) raise_floor_locked(parent, node.depth_floor_ - 1);
   return {};
 }
@@ -174,6 +312,15 @@ Result<void> NodeTable::serve_link(uint64_t id, unsigned climb) {
 
 Result<void> NodeTable::admit_move(uint64_t id, uint64_t new_parent) {
   std::lock_guard lock(mutex_);
+  if (auto r = resumed_.find(id); r != resumed_.end()) {
+    // Not resumed yet, but the kernel holds it with whatever links the predecessor served
+    // beneath: its floor holds as a served node's does.
+    unsigned floor = r->second.depth_floor;
+    if (floor > 0 && depth_locked(new_parent) + 1 < floor) {
+      return Error{EXDEV, Refusal::kLinkEscape};
+    }
+    return {};
+  }
   auto it = by_id_.find(id);
   if (it == by_id_.end() || id == kRootId) return {};
   return add_parent_locked(*it->second, new_parent);

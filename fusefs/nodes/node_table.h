@@ -13,12 +13,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "fusefs/nodes/node.h"
+#include "fusefs/nodes/node_journal.h"
 #include "fusefs/result.h"
 
 namespace confinefs {
@@ -35,8 +37,23 @@ class NodeTable {
   NodeRef get(uint64_t id) const;
   NodeRef root() const { return root_; }
 
+  // From now on every node is also recorded in journal (node_journal.h), for a successor. A
+  // journal adopted from a predecessor brings the nodes the kernel still holds as resumed
+  // records: ids the kernel knows, served by nothing here until a lookup of the same inode and
+  // type (ops/resume.cpp) takes the record's id; new ids continue above the predecessor's.
+  // Call before serving.
+  void keep_journal(NodeJournal journal);
+  const NodeJournal* journal() const noexcept { return journal_ ? &*journal_ : nullptr; }
+  // Where the resumed record id was last seen (parent id, name); nullopt for no such record.
+  std::optional<std::pair<uint64_t, std::string>> resumed_at(uint64_t id) const;
+  // The resumed record id did not verify: it is forgotten, and the kernel's requests on the id
+  // find nothing (ESTALE) until it forgets it too.
+  void drop_resumed(uint64_t id);
+  size_t resumed_count() const;
+
   // Counts one kernel lookup of the inode behind handle as parent/name. Reuses the existing node
-  // for the key (handle is then dropped) or inserts a new one. Fails with ENFILE past max_nodes.
+  // for the key (handle is then dropped), takes over a resumed record of the same inode and
+  // type (its id, parents and floor), or inserts a new node. Fails with ENFILE past max_nodes.
   Result<NodeRef> remember(InodeKey key, NodeType type, Fd handle, uint64_t parent,
                            std::string_view name);
   // Drops n kernel references; the node leaves the table when none remain.
@@ -86,6 +103,9 @@ class NodeTable {
   void raise_floor_locked(uint64_t id, unsigned floor);
   Result<void> add_parent_locked(Node& node, uint64_t parent);
   void set_location_locked(Node& node, uint64_t parent, std::string_view name);
+  void journal_locked(const Node& node);
+  void journal_locked(const RecordedNode& record);
+  std::shared_ptr<Node> take_resumed_locked(const NodeKey& key, Fd& handle);
 
   mutable std::mutex mutex_;
   std::unordered_map<uint64_t, std::shared_ptr<Node>> by_id_;
@@ -98,6 +118,9 @@ class NodeTable {
   std::function<void()> on_pressure_;
   uint64_t sweep_after_ = kRootId;  // guarded
   uint64_t released_ = 0;           // guarded
+  std::optional<NodeJournal> journal_;
+  std::unordered_map<uint64_t, RecordedNode> resumed_;  // id -> a predecessor's record
+  std::unordered_map<NodeKey, uint64_t, NodeKeyHash> resumed_by_key_;
 };
 
 }  // namespace nodes

@@ -77,7 +77,7 @@ Result<void> apply_limited(const Request& r, const Node& node, FdRef fd, const s
 Result<struct stat> setattr(const Request& r, uint64_t id, const AttrChange& change,
                             OpenFile* file) {
   Filesystem& fs = r.fs;
-  auto node = node_of(fs, id);
+  auto node = node_of(r, id);
   if (!node) return node.error();
   if (auto ok = guards::gate(r, id, nullptr, guards::Intent::kModify); !ok) return ok.error();
 

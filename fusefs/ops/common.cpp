@@ -7,14 +7,13 @@
 
 namespace confinefs::ops {
 
-Result<NodeRef> node_of(Filesystem& fs, uint64_t id) {
-  NodeRef node = fs.nodes().get(id);
-  if (!node) return Error{ESTALE};
-  return node;
+Result<NodeRef> node_of(const Request& r, uint64_t id) {
+  if (NodeRef node = r.fs.nodes().get(id)) return node;
+  return resume(r, id);
 }
 
-Result<NodeRef> dir_of(Filesystem& fs, uint64_t id) {
-  auto node = node_of(fs, id);
+Result<NodeRef> dir_of(const Request& r, uint64_t id) {
+  auto node = node_of(r, id);
   if (node && !node.value()->is_dir()) return Error{ENOTDIR};
   return node;
 }

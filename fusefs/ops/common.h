@@ -8,10 +8,16 @@
 
 namespace confinefs::ops {
 
-// The node the kernel refers to; ESTALE when it was forgotten (a kernel/daemon disagreement).
-Result<NodeRef> node_of(Filesystem& fs, uint64_t id);
+// The node the kernel refers to: one this daemon serves, or one a predecessor handed to the
+// kernel, resumed now (ops/resume.cpp). ESTALE when it was forgotten (a kernel/daemon
+// disagreement) or its record no longer holds.
+Result<NodeRef> node_of(const Request& r, uint64_t id);
 // As node_of, and ENOTDIR unless it is a directory.
-Result<NodeRef> dir_of(Filesystem& fs, uint64_t id);
+Result<NodeRef> dir_of(const Request& r, uint64_t id);
+// A predecessor's node id, resumed: its recorded place is looked up again from the nearest node
+// served here, one component at a time, with every check of a fresh lookup, and the id is served
+// again only when that finds the very same inode and type (threat 41). ESTALE otherwise, for good.
+Result<NodeRef> resume(const Request& r, uint64_t id);
 // Parses a client-supplied name, auditing hostile ones.
 Result<Name> client_name(const Request& r, uint64_t parent, const char* name);
 // What the mount shows for an entry the resolver admitted at dir/name: a directory, a regular

@@ -51,7 +51,7 @@ bool visible(Filesystem& fs, OpenDir& dir, const ListingScope& scope, sys::DirEn
 
 Result<std::unique_ptr<OpenDir>> opendir(const Request& r, uint64_t id) {
   Filesystem& fs = r.fs;
-  auto node = dir_of(fs, id);
+  auto node = dir_of(r, id);
   if (!node) return node.error();
   if (auto ok = guards::gate(r, id, nullptr, guards::Intent::kRead); !ok) return ok.error();
   auto fd =
@@ -105,7 +105,7 @@ Result<void> fsyncdir(OpenDir& dir, bool data_only) {
 
 Result<Entry> mkdir(const Request& r, uint64_t parent, const char* name, mode_t mode) {
   Filesystem& fs = r.fs;
-  auto dir = dir_of(fs, parent);
+  auto dir = dir_of(r, parent);
   if (!dir) return dir.error();
   auto n = client_name(r, parent, name);
   if (!n) return n.error();
@@ -133,7 +133,7 @@ Result<Entry> mkdir(const Request& r, uint64_t parent, const char* name, mode_t 
 
 Result<void> rmdir(const Request& r, uint64_t parent, const char* name) {
   Filesystem& fs = r.fs;
-  auto dir = dir_of(fs, parent);
+  auto dir = dir_of(r, parent);
   if (!dir) return dir.error();
   auto n = client_name(r, parent, name);
   if (!n) return n.error();

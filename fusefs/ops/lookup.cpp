@@ -32,7 +32,7 @@ struct statvfs with_quota(struct statvfs st, const policy::Limits& limits, Usage
 
 Result<Entry> lookup_in(const Request& r, uint64_t parent, const char* name, bool parent_inside) {
   Filesystem& fs = r.fs;
-  auto dir = dir_of(fs, parent);
+  auto dir = dir_of(r, parent);
   if (!dir) return dir.error();
   auto n = client_name(r, parent, name);
   if (!n) return n.error();
@@ -63,7 +63,7 @@ void forget(const Request& r, uint64_t node, uint64_t count) { r.fs.nodes().forg
 
 Result<struct stat> getattr(const Request& r, uint64_t id) {
   Filesystem& fs = r.fs;
-  auto node = node_of(fs, id);
+  auto node = node_of(r, id);
   if (!node) return node.error();
   if (auto ok = guards::gate(r, id, nullptr, guards::Intent::kSee); !ok) return ok.error();
   if (auto ok = guards::inside(r, id); !ok) return ok.error();
@@ -77,7 +77,7 @@ Result<struct stat> getattr(const Request& r, uint64_t id) {
 
 Result<struct statvfs> statfs(const Request& r, uint64_t id) {
   Filesystem& fs = r.fs;
-  auto node = node_of(fs, id);
+  auto node = node_of(r, id);
   if (!node) return node.error();
   auto host = sys::fstatvfs(node.value()->handle());
   if (!host) return host;

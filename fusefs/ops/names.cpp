@@ -106,7 +106,7 @@ Result<void> move_checked(const Request& r, const Move& m) {
 
 Result<void> unlink(const Request& r, uint64_t parent, const char* name) {
   Filesystem& fs = r.fs;
-  auto dir = dir_of(fs, parent);
+  auto dir = dir_of(r, parent);
   if (!dir) return dir.error();
   auto n = client_name(r, parent, name);
   if (!n) return n.error();
@@ -129,9 +129,9 @@ Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_
                     const char* new_name, unsigned flags) {
   Filesystem& fs = r.fs;
   if ((flags & ~kKnownRenameFlags) || (flags & RENAME_WHITEOUT)) return Error{EINVAL};
-  auto from_dir = dir_of(fs, parent);
+  auto from_dir = dir_of(r, parent);
   if (!from_dir) return from_dir.error();
-  auto to_dir = dir_of(fs, new_parent);
+  auto to_dir = dir_of(r, new_parent);
   if (!to_dir) return to_dir.error();
   auto from = client_name(r, parent, name);
   if (!from) return from.error();

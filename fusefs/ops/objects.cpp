@@ -80,7 +80,7 @@ Result<ResolvedEntry> store(const Request& r, const Node& dir, const Name& name,
 Result<Entry> make(const Request& r, uint64_t parent, const Name& name, NodeType type,
                    mode_t host_mode, std::string_view content, bool client_sticky = false) {
   Filesystem& fs = r.fs;
-  auto dir = dir_of(fs, parent);
+  auto dir = dir_of(r, parent);
   if (!dir) return dir.error();
   if (auto ok = guards::gate(r, parent, &name, guards::Intent::kCreate); !ok) return ok.error();
   if (auto ok = take_inode(r, parent, name.view()); !ok) return ok.error();
@@ -193,7 +193,7 @@ Result<Entry> mknod(const Request& r, uint64_t parent, const char* name, mode_t 
 
 Result<std::string> readlink(const Request& r, uint64_t id) {
   Filesystem& fs = r.fs;
-  auto node = node_of(fs, id);
+  auto node = node_of(r, id);
   if (!node) return node.error();
   if (node.value()->type() != NodeType::kSymlink) return Error{EINVAL};
   if (fs.policy()->objects().links == LinkMode::kRefuse) {

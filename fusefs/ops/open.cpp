@@ -119,8 +119,7 @@ bool may_pass_through(const Filesystem& fs) {
 }
 
 Result<std::unique_ptr<OpenFile>> open(const Request& r, uint64_t id, int flags) {
-  Filesystem& fs = r.fs;
-  auto node = node_of(fs, id);
+  auto node = node_of(r, id);
   if (!node) return node.error();
   if (node.value()->is_dir()) return Error{EISDIR};
   // The kernel follows links and opens FIFOs and sockets itself; an OPEN for one is a bug or a
@@ -137,7 +136,7 @@ Result<std::unique_ptr<OpenFile>> open(const Request& r, uint64_t id, int flags)
 Result<Created> create(const Request& r, uint64_t parent, const char* name, mode_t mode,
                        int flags) {
   Filesystem& fs = r.fs;
-  auto dir = dir_of(fs, parent);
+  auto dir = dir_of(r, parent);
   if (!dir) return dir.error();
   auto n = client_name(r, parent, name);
   if (!n) return n.error();

@@ -50,7 +50,7 @@ Result<Fd> xattr_fd(const Request& r, const Node& node, guards::Purpose purpose)
 }
 
 Result<Fd> xattr_fd(const Request& r, uint64_t id, guards::Purpose purpose) {
-  auto node = node_of(r.fs, id);
+  auto node = node_of(r, id);
   if (!node) return node.error();
   return xattr_fd(r, *node.value(), purpose);
 }
@@ -93,7 +93,7 @@ Result<void> setxattr(const Request& r, uint64_t id, const char* name, const voi
   Filesystem& fs = r.fs;
   if (!allowed(fs, name)) return refuse_namespace(r, id, name);
   if (auto ok = guards::gate(r, id, nullptr, guards::Intent::kModify); !ok) return ok.error();
-  auto node = node_of(fs, id);
+  auto node = node_of(r, id);
   if (!node) return node.error();
   // As on the host: user attributes live on regular files and directories only.
   if (node.value()->type() != NodeType::kRegular && !node.value()->is_dir()) return Error{EPERM};
@@ -132,7 +132,7 @@ Result<void> removexattr(const Request& r, uint64_t id, const char* name) {
   Filesystem& fs = r.fs;
   if (!allowed(fs, name)) return refuse_namespace(r, id, name);
   if (auto ok = guards::gate(r, id, nullptr, guards::Intent::kModify); !ok) return ok.error();
-  auto node = node_of(fs, id);
+  auto node = node_of(r, id);
   if (!node) return node.error();
   auto fd = xattr_fd(r, *node.value(), guards::Purpose::kMetadata);
   if (!fd) return fd.error();

@@ -1,5 +1,6 @@
 #include "fusefs/sys/syscalls.h"
 
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -123,6 +124,12 @@ Result<Fd> dup(FdRef fd) {
   int copy = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0);
   if (copy < 0) return last_error();
   return Fd(copy);
+}
+
+Result<Fd> memfd(const char* name) {
+  int fd = ::memfd_create(name, MFD_CLOEXEC);
+  if (fd < 0) return last_error();
+  return Fd(fd);
 }
 
 Result<Pipe> pipe(int flags) {

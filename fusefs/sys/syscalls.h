@@ -49,6 +49,8 @@ Result<std::vector<char>> flistxattr_all(FdRef fd);
 Result<void> fremovexattr(FdRef fd, const char* name);
 
 Result<Fd> dup(FdRef fd);
+// An anonymous memory file (close-on-exec), for state kept in the daemon's supervisor.
+Result<Fd> memfd(const char* name);
 // A pipe's two ends, each owned (flags: O_CLOEXEC, O_NONBLOCK as pipe2(2) takes them).
 struct Pipe {
   Fd read, write;

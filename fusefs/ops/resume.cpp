@@ -1,0 +1,57 @@
+// Resuming the nodes a predecessor daemon handed to the kernel (nodes/node_journal.h): after a
+// crash or a restart, the kernel still holds their ids (working directories, open directories,
+// cached names), and its next request on one arrives here.
+// Threat 41 (a resumed daemon trusts stale state): a record only says where to look. The place
+// is looked up again exactly as a fresh LOOKUP would be (ops::lookup: the resolver's one-component
+// openat2, the policy's gate, the containment and link checks), from the nearest node this daemon
+// serves, and the id is served again only when that lookup lands on the record's own id, which
+// the node table hands out only for the same (dev, ino) and type. Anything else (another inode,
+// another type, a symlink, another mount, a name moved out of BACKING) drops the record: the
+// kernel's requests on that id then get ESTALE until it forgets it. Never a guess.
+#include "fusefs/ops/common.h"
+#include "fusefs/ops/ops.h"
+
+namespace confinefs::ops {
+namespace {
+
+// Errors that say nothing about the record: the lookup may succeed later.
+bool transient(int code) {
+  return code == ENFILE || code == EMFILE || code == ENOMEM || code == EINTR || code == EAGAIN;
+}
+
+// One record, looked up again at its place; its parent is served already.
+Result<void> resume_one(const Request& r, uint64_t id) {
+  NodeTable& nodes = r.fs.nodes();
+  auto place = nodes.resumed_at(id);
+  if (!place) return nodes.get(id) ? Result<void>{} : Result<void>{Error{ESTALE}};
+  auto entry = lookup(r, place->first, place->second.c_str());
+  if (entry && entry->id == id) return {};
+  if (!entry && transient(entry.code())) return entry.error();
+  if (entry) nodes.forget(entry->id, 1);  // a node the kernel never hears of
+  nodes.drop_resumed(id);
+  if (nodes.get(id)) return {};  // another request resumed it meanwhile
+  return r.fs.refuse(r, place->first, place->second, Error{ESTALE, Refusal::kIdentityMismatch});
+}
+
+}  // namespace
+
+Result<NodeRef> resume(const Request& r, uint64_t id) {
+  NodeTable& nodes = r.fs.nodes();
+  // The records from id up to the nearest node served here; a chain longer than the records
+  // there are would be a cycle.
+  std::vector<uint64_t> chain;
+  size_t limit = nodes.resumed_count();
+  for (uint64_t at = id; !nodes.get(at);) {
+    auto place = nodes.resumed_at(at);
+    if (!place || chain.size() > limit) return Error{ESTALE};
+    chain.push_back(at);
+    at = place->first;
+  }
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    if (auto ok = resume_one(r, *it); !ok) return ok.error();
+  }
+  if (NodeRef node = nodes.get(id)) return node;
+  return Error{ESTALE};
+}
+
+}  // namespace confinefs::ops
