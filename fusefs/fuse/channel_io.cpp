@@ -6,9 +6,11 @@
 
 #include <array>
 #include <cstring>
+#include <optional>
 #include <span>
 
 #include "fusefs/fuse/fuse_api.h"
+#include "fusefs/fuse/init_handshake.h"
 #include "fusefs/fuse/mount_state.h"
 #include "fusefs/fuse/passthrough_wire.h"
 
@@ -20,27 +22,36 @@ thread_local int32_t t_reply_backing = 0;
 MountState& state_of(void* userdata) { return *static_cast<MountState*>(userdata); }
 
 ssize_t read_request(int fd, void* buf, size_t len, void* userdata) {
-  ssize_t n = ::read(fd, buf, len);
-  Passthrough& pt = state_of(userdata).passthrough;
+  MountState& st = state_of(userdata);
+  // A resumed connection: libfuse first gets the INIT the kernel sent the first daemon.
+  std::optional<ssize_t> replayed;
+  if (st.handshake != nullptr) replayed = st.handshake->replayed_request(buf, len);
+  ssize_t n = replayed ? *replayed : ::read(fd, buf, len);
+  Passthrough& pt = st.passthrough;
   if (n > 0 && !pt.init_seen()) {
-    auto offer = wire::read_init_request({static_cast<const std::byte*>(buf), size_t(n)});
-    if (offer) pt.offered(*offer);
+    std::span<const std::byte> request(static_cast<const std::byte*>(buf), size_t(n));
+    if (auto offer = wire::read_init_request(request)) {
+      pt.offered(*offer);
+      if (st.handshake != nullptr) st.handshake->saw_request(request);
+    }
   }
   return n;
 }
 
-// The reply's body (iov[1]) copied and changed by patch, then written with the header and any
+ssize_t write_all(int fd, const iovec* iov, int count) { return ::writev(fd, iov, count); }
+
+// The reply's body (iov[1]) copied and changed by patch, then sent with the header and any
 // further parts as they were. libfuse's own buffers are never written to.
-template <typename Patch>
-ssize_t write_patched(int fd, const iovec* iov, int count, Patch patch, bool& patched) {
+template <typename Patch, typename Send>
+ssize_t send_patched(int fd, const iovec* iov, int count, Patch patch, Send send, bool& patched) {
   std::array<std::byte, 512> body{};
-  if (count < 2 || count > 8 || iov[1].iov_len > body.size()) return ::writev(fd, iov, count);
+  if (count < 2 || count > 8 || iov[1].iov_len > body.size()) return send(fd, iov, count);
   std::memcpy(body.data(), iov[1].iov_base, iov[1].iov_len);
   patched = patch(std::span<std::byte>(body.data(), iov[1].iov_len));
   std::array<iovec, 8> parts{};
   std::copy(iov, iov + count, parts.begin());
   parts[1].iov_base = body.data();
-  return ::writev(fd, parts.data(), count);
+  return send(fd, parts.data(), count);
 }
 
 ssize_t write_reply(int fd, iovec* iov, int count, void* userdata) {
@@ -51,16 +62,22 @@ ssize_t write_reply(int fd, iovec* iov, int count, void* userdata) {
   bool patched = false;
   if (t_reply_backing > 0) {
     int32_t id = t_reply_backing;
-    return write_patched(
-        fd, iov, count, [id](std::span<std::byte> b) { return wire::set_backing(b, id); }, patched);
+    return send_patched(
+        fd, iov, count, [id](std::span<std::byte> b) { return wire::set_backing(b, id); },
+        write_all, patched);
   }
   MountState& st = state_of(userdata);
   if (!st.passthrough.takes_init_reply(out.unique)) return ::writev(fd, iov, count);
+  // INIT's reply: recorded for a successor, or swallowed on a resumed connection.
+  auto send = [&st](int to, const iovec* parts, int n) {
+    return st.handshake != nullptr ? st.handshake->send_reply(to, parts, n)
+                                   : ::writev(to, parts, n);
+  };
   ssize_t n = 0;
   if (st.passthrough.wants(st.timeouts.writeback)) {
-    n = write_patched(fd, iov, count, wire::ask_passthrough, patched);
+    n = send_patched(fd, iov, count, wire::ask_passthrough, send, patched);
   } else {
-    n = ::writev(fd, iov, count);
+    n = send(fd, iov, count);
   }
   if (n >= 0) st.passthrough.replied(patched);
   return n;

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "fusefs/fuse/handles.h"
+#include "fusefs/fuse/init_handshake.h"
 #include "fusefs/fuse/passthrough.h"
 #include "fusefs/mount/filesystem.h"
 
@@ -29,6 +30,9 @@ struct MountState {
   std::function<void()> on_ready;  // called once the kernel has completed INIT
   Handles handles{};               // open files and directories, by fi->fh
   Passthrough passthrough{};       // which opens the kernel serves from the host fd itself
+  // The connection's INIT, recorded for a successor or replayed from a predecessor's record
+  // (init_handshake.h); none when the daemon keeps no state outside itself.
+  InitHandshake* handshake = nullptr;
 };
 
 }  // namespace confinefs::fuse

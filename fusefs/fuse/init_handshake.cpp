@@ -1,0 +1,120 @@
+#include "fusefs/fuse/init_handshake.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "fusefs/fuse/passthrough_wire.h"
+#include "fusefs/sys/syscalls.h"
+
+namespace confinefs::fuse {
+namespace {
+
+// The memfd: a header, then the request and the reply in fixed places. A length is written
+// after its bytes, so a daemon killed while recording leaves a record that replay() refuses.
+struct Layout {
+  char magic[8];
+  uint32_t request_length;
+  uint32_t reply_length;
+};
+constexpr char kMagic[8] = {'c', 'f', 's', 'i', 'n', 'i', 't', '1'};
+constexpr size_t kMaxPart = 512;
+constexpr size_t kRequestAt = 64;
+constexpr size_t kReplyAt = kRequestAt + kMaxPart;
+constexpr size_t kSize = kReplyAt + kMaxPart;
+
+}  // namespace
+
+InitHandshake::InitHandshake(InitHandshake&& other) noexcept
+    : memfd_(std::move(other.memfd_)),
+      replaying_(other.replaying_),
+      request_(std::move(other.request_)),
+      reply_(std::move(other.reply_)),
+      handed_out_(other.handed_out_.load()),
+      replied_(other.replied_.load()),
+      agreed_(other.agreed_.load()) {}
+
+Result<InitHandshake> InitHandshake::record() {
+  auto memfd = sys::memfd("confinefs-init");
+  if (!memfd) return memfd.error();
+  if (auto ok = sys::ftruncate(memfd->ref(), kSize); !ok) return ok.error();
+  Layout empty{};
+  std::memcpy(empty.magic, kMagic, sizeof kMagic);
+  auto n = sys::pwrite(memfd->ref(), &empty, sizeof empty, 0);
+  if (!n) return n.error();
+  return InitHandshake(std::move(memfd.value()), false);
+}
+
+Result<InitHandshake> InitHandshake::replay(Fd memfd) {
+  Layout head{};
+  auto n = sys::pread(memfd.ref(), &head, sizeof head, 0);
+  if (!n || n.value() != sizeof head || std::memcmp(head.magic, kMagic, sizeof kMagic) != 0 ||
+      head.request_length < sizeof(wire::InHeader) || head.request_length > kMaxPart ||
+      head.reply_length < sizeof(wire::OutHeader) || head.reply_length > kMaxPart) {
+    return Error{EINVAL};
+  }
+  InitHandshake h(std::move(memfd), true);
+  h.request_.resize(head.request_length);
+  h.reply_.resize(head.reply_length);
+  auto req = sys::pread(h.memfd_.ref(), h.request_.data(), h.request_.size(), kRequestAt);
+  auto rep = sys::pread(h.memfd_.ref(), h.reply_.data(), h.reply_.size(), kReplyAt);
+  if (!req || req.value() != h.request_.size() || !rep || rep.value() != h.reply_.size() ||
+      !wire::read_init_request(h.request_)) {
+    return Error{EINVAL};
+  }
+  return h;
+}
+
+Result<void> InitHandshake::store(size_t offset, std::span<const std::byte> bytes) {
+  if (bytes.size() > kMaxPart) return Error{E2BIG};
+  auto n = sys::pwrite(memfd_.ref(), bytes.data(), bytes.size(), static_cast<off_t>(offset));
+  if (!n) return n.error();
+  auto length = static_cast<uint32_t>(bytes.size());
+  size_t field =
+      offset == kRequestAt ? offsetof(Layout, request_length) : offsetof(Layout, reply_length);
+  auto m = sys::pwrite(memfd_.ref(), &length, sizeof length, static_cast<off_t>(field));
+  if (!m) return m.error();
+  return {};
+}
+
+std::optional<ssize_t> InitHandshake::replayed_request(void* buf, size_t size) {
+  if (!replaying_) return std::nullopt;
+  if (!handed_out_.exchange(true, std::memory_order_acq_rel)) {
+    if (size < request_.size()) {
+      errno = EINVAL;
+      return -1;
+    }
+    std::memcpy(buf, request_.data(), request_.size());
+    return static_cast<ssize_t>(request_.size());
+  }
+  // Requests the kernel queued meanwhile wait for the INIT libfuse is answering: answered
+  // before it, they would get EIO.
+  replied_.wait(false, std::memory_order_acquire);
+  if (agreed()) return std::nullopt;
+  errno = ENODEV;
+  return -1;
+}
+
+void InitHandshake::saw_request(std::span<const std::byte> request) {
+  if (!replaying_) (void)store(kRequestAt, request);
+}
+
+ssize_t InitHandshake::send_reply(int fd, const iovec* parts, int count) {
+  std::vector<std::byte> reply;
+  for (int i = 0; i < count; ++i) {
+    auto* base = static_cast<const std::byte*>(parts[i].iov_base);
+    reply.insert(reply.end(), base, base + parts[i].iov_len);
+  }
+  if (!replaying_) {
+    ssize_t n = ::writev(fd, parts, count);
+    if (n >= 0) (void)store(kReplyAt, reply);
+    return n;
+  }
+  agreed_.store(reply == reply_, std::memory_order_release);
+  replied_.store(true, std::memory_order_release);
+  replied_.notify_all();
+  return static_cast<ssize_t>(reply.size());
+}
+
+}  // namespace confinefs::fuse
