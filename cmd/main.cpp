@@ -33,6 +33,7 @@
 #include "cmd/backing_registrar.h"
 #include "cmd/cache_mode.h"
 #include "cmd/control.h"
+#include "cmd/fd_store.h"
 #include "cmd/kernel_mount.h"
 #include "cmd/landlock.h"
 #include "cmd/logging.h"
@@ -44,6 +45,7 @@
 #include "cmd/reload.h"
 #include "cmd/seccomp_filter.h"
 #include "cmd/stale_mount.h"
+#include "cmd/takeover.h"
 #include "cmd/unmount_helper.h"
 #include "fusefs/fuse/fuse_api.h"
 #include "fusefs/fuse/node_reclaimer.h"
@@ -125,6 +127,12 @@ Phase<> check_options(const cmd::Options& opts) {
         "passthrough=require needs confinefs started as root, and cache=strict or auto (the "
         "kernel does not combine passthrough with cache=full's writeback cache)");
   }
+  if (opts.resume &&
+      (!cmd::has_fd_store() || ::geteuid() != 0 || opts.mountpoint.starts_with("/dev/fd/"))) {
+    return Failure::usage(
+        "resume=on needs confinefs started as root, mounting by itself, under a supervisor that "
+        "keeps file descriptors ($NOTIFY_SOCKET with FDSTORE=1; docs/deployment.md)");
+  }
   return {};
 }
 
@@ -203,6 +211,8 @@ Phase<> apply_landlock(const cmd::Options& opts, Filesystem& fs, Identity& id) {
 struct Mounted {
   std::optional<cmd::KernelMount> own;  // the mount this process made with the new mount API
   Fd channel;  // a copy of that mount's /dev/fuse fd, for the passthrough registrar
+  // -o resume=on: the connection's record (fuse/connection_record.h), new or taken over.
+  std::optional<fuse::ConnectionRecord> connection;
 };
 
 // What serving needs, gathered by run() once the filesystem is mounted.
@@ -286,6 +296,9 @@ Phase<> confine(const cmd::Options& opts, Serving& s) {
 Phase<Mounted> mount_filesystem(const cmd::Options& opts, const Identity& id,
                                 const cmd::MountPlace* place, const Fd& checked_dir,
                                 fuse::Session& session) {
+  if (opts.resume && !(place && checked_dir.valid())) {
+    return Failure::runtime("internal error: resume=on without a mount point to mount on");
+  }
   auto words = cmd::kernel_mount_options(mount_options(opts));
   if (words && place && checked_dir.valid()) {
     auto own = cmd::KernelMount::mount(checked_dir.ref(), *place, *words);
@@ -296,12 +309,18 @@ Phase<Mounted> mount_filesystem(const cmd::Options& opts, const Identity& id,
       if (auto ok = session.adopt(std::move(channel)); !ok) {
         return Failure::runtime(cmd::with_errno("cannot serve the mount", ok.code()));
       }
-      return Mounted{std::move(own.value()), std::move(copy.value())};
+      return Mounted{std::move(own.value()), std::move(copy.value()), std::nullopt};
     }
     if (own.code() != EPERM && own.code() != ENOSYS) {
       return Failure::runtime(cmd::with_errno("cannot mount at " + id.mountpoint, own.code()));
     }
+    if (opts.resume) {
+      return Failure::runtime(cmd::with_errno("resume=on: cannot mount by itself", own.code()));
+    }
     spdlog::debug("fsopen: {}; libfuse mounts", std::strerror(own.code()));
+  }
+  if (opts.resume) {
+    return Failure::runtime("resume=on: allow_root and auto_unmount are libfuse's, not kept");
   }
   for (const auto& w : opts.mount_options) {
     if (cmd::kernel_only_option(w) && !opts.mountpoint.starts_with("/dev/fd/")) {
@@ -316,6 +335,28 @@ Phase<Mounted> mount_filesystem(const cmd::Options& opts, const Identity& id,
   return Mounted{};
 }
 
+// resume=on, once serving ended: a stop signal leaves the mount and the stored state to the next
+// daemon (the supervisor decides whether one comes: docs/deployment.md); anything else (the mount
+// was unmounted, the connection could not be resumed) takes them out of the store.
+Phase<> leave_for_successor(const fuse::Session& session, const fuse::ConnectionRecord& connection,
+                            const Result<void>& served) {
+  if (connection.replaying() && !connection.agreed()) {
+    cmd::unstore_all();
+    return Failure::runtime(
+        "cannot resume the mount: this daemon answers INIT otherwise than the kernel agreed to "
+        "(other options or another version); its sessions lose it, the next start mounts afresh");
+  }
+  if (served && session.exit_signal() != 0) {
+    spdlog::info("stopped by signal {}; the mount stays for the next daemon (resume=on)",
+                 session.exit_signal());
+    return {};
+  }
+  cmd::unstore_all();
+  if (!served) return Failure::runtime(cmd::with_errno("session ended with error", served.code()));
+  spdlog::info("the mount is gone; nothing is kept for a next daemon");
+  return {};
+}
+
 Phase<> serve_confined(const cmd::Options& opts, Serving& s) {
   Filesystem& fs = s.fs;
   fuse::Session& session = s.session;
@@ -325,15 +366,18 @@ Phase<> serve_confined(const cmd::Options& opts, Serving& s) {
   std::unique_ptr<cmd::ControlServer> control;
   std::unique_ptr<cmd::UnmountHelper> helper;
   if (place != nullptr) {  // none when mount.fuse3 mounted it for us
-    // The helper first: whatever happens from here on, it removes the socket with the mount.
     std::string socket = cmd::control_socket_path(id.mountpoint);
-    // The mount this process made, so the helper never unmounts anyone else's.
-    auto ours = own_mount ? own_mount->identity() : cmd::mount_identity_at(*place);
-    auto started = cmd::UnmountHelper::start(*place, ours, socket);
-    if (!started) {
-      return Failure::runtime(cmd::with_errno("cannot start the unmount helper", started.code()));
+    // The helper first: whatever happens from here on, it removes the socket with the mount.
+    // Not with resume=on: the mount outlives this process, for the next daemon.
+    if (!opts.resume) {
+      // The mount this process made, so the helper never unmounts anyone else's.
+      auto ours = own_mount ? own_mount->identity() : cmd::mount_identity_at(*place);
+      auto started = cmd::UnmountHelper::start(*place, ours, socket);
+      if (!started) {
+        return Failure::runtime(cmd::with_errno("cannot start the unmount helper", started.code()));
+      }
+      helper = std::move(started.value());
     }
-    helper = std::move(started.value());
     if (own_mount) own_mount->release();
     auto bound =
         cmd::ControlServer::bind(socket, [&] { return status_text(id, fs, s.state.passthrough); });
@@ -359,6 +403,7 @@ Phase<> serve_confined(const cmd::Options& opts, Serving& s) {
   auto served = session.serve();
   cmd::notify_stopping("stopping: " + id.line());
   control.reset();
+  if (opts.resume) return leave_for_successor(session, *s.mounted.connection, served);
   if (helper) {
     if (auto ok = helper->unmount(); ok) {
       session.forget_mount();
@@ -395,6 +440,7 @@ FilesystemConfig::Names probe_name_folding(const Fd& dir, const std::string& bac
 struct MountTarget {
   std::optional<cmd::MountPlace> place;
   Fd checked_dir;  // the directory that was checked: the mount goes onto this fd
+  std::optional<cmd::Takeover> takeover;  // resume=on: a predecessor's live connection
 };
 
 Phase<MountTarget> open_mount_target(const cmd::Options& opts, const struct stat& backing) {
@@ -405,11 +451,52 @@ Phase<MountTarget> open_mount_target(const cmd::Options& opts, const struct stat
     return Failure::usage(cmd::with_errno("mountpoint " + opts.mountpoint, opened.code()));
   }
   target.place = std::move(opened.value());
+  if (opts.resume) {
+    auto taken =
+        cmd::take_over(cmd::take_stored(), *target.place, InodeKey{backing.st_dev, backing.st_ino});
+    if (!taken) return taken.error();
+    if (taken.value()) {
+      target.takeover.emplace(std::move(*taken.value()));
+      return target;  // the predecessor's mount, checked by its ids: nothing to clear or check
+    }
+  }
   if (auto ok = cmd::clear_stale_mount(*target.place); !ok) return ok.error();
   auto checked = cmd::check_mountpoint(*target.place, backing);
   if (!checked) return checked.error();
   target.checked_dir = std::move(checked.value());
   return target;
+}
+
+// resume=on, a predecessor's connection: served as it is, nothing is mounted.
+Phase<Mounted> adopt_connection(cmd::Takeover& takeover, fuse::Session& session) {
+  auto copy = sys::dup(takeover.channel.ref());
+  if (!copy) return Failure::runtime(cmd::with_errno("cannot copy the channel", copy.code()));
+  if (auto ok = session.adopt(std::move(takeover.channel)); !ok) {
+    return Failure::runtime(cmd::with_errno("cannot serve the resumed connection", ok.code()));
+  }
+  spdlog::info("resuming the mount: {} nodes the kernel holds are verified as it asks for them",
+               takeover.kept.journal.recorded().size());
+  return Mounted{std::nullopt, std::move(copy.value()), std::nullopt};
+}
+
+// resume=on: the node journal and the connection's record, taken over or new (then stored with
+// the connection), in force before the first request.
+Phase<> keep_state(const cmd::Options& opts, MountTarget& target, Mounted& mounted, Filesystem& fs,
+                   fuse::MountState& state) {
+  if (target.takeover) {
+    fs.nodes().keep_journal(std::move(target.takeover->kept.journal));
+    mounted.connection.emplace(std::move(target.takeover->kept.connection));
+  } else {
+    auto kept = cmd::keep_for_successor(mounted.channel.ref(), mounted.own->identity(),
+                                        fs.nodes().root()->key(), opts.max_nodes);
+    if (!kept) return kept.error();
+    fs.nodes().keep_journal(std::move(kept->journal));
+    mounted.connection.emplace(std::move(kept->connection));
+  }
+  state.passthrough.keep_in(fs.nodes());
+  state.connection = &*mounted.connection;
+  state.handles.start_at(mounted.connection->first_handle());
+  return {};
 }
 
 // The libfuse session, not yet mounted; it validates the mount options.
@@ -503,9 +590,14 @@ Phase<> run(const cmd::Options& opts) {
   if (!session.value()->install_exit_signals()) {
     return Failure::runtime("cannot install signal handlers");
   }
-  auto own_mount = mount_filesystem(opts, id, place, target->checked_dir, *session.value());
+  auto own_mount = target->takeover
+                       ? adopt_connection(*target->takeover, *session.value())
+                       : mount_filesystem(opts, id, place, target->checked_dir, *session.value());
   if (!own_mount) return own_mount.error();
   target->checked_dir.reset();
+  if (opts.resume) {
+    if (auto ok = keep_state(opts, target.value(), own_mount.value(), fs, state); !ok) return ok;
+  }
   if (auto ok = daemonize(opts, fs); !ok) return ok;
   Serving serving{fs, *session.value(), state, place, own_mount.value(), tenant.value(), id};
   return serve_confined(opts, serving);

@@ -81,6 +81,9 @@ Phase<> apply_option(std::string_view item, Options& o) {
   } else if (key == "seccomp" && keyed) {
     if (value != "on" && value != "off") return Failure::usage("seccomp must be on or off");
     o.seccomp = value == "on";
+  } else if (key == "resume" && keyed) {
+    if (value != "on" && value != "off") return Failure::usage("resume must be on or off");
+    o.resume = value == "on";
   } else if (key == "subtype" && keyed) {
     // Start-up and the unmount helper recognise confinefs's own mounts by fuse.confinefs: under
     // another subtype a dead mount would never be cleaned up.
@@ -209,6 +212,10 @@ void print_usage(const char* program) {
       "                       verified host file (FUSE passthrough; default auto: as root,\n"
       "                       not with cache=full; opens that byte limits count go through the\n"
       "                       daemon)\n"
+      "  resume=on|off        keep the kernel connection and the node table in the\n"
+      "                       supervisor's fd store ($NOTIFY_SOCKET) and take them over when\n"
+      "                       started again: sessions outlive a crash or a restart (default\n"
+      "                       off; as root)\n"
       "\n"
       "mount options passed to the kernel: rw, ro, allow_other, allow_root, auto_unmount,\n"
       "  default_permissions, nosuid, nodev, exec, noexec, atime, noatime, nodiratime,\n"

@@ -42,6 +42,9 @@ struct Options {
   // -o passthrough=: the kernel reads and writes regular files straight from the daemon's
   // verified host fd where it can (fuse/passthrough.h)
   fuse::PassthroughMode passthrough = fuse::PassthroughMode::kAuto;
+  // -o resume=on: the mount outlives the daemon; a successor takes over its connection from the
+  // supervisor's fd store (cmd/fd_store.h)
+  bool resume = false;
 };
 
 // Parses argv; a usage error is a Failure naming the word at fault.

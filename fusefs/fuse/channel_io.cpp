@@ -9,8 +9,8 @@
 #include <optional>
 #include <span>
 
+#include "fusefs/fuse/connection_record.h"
 #include "fusefs/fuse/fuse_api.h"
-#include "fusefs/fuse/init_handshake.h"
 #include "fusefs/fuse/mount_state.h"
 #include "fusefs/fuse/passthrough_wire.h"
 
@@ -25,14 +25,14 @@ ssize_t read_request(int fd, void* buf, size_t len, void* userdata) {
   MountState& st = state_of(userdata);
   // A resumed connection: libfuse first gets the INIT the kernel sent the first daemon.
   std::optional<ssize_t> replayed;
-  if (st.handshake != nullptr) replayed = st.handshake->replayed_request(buf, len);
+  if (st.connection != nullptr) replayed = st.connection->replayed_request(buf, len);
   ssize_t n = replayed ? *replayed : ::read(fd, buf, len);
   Passthrough& pt = st.passthrough;
   if (n > 0 && !pt.init_seen()) {
     std::span<const std::byte> request(static_cast<const std::byte*>(buf), size_t(n));
     if (auto offer = wire::read_init_request(request)) {
       pt.offered(*offer);
-      if (st.handshake != nullptr) st.handshake->saw_request(request);
+      if (st.connection != nullptr) st.connection->saw_request(request);
     }
   }
   return n;
@@ -70,8 +70,8 @@ ssize_t write_reply(int fd, iovec* iov, int count, void* userdata) {
   if (!st.passthrough.takes_init_reply(out.unique)) return ::writev(fd, iov, count);
   // INIT's reply: recorded for a successor, or swallowed on a resumed connection.
   auto send = [&st](int to, const iovec* parts, int n) {
-    return st.handshake != nullptr ? st.handshake->send_reply(to, parts, n)
-                                   : ::writev(to, parts, n);
+    return st.connection != nullptr ? st.connection->send_reply(to, parts, n)
+                                    : ::writev(to, parts, n);
   };
   ssize_t n = 0;
   if (st.passthrough.wants(st.timeouts.writeback)) {

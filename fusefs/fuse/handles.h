@@ -2,7 +2,8 @@
 // A number coming back from the kernel is looked up, never cast to a pointer: a number the
 // table does not hold (a directory's where a file's is expected, a daemon bug) finds nothing
 // and the request gets EBADF, instead of memory read as the wrong type. Numbers come from one
-// counter for files and directories and are never reused while the mount lives.
+// counter for files and directories and are never reused while the mount lives, nor across
+// daemons on one connection (fuse/connection_record.h).
 #pragma once
 
 #include <atomic>
@@ -36,6 +37,13 @@ class HandleTable {
     auto it = handles_.find(fh);
     return it == handles_.end() ? nullptr : it->second.get();
   }
+  // Publishes handle under a predecessor's number fh, unless another request did first; the
+  // handle now under fh.
+  T* adopt(uint64_t fh, std::unique_ptr<T> handle) {
+    std::unique_lock lock(mutex_);
+    auto [it, added] = handles_.try_emplace(fh, std::move(handle));
+    return it->second.get();
+  }
   std::unique_ptr<T> take(uint64_t fh) {
     std::unique_lock lock(mutex_);
     auto it = handles_.find(fh);
@@ -52,6 +60,15 @@ class HandleTable {
 };
 
 struct Handles {
+  // Numbers from first on (fuse/connection_record.h); set before serving.
+  void start_at(uint64_t number) noexcept {
+    first = number;
+    next.store(number, std::memory_order_relaxed);
+  }
+  // Whether fh is a number a predecessor daemon on this connection gave out.
+  bool predecessors(uint64_t fh) const noexcept { return fh != 0 && fh < first; }
+
+  uint64_t first = 1;
   std::atomic<uint64_t> next{1};
   HandleTable<ops::OpenFile> files{next};
   HandleTable<ops::OpenDir> dirs{next};

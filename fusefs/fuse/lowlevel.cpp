@@ -23,12 +23,25 @@ Request request(fuse_req_t req, Op op) {
 }
 
 // The open file or directory behind fi->fh; nullptr (the request is answered EBADF) when the
-// mount holds no such handle of that kind (handles.h).
-ops::OpenFile* file_of(fuse_req_t req, const fuse_file_info* fi) {
-  return fi == nullptr ? nullptr : state(req).handles.files.find(fi->fh);
+// mount holds no such handle of that kind (handles.h). A handle a predecessor daemon gave the
+// kernel (below this daemon's first number: fuse/connection_record.h) is opened again on node
+// ino, through every check of an OPEN or OPENDIR and with the open's own flags, under the same
+// number; a file the kernel reads and writes itself (passthrough) never comes here.
+ops::OpenFile* file_of(fuse_req_t req, fuse_ino_t ino, const fuse_file_info* fi) {
+  if (fi == nullptr) return nullptr;
+  Handles& handles = state(req).handles;
+  if (ops::OpenFile* file = handles.files.find(fi->fh)) return file;
+  if (!handles.predecessors(fi->fh)) return nullptr;
+  auto opened = ops::open(request(req, Op::kOpen), ino, fi->flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+  return opened ? handles.files.adopt(fi->fh, std::move(opened.value())) : nullptr;
 }
-ops::OpenDir* dir_of(fuse_req_t req, const fuse_file_info* fi) {
-  return fi == nullptr ? nullptr : state(req).handles.dirs.find(fi->fh);
+ops::OpenDir* dir_of(fuse_req_t req, fuse_ino_t ino, const fuse_file_info* fi) {
+  if (fi == nullptr) return nullptr;
+  Handles& handles = state(req).handles;
+  if (ops::OpenDir* dir = handles.dirs.find(fi->fh)) return dir;
+  if (!handles.predecessors(fi->fh)) return nullptr;
+  auto opened = ops::opendir(request(req, Op::kOpendir), ino);
+  return opened ? handles.dirs.adopt(fi->fh, std::move(opened.value())) : nullptr;
 }
 
 void enable(fuse_conn_info* conn, unsigned cap) {
@@ -97,9 +110,10 @@ ops::AttrChange decode(const struct stat* attr, int to_set) {
 }
 
 void on_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
-  reply_attr(req,
-             ops::setattr(request(req, Op::kSetattr), ino, decode(attr, to_set), file_of(req, fi)),
-             timeouts(req));
+  reply_attr(
+      req,
+      ops::setattr(request(req, Op::kSetattr), ino, decode(attr, to_set), file_of(req, ino, fi)),
+      timeouts(req));
 }
 
 void on_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
@@ -159,14 +173,14 @@ void on_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
       fi);
 }
 
-void on_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  ops::OpenFile* file = file_of(req, fi);
+void on_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  ops::OpenFile* file = file_of(req, ino, fi);
   if (file == nullptr) return reply_error(req, EBADF);
   reply_read_fd(req, *file, size, off);
 }
 
-void on_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
-  ops::OpenFile* file = file_of(req, fi);
+void on_write_buf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off, fuse_file_info* fi) {
+  ops::OpenFile* file = file_of(req, ino, fi);
   if (file == nullptr) return reply_error(req, EBADF);
   size_t size = fuse_buf_size(in);
   ssize_t n;
@@ -194,15 +208,22 @@ void on_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_f
 
 void on_flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { reply_error(req, 0); }
 
-void on_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  state(req).passthrough.release(fi->fh);
-  auto file = state(req).handles.files.take(fi->fh);
-  if (file) ops::release(*state(req).fs, std::move(file));
-  reply_error(req, file ? 0 : EBADF);
+void on_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  MountState& st = state(req);
+  // A predecessor's open is counted in the passthrough rule from the node journal.
+  bool predecessors = st.handles.predecessors(fi->fh);
+  if (predecessors) {
+    st.passthrough.release_predecessors(ino);
+  } else {
+    st.passthrough.release(fi->fh);
+  }
+  auto file = st.handles.files.take(fi->fh);
+  if (file) ops::release(*st.fs, std::move(file));
+  reply_error(req, file || predecessors ? 0 : EBADF);
 }
 
-void on_fsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
-  ops::OpenFile* file = file_of(req, fi);
+void on_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
+  ops::OpenFile* file = file_of(req, ino, fi);
   reply_status(req, file ? ops::fsync(*file, datasync != 0) : Result<void>(Error{EBADF}));
 }
 
@@ -289,7 +310,7 @@ void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fil
   buf.resize(size);
   // The reply goes out only after the directory's lock is released: once the kernel has the
   // reply it may close the directory, and RELEASEDIR on another thread frees the OpenDir.
-  ops::OpenDir* dir = dir_of(req, fi);
+  ops::OpenDir* dir = dir_of(req, ino, fi);
   if (dir == nullptr) return reply_error(req, EBADF);
   auto used = fill_readdir(req, ino, *dir, buf.data(), size, off, plus);
   if (!used) return reply_error(req, used.code());
@@ -305,11 +326,12 @@ void on_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse
 }
 
 void on_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  reply_error(req, state(req).handles.dirs.take(fi->fh) ? 0 : EBADF);
+  Handles& handles = state(req).handles;
+  reply_error(req, handles.dirs.take(fi->fh) || handles.predecessors(fi->fh) ? 0 : EBADF);
 }
 
-void on_fsyncdir(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
-  ops::OpenDir* dir = dir_of(req, fi);
+void on_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
+  ops::OpenDir* dir = dir_of(req, ino, fi);
   reply_status(req, dir ? ops::fsyncdir(*dir, datasync != 0) : Result<void>(Error{EBADF}));
 }
 
@@ -347,25 +369,26 @@ void on_access(fuse_req_t req, fuse_ino_t ino, int) {
   reply_error(req, node ? 0 : node.code());
 }
 
-void on_fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length,
+void on_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
                   fuse_file_info* fi) {
-  ops::OpenFile* file = file_of(req, fi);
+  ops::OpenFile* file = file_of(req, ino, fi);
   if (file == nullptr) return reply_error(req, EBADF);
   reply_status(req, ops::fallocate(request(req, Op::kFallocate), *file, mode, offset, length));
 }
 
-void on_copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in, fuse_ino_t,
-                        off_t off_out, fuse_file_info* fi_out, size_t len, int flags) {
+void on_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_file_info* fi_in,
+                        fuse_ino_t ino_out, off_t off_out, fuse_file_info* fi_out, size_t len,
+                        int flags) {
   if (flags != 0) return reply_error(req, EINVAL);
-  ops::OpenFile* in = file_of(req, fi_in);
-  ops::OpenFile* out = file_of(req, fi_out);
+  ops::OpenFile* in = file_of(req, ino_in, fi_in);
+  ops::OpenFile* out = file_of(req, ino_out, fi_out);
   if (in == nullptr || out == nullptr) return reply_error(req, EBADF);
   reply_written(
       req, ops::copy_file_range(request(req, Op::kCopyFileRange), *in, off_in, *out, off_out, len));
 }
 
-void on_lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence, fuse_file_info* fi) {
-  ops::OpenFile* file = file_of(req, fi);
+void on_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi) {
+  ops::OpenFile* file = file_of(req, ino, fi);
   if (file == nullptr) return reply_error(req, EBADF);
   reply_lseek(req, ops::lseek(*file, off, whence));
 }

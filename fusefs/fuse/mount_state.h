@@ -4,8 +4,8 @@
 
 #include <functional>
 
+#include "fusefs/fuse/connection_record.h"
 #include "fusefs/fuse/handles.h"
-#include "fusefs/fuse/init_handshake.h"
 #include "fusefs/fuse/passthrough.h"
 #include "fusefs/mount/filesystem.h"
 
@@ -31,8 +31,8 @@ struct MountState {
   Handles handles{};               // open files and directories, by fi->fh
   Passthrough passthrough{};       // which opens the kernel serves from the host fd itself
   // The connection's INIT, recorded for a successor or replayed from a predecessor's record
-  // (init_handshake.h); none when the daemon keeps no state outside itself.
-  InitHandshake* handshake = nullptr;
+  // (connection_record.h); none when the daemon keeps no state outside itself.
+  ConnectionRecord* connection = nullptr;
 };
 
 }  // namespace confinefs::fuse

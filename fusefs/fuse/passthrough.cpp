@@ -64,12 +64,12 @@ const char* Passthrough::state_name() const noexcept {
   return "?";
 }
 
-Result<KernelIo> Passthrough::choose(InodeIo& inode, FdRef file, bool may_pass_through) {
-  if (inode.passthrough_opens > 0) {
+Result<KernelIo> Passthrough::choose(KernelOpens& inode, FdRef file, bool may_pass_through) {
+  if (inode.passed_through > 0) {
     if (!may_pass_through) return Error{EBUSY};
     return KernelIo{inode.backing_id};
   }
-  if (may_pass_through && inode.cached_opens == 0) {
+  if (may_pass_through && inode.cached == 0) {
     auto id = registrar_->add(file);
     if (id) {
       inode.backing_id = id.value();
@@ -99,16 +99,33 @@ Result<KernelIo> Passthrough::open(uint64_t fh, uint64_t node, FdRef file, bool 
   // open goes through the page cache and is recorded as cached, so that no open of its inode
   // passes through once passthrough is on (the kernel would fail that open with EIO).
   std::lock_guard lock(mutex_);
-  InodeIo& inode = inodes_[node];
+  KernelOpens& inode = inodes_[node];
   auto io = choose(inode, file, may_pass_through && now == State::kOn);
   if (!io) return io;
   if (io->backing_id > 0) {
-    ++inode.passthrough_opens;
+    ++inode.passed_through;
   } else {
-    ++inode.cached_opens;
+    ++inode.cached;
   }
+  if (kept_in_ != nullptr) kept_in_->record_opens(node, inode);
   opens_.emplace(fh, Open{node, io.value()});
   return io;
+}
+
+int32_t Passthrough::closed_locked(uint64_t node, bool it_passed_through) {
+  auto inode = inodes_.find(node);
+  if (inode == inodes_.end()) return 0;
+  KernelOpens& opens = inode->second;
+  int32_t unused_id = 0;
+  if (it_passed_through && opens.passed_through > 0 && --opens.passed_through == 0) {
+    unused_id = opens.backing_id;
+    opens.backing_id = 0;
+  } else if (!it_passed_through && opens.cached > 0) {
+    --opens.cached;
+  }
+  if (kept_in_ != nullptr) kept_in_->record_opens(node, opens);
+  if (opens.passed_through == 0 && opens.cached == 0) inodes_.erase(inode);
+  return unused_id;
 }
 
 void Passthrough::release(uint64_t fh) {
@@ -117,23 +134,30 @@ void Passthrough::release(uint64_t fh) {
     std::lock_guard lock(mutex_);
     auto open = opens_.find(fh);
     if (open == opens_.end()) return;
-    auto inode = inodes_.find(open->second.node);
-    const KernelIo io = open->second.io;
+    const Open was = open->second;
     opens_.erase(open);
-    if (inode == inodes_.end()) return;
-    if (io.backing_id > 0 && --inode->second.passthrough_opens == 0) {
-      unused_id = inode->second.backing_id;
-      inode->second.backing_id = 0;
-    } else if (io.backing_id == 0) {
-      --inode->second.cached_opens;
-    }
-    if (inode->second.passthrough_opens == 0 && inode->second.cached_opens == 0) {
-      inodes_.erase(inode);
-    }
+    unused_id = closed_locked(was.node, was.io.backing_id > 0);
   }
   // The kernel dropped its own reference when the last passthrough open of the inode closed,
   // before it sent RELEASE; this releases the id.
   if (unused_id > 0) (void)registrar_->remove(unused_id);
+}
+
+void Passthrough::release_predecessors(uint64_t node) {
+  int32_t unused_id = 0;
+  {
+    std::lock_guard lock(mutex_);
+    auto inode = inodes_.find(node);
+    if (inode == inodes_.end()) return;
+    unused_id = closed_locked(node, inode->second.passed_through > 0);
+  }
+  if (unused_id > 0 && registrar_) (void)registrar_->remove(unused_id);
+}
+
+void Passthrough::keep_in(NodeTable& nodes) {
+  std::lock_guard lock(mutex_);
+  kept_in_ = &nodes;
+  for (const auto& [node, opens] : nodes.recorded_opens()) inodes_[node] = opens;
 }
 
 }  // namespace confinefs::fuse

@@ -22,6 +22,7 @@
 
 #include "fusefs/fd.h"
 #include "fusefs/fuse/passthrough_wire.h"
+#include "fusefs/nodes/node_table.h"
 #include "fusefs/result.h"
 
 namespace confinefs::fuse {
@@ -74,18 +75,22 @@ class Passthrough {
   // and the inode must. Recorded until release(fh).
   Result<KernelIo> open(uint64_t fh, uint64_t node, FdRef file, bool may_pass_through);
   void release(uint64_t fh);
+  // RELEASE of a handle a predecessor daemon gave out, on node: one open fewer of the kind the
+  // node's opens are (the kernel never mixes the two on one inode).
+  void release_predecessors(uint64_t node);
+
+  // From now on each node's counts are kept in nodes' journal, for a successor; the counts a
+  // predecessor left there are taken over. Before serving.
+  void keep_in(NodeTable& nodes);
 
  private:
-  struct InodeIo {
-    int32_t backing_id = 0;
-    unsigned passthrough_opens = 0;
-    unsigned cached_opens = 0;  // opens through the kernel's page cache
-  };
   struct Open {
     uint64_t node;
     KernelIo io;
   };
-  Result<KernelIo> choose(InodeIo& inode, FdRef file, bool may_pass_through);
+  Result<KernelIo> choose(KernelOpens& inode, FdRef file, bool may_pass_through);
+  // One open fewer of node (it_passed_through: of which kind); the backing id to release, if any.
+  int32_t closed_locked(uint64_t node, bool it_passed_through);
 
   PassthroughMode mode_ = PassthroughMode::kOff;
   std::unique_ptr<BackingRegistrar> registrar_;
@@ -97,7 +102,8 @@ class Passthrough {
   std::atomic<bool> refusal_logged_{false};
   std::atomic<State> state_{State::kOff};
   std::mutex mutex_;
-  std::unordered_map<uint64_t, InodeIo> inodes_;
+  std::unordered_map<uint64_t, KernelOpens> inodes_;  // by node id
+  NodeTable* kept_in_ = nullptr;
   std::unordered_map<uint64_t, Open> opens_;
 };
 

@@ -89,6 +89,7 @@ Result<void> Session::serve() {
   int rc = fuse_session_loop_mt(se_, cfg);
   fuse_loop_cfg_destroy(cfg);
   if (rc < 0) return Error{-rc};
+  exit_signal_ = rc;  // libfuse's exit handler leaves the signal's number as the loop's result
   return {};
 }
 

@@ -39,6 +39,8 @@ class Session {
   Result<void> install_exit_signals();
   // Serves requests until the filesystem is unmounted or an exit signal arrives.
   Result<void> serve();
+  // The exit signal that ended serve() (0: the filesystem was unmounted, or it still serves).
+  int exit_signal() const noexcept { return exit_signal_; }
   void request_exit();
   // Someone else (confinefs's unmount helper) has unmounted it: the destructor then only closes
   // the channel. A confined daemon could not unmount itself anyway (Landlock, no CAP_SYS_ADMIN).
@@ -55,6 +57,7 @@ class Session {
   SessionOptions options_;
   bool mounted_ = false;
   bool signals_ = false;
+  int exit_signal_ = 0;
 };
 
 }  // namespace confinefs::fuse

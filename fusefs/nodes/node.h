@@ -40,6 +40,16 @@ inline NodeType node_type_of(mode_t mode) {
 
 // One node per inode and type shown: a stored FIFO renamed outside is a regular file at its new
 // name, and the kernel must never see one node change type, so that is another node.
+// The kernel's opens of one node as the passthrough rule counts them (fuse/passthrough.h), kept
+// in the node journal: a successor must know which inodes the kernel still reads and writes
+// through which backing file, and which through its page cache.
+struct KernelOpens {
+  int32_t backing_id = 0;
+  uint32_t passed_through = 0;
+  uint32_t cached = 0;
+  bool operator==(const KernelOpens&) const = default;
+};
+
 struct NodeKey {
   InodeKey inode;
   NodeType type;
@@ -139,6 +149,7 @@ class Node {
   // mount (node_table.h, serve_link).
   unsigned depth_floor_ = 0;
   uint32_t slot_ = 0;  // its slot in the node journal (0: none kept)
+  KernelOpens opens_;  // as last recorded (NodeTable::record_opens)
   // Handed to the kernel by a predecessor daemon: the kernel's lookup count is unknown here, and
   // the kernel sends a node's FORGET once, with its whole count, when it drops the inode.
   bool resumed_ = false;

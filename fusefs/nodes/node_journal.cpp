@@ -24,7 +24,8 @@ struct NodeJournal::Header {
   uint32_t slot_bytes;
   uint64_t capacity;
   uint64_t root_dev, root_ino;
-  uint64_t next_id;  // atomic_ref
+  uint64_t next_id;     // atomic_ref
+  uint64_t slots_used;  // atomic_ref: slots at and above it were never used
 };
 
 struct NodeJournal::Slot {
@@ -33,11 +34,14 @@ struct NodeJournal::Slot {
   uint64_t dev, ino;
   uint64_t parents[kMaxParents];
   uint32_t depth_floor;
+  int32_t backing_id;
+  uint32_t passed_through;
+  uint32_t cached;
   uint8_t type;
   uint8_t parent_count;
   uint8_t name_length;
   char name[255];
-  char pad[5];
+  char pad[1];
 };
 static_assert(sizeof(NodeJournal::Slot) % 8 == 0);
 static_assert(sizeof(NodeJournal::Header) <= kHeaderBytes);
@@ -97,6 +101,7 @@ Result<NodeJournal> NodeJournal::create(size_t capacity, InodeKey root) {
   h.root_dev = root.dev;
   h.root_ino = root.ino;
   h.next_id = 0;
+  h.slots_used = 1;
   return journal;
 }
 
@@ -119,9 +124,11 @@ Result<NodeJournal> NodeJournal::adopt(Fd memfd, InodeKey root) {
   auto base = map(memfd.ref(), mapping_bytes(h.capacity));
   if (!base) return base.error();
   NodeJournal journal(std::move(memfd), base.value(), h.capacity);
-  // Free slots: the unused tail and every hole below the highest slot in use.
+  // Free slots: the unused tail and every hole below the highest slot in use. Only slots that
+  // were ever used are read: reading the rest would give the sparse memfd pages.
   uint32_t highest = 0;
-  for (uint32_t i = 1; i <= journal.capacity_; ++i) {
+  uint64_t used = std::min<uint64_t>(atomic(journal.header().slots_used).load(), h.capacity + 1);
+  for (uint32_t i = 1; i < used; ++i) {
     if (atomic(journal.slot(i).id).load(std::memory_order_acquire) != 0) highest = i;
   }
   for (uint32_t i = highest; i >= 1; --i) {
@@ -148,6 +155,7 @@ std::vector<RecordedNode> NodeJournal::recorded() const {
     r.name.assign(s.name, std::min<size_t>(s.name_length, sizeof s.name));
     r.parents.assign(s.parents, s.parents + std::min<size_t>(s.parent_count, kMaxParents));
     r.depth_floor = s.depth_floor;
+    r.opens = KernelOpens{s.backing_id, s.passed_through, s.cached};
     found.push_back(std::move(r));
   }
   return found;
@@ -168,6 +176,7 @@ std::optional<uint32_t> NodeJournal::claim() {
     return s;
   }
   if (next_unused_ > capacity_) return std::nullopt;
+  atomic(header().slots_used).store(next_unused_ + 1, std::memory_order_release);
   return next_unused_++;
 }
 
@@ -181,6 +190,9 @@ void NodeJournal::write(uint32_t index, const NodeRecord& r) noexcept {
   std::copy_n(r.parents.begin(), count, s.parents);
   s.parent_count = static_cast<uint8_t>(count);
   s.depth_floor = r.depth_floor;
+  s.backing_id = r.opens.backing_id;
+  s.passed_through = r.opens.passed_through;
+  s.cached = r.opens.cached;
   s.type = static_cast<uint8_t>(r.type);
   size_t length = std::min(r.name.size(), sizeof s.name);
   std::memcpy(s.name, r.name.data(), length);

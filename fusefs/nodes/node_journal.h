@@ -37,6 +37,7 @@ struct NodeRecord {
   std::string_view name;              // the name it was last resolved as
   std::span<const uint64_t> parents;  // every directory the kernel may hold it under
   unsigned depth_floor = 0;
+  KernelOpens opens;
 };
 
 // A record read back, owning its strings.
@@ -49,6 +50,7 @@ struct RecordedNode {
   std::string name;
   std::vector<uint64_t> parents;
   unsigned depth_floor = 0;
+  KernelOpens opens;
 };
 
 class NodeJournal {

@@ -102,6 +102,7 @@ std::shared_ptr<Node> NodeTable::take_resumed_locked(const NodeKey& key, Fd& han
   node->parents_ = std::move(r.parents);
   if (node->parents_.empty()) node->parents_.push_back(r.parent);
   node->depth_floor_ = r.depth_floor;
+  node->opens_ = r.opens;
   by_location_[location_key(node->parent_, node->name_)] = node->id_;
   resumed_.erase(it);
   return node;
@@ -148,6 +149,26 @@ void NodeTable::drop_resumed(uint64_t id) {
   resumed_by_key_.erase(NodeKey{it->second.key, it->second.type});
   if (journal_) journal_->release(it->second.slot);
   resumed_.erase(it);
+}
+
+void NodeTable::record_opens(uint64_t id, const KernelOpens& opens) {
+  std::lock_guard lock(mutex_);
+  if (auto it = by_id_.find(id); it != by_id_.end()) {
+    it->second->opens_ = opens;
+    journal_locked(*it->second);
+  } else if (auto r = resumed_.find(id); r != resumed_.end()) {
+    r->second.opens = opens;
+    journal_locked(r->second);
+  }
+}
+
+std::vector<std::pair<uint64_t, KernelOpens>> NodeTable::recorded_opens() const {
+  std::vector<std::pair<uint64_t, KernelOpens>> found;
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, rec] : resumed_) {
+    if (rec.opens != KernelOpens{}) found.emplace_back(id, rec.opens);
+  }
+  return found;
 }
 
 size_t NodeTable::resumed_count() const {
@@ -225,13 +246,13 @@ void NodeTable::set_location_locked(Node& node, uint64_t parent, std::string_vie
 void NodeTable::journal_locked(const RecordedNode& rec) {
   if (!journal_) return;
   journal_->write(rec.slot, NodeRecord{rec.id, rec.parent, rec.key, rec.type, rec.name, rec.parents,
-                                       rec.depth_floor});
+                                       rec.depth_floor, rec.opens});
 }
 
 void NodeTable::journal_locked(const Node& node) {
   if (!journal_ || node.slot_ == 0) return;
   journal_->write(node.slot_, NodeRecord{node.id_, node.parent_, node.key_, node.type_, node.name_,
-                                         node.parents_, node.depth_floor_});
+                                         node.parents_, node.depth_floor_, node.opens_});
 }
 
 unsigned NodeTable::depth_locked(uint64_t id) const {

@@ -50,6 +50,10 @@ class NodeTable {
   // find nothing (ESTALE) until it forgets it too.
   void drop_resumed(uint64_t id);
   size_t resumed_count() const;
+  // Records the kernel's opens of node id for a successor (a resumed record's included).
+  void record_opens(uint64_t id, const KernelOpens& opens);
+  // Every node's recorded opens, as the predecessor left them: call after keep_journal().
+  std::vector<std::pair<uint64_t, KernelOpens>> recorded_opens() const;
 
   // Counts one kernel lookup of the inode behind handle as parent/name. Reuses the existing node
   // for the key (handle is then dropped), takes over a resumed record of the same inode and

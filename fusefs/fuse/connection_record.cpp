@@ -1,4 +1,4 @@
-#include "fusefs/fuse/init_handshake.h"
+#include "fusefs/fuse/connection_record.h"
 
 #include <unistd.h>
 
@@ -17,6 +17,9 @@ struct Layout {
   char magic[8];
   uint32_t request_length;
   uint32_t reply_length;
+  uint64_t mount_id;
+  uint64_t mount_unique_id;
+  uint64_t generation;
 };
 constexpr char kMagic[8] = {'c', 'f', 's', 'i', 'n', 'i', 't', '1'};
 constexpr size_t kMaxPart = 512;
@@ -26,35 +29,48 @@ constexpr size_t kSize = kReplyAt + kMaxPart;
 
 }  // namespace
 
-InitHandshake::InitHandshake(InitHandshake&& other) noexcept
+ConnectionRecord::ConnectionRecord(ConnectionRecord&& other) noexcept
     : memfd_(std::move(other.memfd_)),
       replaying_(other.replaying_),
       request_(std::move(other.request_)),
       reply_(std::move(other.reply_)),
+      mount_(other.mount_),
+      generation_(other.generation_),
       handed_out_(other.handed_out_.load()),
       replied_(other.replied_.load()),
       agreed_(other.agreed_.load()) {}
 
-Result<InitHandshake> InitHandshake::record() {
+Result<ConnectionRecord> ConnectionRecord::record() {
   auto memfd = sys::memfd("confinefs-init");
   if (!memfd) return memfd.error();
   if (auto ok = sys::ftruncate(memfd->ref(), kSize); !ok) return ok.error();
   Layout empty{};
   std::memcpy(empty.magic, kMagic, sizeof kMagic);
+  empty.generation = 1;
   auto n = sys::pwrite(memfd->ref(), &empty, sizeof empty, 0);
   if (!n) return n.error();
-  return InitHandshake(std::move(memfd.value()), false);
+  return ConnectionRecord(std::move(memfd.value()), false);
 }
 
-Result<InitHandshake> InitHandshake::replay(Fd memfd) {
+Result<ConnectionRecord> ConnectionRecord::replay(Fd memfd) {
   Layout head{};
   auto n = sys::pread(memfd.ref(), &head, sizeof head, 0);
   if (!n || n.value() != sizeof head || std::memcmp(head.magic, kMagic, sizeof kMagic) != 0 ||
       head.request_length < sizeof(wire::InHeader) || head.request_length > kMaxPart ||
-      head.reply_length < sizeof(wire::OutHeader) || head.reply_length > kMaxPart) {
+      head.reply_length < sizeof(wire::OutHeader) || head.reply_length > kMaxPart ||
+      head.mount_id == 0) {
     return Error{EINVAL};
   }
-  InitHandshake h(std::move(memfd), true);
+  ConnectionRecord h(std::move(memfd), true);
+  h.mount_ = MountIds{head.mount_id, head.mount_unique_id};
+  // A new generation, recorded before any handle of it goes out.
+  if (head.generation == 0 || head.generation >= (uint64_t{1} << (64 - kHandleBits)) - 1) {
+    return Error{EINVAL};
+  }
+  h.generation_ = head.generation + 1;
+  auto g = sys::pwrite(h.memfd_.ref(), &h.generation_, sizeof h.generation_,
+                       offsetof(Layout, generation));
+  if (!g) return g.error();
   h.request_.resize(head.request_length);
   h.reply_.resize(head.reply_length);
   auto req = sys::pread(h.memfd_.ref(), h.request_.data(), h.request_.size(), kRequestAt);
@@ -66,7 +82,7 @@ Result<InitHandshake> InitHandshake::replay(Fd memfd) {
   return h;
 }
 
-Result<void> InitHandshake::store(size_t offset, std::span<const std::byte> bytes) {
+Result<void> ConnectionRecord::store(size_t offset, std::span<const std::byte> bytes) {
   if (bytes.size() > kMaxPart) return Error{E2BIG};
   auto n = sys::pwrite(memfd_.ref(), bytes.data(), bytes.size(), static_cast<off_t>(offset));
   if (!n) return n.error();
@@ -78,7 +94,15 @@ Result<void> InitHandshake::store(size_t offset, std::span<const std::byte> byte
   return {};
 }
 
-std::optional<ssize_t> InitHandshake::replayed_request(void* buf, size_t size) {
+Result<void> ConnectionRecord::record_mount(MountIds ids) {
+  uint64_t words[2] = {ids.id, ids.unique_id};
+  auto n = sys::pwrite(memfd_.ref(), words, sizeof words, offsetof(Layout, mount_id));
+  if (!n) return n.error();
+  mount_ = ids;
+  return {};
+}
+
+std::optional<ssize_t> ConnectionRecord::replayed_request(void* buf, size_t size) {
   if (!replaying_) return std::nullopt;
   if (!handed_out_.exchange(true, std::memory_order_acq_rel)) {
     if (size < request_.size()) {
@@ -96,11 +120,11 @@ std::optional<ssize_t> InitHandshake::replayed_request(void* buf, size_t size) {
   return -1;
 }
 
-void InitHandshake::saw_request(std::span<const std::byte> request) {
+void ConnectionRecord::saw_request(std::span<const std::byte> request) {
   if (!replaying_) (void)store(kRequestAt, request);
 }
 
-ssize_t InitHandshake::send_reply(int fd, const iovec* parts, int count) {
+ssize_t ConnectionRecord::send_reply(int fd, const iovec* parts, int count) {
   std::vector<std::byte> reply;
   for (int i = 0; i < count; ++i) {
     auto* base = static_cast<const std::byte*>(parts[i].iov_base);

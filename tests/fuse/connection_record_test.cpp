@@ -1,8 +1,9 @@
-// The INIT handshake kept for a successor (fuse/init_handshake.h): recorded as it goes through
-// the channel, replayed to a successor as its first read with every other reader held back, and
-// the successor's answer swallowed, or the session ended when that answer differs. The whole
+// The connection's record kept for a successor (fuse/connection_record.h): INIT recorded as it
+// goes through the channel, replayed to a successor as its first read with every other reader
+// held back, and the successor's answer swallowed, or the session ended when that answer
+// differs; each successor's handle numbers above its predecessors'. The whole
 // daemon resuming a real connection is tests/integration/resume_test.cpp.
-#include "fusefs/fuse/init_handshake.h"
+#include "fusefs/fuse/connection_record.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -54,8 +55,9 @@ bool readable(FdRef fd) {
 // A first daemon's record: the kernel's INIT request and the reply that went out (to a pipe
 // standing in for /dev/fuse).
 Fd recorded(uint32_t max_write, sys::Pipe& connection) {
-  auto first = InitHandshake::record();
+  auto first = ConnectionRecord::record();
   EXPECT_TRUE(first);
+  EXPECT_TRUE(first->record_mount({17, 4242}));
   first->saw_request(init_request(2));
   Reply reply(2, max_write);
   auto parts = reply.parts();
@@ -66,11 +68,20 @@ Fd recorded(uint32_t max_write, sys::Pipe& connection) {
   return std::move(copy.value());
 }
 
-TEST(InitHandshake, ASuccessorGetsTheRecordedInitAndItsAnswerIsSwallowed) {
+TEST(ConnectionRecord, ASuccessorGetsTheRecordedInitAndItsAnswerIsSwallowed) {
   auto connection = sys::pipe(O_CLOEXEC);
   ASSERT_TRUE(connection);
-  auto replay = InitHandshake::replay(recorded(1 << 20, connection.value()));
+  auto replay = ConnectionRecord::replay(recorded(1 << 20, connection.value()));
   ASSERT_TRUE(replay) << replay.code();
+  EXPECT_EQ(replay->mount().id, 17u);
+  EXPECT_EQ(replay->mount().unique_id, 4242u);
+  auto copy = sys::dup(replay->fd());
+  ASSERT_TRUE(copy);
+  auto again = ConnectionRecord::replay(std::move(copy.value()));
+  ASSERT_TRUE(again);
+  EXPECT_GT(again->first_handle(), replay->first_handle())
+      << "a successor's handle numbers start above every number its predecessors gave";
+  EXPECT_GT(replay->first_handle(), uint64_t{1} << 40);
   char drain[256];
   ASSERT_GT(::read(connection->read.get(), drain, sizeof drain), 0);
 
@@ -94,10 +105,10 @@ TEST(InitHandshake, ASuccessorGetsTheRecordedInitAndItsAnswerIsSwallowed) {
   EXPECT_FALSE(readable(connection->read.ref())) << "the kernel has its answer already";
 }
 
-TEST(InitHandshake, ADifferentAnswerEndsTheSession) {
+TEST(ConnectionRecord, ADifferentAnswerEndsTheSession) {
   auto connection = sys::pipe(O_CLOEXEC);
   ASSERT_TRUE(connection);
-  auto replay = InitHandshake::replay(recorded(1 << 20, connection.value()));
+  auto replay = ConnectionRecord::replay(recorded(1 << 20, connection.value()));
   ASSERT_TRUE(replay);
   std::vector<std::byte> buf(4096);
   ASSERT_TRUE(replay->replayed_request(buf.data(), buf.size()));
@@ -111,20 +122,21 @@ TEST(InitHandshake, ADifferentAnswerEndsTheSession) {
   EXPECT_EQ(errno, ENODEV) << "libfuse ends the session quietly on ENODEV";
 }
 
-TEST(InitHandshake, AnIncompleteRecordIsRefused) {
-  auto first = InitHandshake::record();
+TEST(ConnectionRecord, AnIncompleteRecordIsRefused) {
+  auto first = ConnectionRecord::record();
   ASSERT_TRUE(first);
   auto fresh = sys::dup(first->fd());
   ASSERT_TRUE(fresh);
-  EXPECT_EQ(InitHandshake::replay(std::move(fresh.value())).code(), EINVAL) << "nothing yet";
+  EXPECT_EQ(ConnectionRecord::replay(std::move(fresh.value())).code(), EINVAL) << "nothing yet";
+  ASSERT_TRUE(first->record_mount({17, 4242}));
   first->saw_request(init_request(2));
   auto half = sys::dup(first->fd());
   ASSERT_TRUE(half);
-  EXPECT_EQ(InitHandshake::replay(std::move(half.value())).code(), EINVAL) << "no reply yet";
+  EXPECT_EQ(ConnectionRecord::replay(std::move(half.value())).code(), EINVAL) << "no reply yet";
 }
 
-TEST(InitHandshake, ANewConnectionReadsTheKernel) {
-  auto first = InitHandshake::record();
+TEST(ConnectionRecord, ANewConnectionReadsTheKernel) {
+  auto first = ConnectionRecord::record();
   ASSERT_TRUE(first);
   char buf[64];
   EXPECT_FALSE(first->replayed_request(buf, sizeof buf).has_value());

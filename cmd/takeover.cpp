@@ -1,0 +1,91 @@
+#include "cmd/takeover.h"
+
+#include <sys/sysmacros.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+#include "fusefs/sys/syscalls.h"
+
+namespace confinefs::cmd {
+namespace {
+
+// A stored fd that is not /dev/fuse is no connection (the supervisor handed back something else).
+bool is_fuse_device(FdRef fd) {
+  auto st = sys::fstat(fd);
+  return st && S_ISCHR(st->st_mode) && major(st->st_rdev) == 10 && minor(st->st_rdev) == 229;
+}
+
+// The mount is live and ours, but its state is unusable: its sessions lose it.
+Phase<std::optional<Takeover>> give_up(const MountPlace& place, const MountIdentity& ids,
+                                       const std::string& why) {
+  spdlog::error("cannot resume the mount at {}: {}; unmounting it, its sessions lose it",
+                place.canonical(), why);
+  unstore_all();
+  if (auto ok = unmount_if(place, ids); !ok && ok.code() != ENOENT) {
+    return Failure::runtime(with_errno("cannot unmount " + place.canonical(), ok.code()));
+  }
+  return std::optional<Takeover>{};
+}
+
+}  // namespace
+
+Phase<std::optional<Takeover>> take_over(StoredState stored, const MountPlace& place,
+                                         InodeKey backing_root) {
+  if (!stored.any()) return std::optional<Takeover>{};
+  if (!stored.channel.valid() || !stored.init.valid() || !is_fuse_device(stored.channel.ref())) {
+    spdlog::warn("the fd store holds no complete connection; starting afresh");
+    unstore_all();
+    return std::optional<Takeover>{};
+  }
+  auto connection = fuse::ConnectionRecord::replay(std::move(stored.init));
+  MountIdentity here = mount_identity_at(place);
+  if (connection) {
+    auto ids = connection->mount();
+    if (here.id == 0 || here.id != ids.id || here.unique_id != ids.unique_id) {
+      spdlog::warn("the stored connection's mount is no longer at {}; starting afresh",
+                   place.canonical());
+      unstore_all();
+      return std::optional<Takeover>{};
+    }
+  }
+  if (!connection) {
+    return give_up(place, here, with_errno("its connection record", connection.code()));
+  }
+  if (!stored.nodes.valid()) return give_up(place, here, "no node journal was stored");
+  auto journal = NodeJournal::adopt(std::move(stored.nodes), backing_root);
+  if (!journal) {
+    return give_up(place, here,
+                   journal.code() == ESTALE ? "its node journal is for another BACKING"
+                                            : with_errno("its node journal", journal.code()));
+  }
+  return std::optional<Takeover>{
+      Takeover{std::move(stored.channel),
+               KeptState{std::move(journal.value()), std::move(connection.value())}}};
+}
+
+Phase<KeptState> keep_for_successor(FdRef channel, const MountIdentity& mount,
+                                    InodeKey backing_root, size_t max_nodes) {
+  auto journal = NodeJournal::create(max_nodes, backing_root);
+  if (!journal) return Failure::runtime(with_errno("resume=on: node journal", journal.code()));
+  auto connection = fuse::ConnectionRecord::record();
+  if (!connection) {
+    return Failure::runtime(with_errno("resume=on: connection record", connection.code()));
+  }
+  if (auto ok = connection->record_mount({mount.id, mount.unique_id}); !ok) {
+    return Failure::runtime(with_errno("resume=on: connection record", ok.code()));
+  }
+  for (auto [name, fd] : {std::pair{kStoredChannel, channel},
+                          {kStoredNodes, journal->fd()},
+                          {kStoredInit, connection->fd()}}) {
+    if (auto ok = store(name, fd); !ok) {
+      unstore_all();
+      return Failure::runtime(with_errno(
+          "resume=on: the supervisor did not take the " + std::string(name) + " fd", ok.code()));
+    }
+  }
+  return KeptState{std::move(journal.value()), std::move(connection.value())};
+}
+
+}  // namespace confinefs::cmd
