@@ -34,6 +34,7 @@
 #include "cmd/cache_mode.h"
 #include "cmd/control.h"
 #include "cmd/fd_store.h"
+#include "cmd/hand_over.h"
 #include "cmd/kernel_mount.h"
 #include "cmd/landlock.h"
 #include "cmd/logging.h"
@@ -211,8 +212,10 @@ Phase<> apply_landlock(const cmd::Options& opts, Filesystem& fs, Identity& id) {
 struct Mounted {
   std::optional<cmd::KernelMount> own;  // the mount this process made with the new mount API
   Fd channel;  // a copy of that mount's /dev/fuse fd, for the passthrough registrar
-  // -o resume=on: the connection's record (fuse/connection_record.h), new or taken over.
+  // -o resume=on: the connection's record (fuse/connection_record.h), new or taken over, and
+  // the reading that lets a planned hand-over answer every request it took.
   std::optional<fuse::ConnectionRecord> connection;
+  std::optional<fuse::RequestDrain> drain;
 };
 
 // What serving needs, gathered by run() once the filesystem is mounted.
@@ -309,7 +312,7 @@ Phase<Mounted> mount_filesystem(const cmd::Options& opts, const Identity& id,
       if (auto ok = session.adopt(std::move(channel)); !ok) {
         return Failure::runtime(cmd::with_errno("cannot serve the mount", ok.code()));
       }
-      return Mounted{std::move(own.value()), std::move(copy.value()), std::nullopt};
+      return Mounted{std::move(own.value()), std::move(copy.value()), std::nullopt, std::nullopt};
     }
     if (own.code() != EPERM && own.code() != ENOSYS) {
       return Failure::runtime(cmd::with_errno("cannot mount at " + id.mountpoint, own.code()));
@@ -399,6 +402,14 @@ Phase<> serve_confined(const cmd::Options& opts, Serving& s) {
   cmd::ReloadOnHangup hangup([&] { cmd::reload_policy(opts, fs); });
   if (!hangup.installed()) spdlog::warn("cannot install the SIGHUP handler: no policy reload");
   if (control) control->start();
+  std::unique_ptr<cmd::HandOver> hand_over;
+  if (opts.resume) {
+    auto started = cmd::HandOver::start(*s.mounted.drain, id.line());
+    if (!started) {
+      return Failure::runtime(cmd::with_errno("resume=on: stop signals", started.code()));
+    }
+    hand_over = std::move(started.value());
+  }
   fuse::NodeReclaimer reclaimer(session, fs.nodes(), fuse::node_budget(opts.max_nodes, fd_limit()));
   auto served = session.serve();
   cmd::notify_stopping("stopping: " + id.line());
@@ -476,7 +487,7 @@ Phase<Mounted> adopt_connection(cmd::Takeover& takeover, fuse::Session& session)
   }
   spdlog::info("resuming the mount: {} nodes the kernel holds are verified as it asks for them",
                takeover.kept.journal.recorded().size());
-  return Mounted{std::nullopt, std::move(copy.value()), std::nullopt};
+  return Mounted{std::nullopt, std::move(copy.value()), std::nullopt, std::nullopt};
 }
 
 // resume=on: the node journal and the connection's record, taken over or new (then stored with
@@ -493,6 +504,10 @@ Phase<> keep_state(const cmd::Options& opts, MountTarget& target, Mounted& mount
     fs.nodes().keep_journal(std::move(kept->journal));
     mounted.connection.emplace(std::move(kept->connection));
   }
+  auto drain = fuse::RequestDrain::create();
+  if (!drain) return Failure::runtime(cmd::with_errno("resume=on", drain.code()));
+  mounted.drain.emplace(std::move(drain.value()));
+  state.drain = &*mounted.drain;
   state.passthrough.keep_in(fs.nodes());
   state.connection = &*mounted.connection;
   state.handles.start_at(mounted.connection->first_handle());

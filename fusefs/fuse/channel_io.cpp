@@ -26,7 +26,12 @@ ssize_t read_request(int fd, void* buf, size_t len, void* userdata) {
   // A resumed connection: libfuse first gets the INIT the kernel sent the first daemon.
   std::optional<ssize_t> replayed;
   if (st.connection != nullptr) replayed = st.connection->replayed_request(buf, len);
-  ssize_t n = replayed ? *replayed : ::read(fd, buf, len);
+  if (replayed && *replayed > 0 && st.drain != nullptr) {
+    st.drain->took_request(buf, static_cast<size_t>(*replayed));
+  }
+  ssize_t n = replayed              ? *replayed
+              : st.drain != nullptr ? st.drain->read(fd, buf, len)
+                                    : ::read(fd, buf, len);
   Passthrough& pt = st.passthrough;
   if (n > 0 && !pt.init_seen()) {
     std::span<const std::byte> request(static_cast<const std::byte*>(buf), size_t(n));
@@ -54,7 +59,7 @@ ssize_t send_patched(int fd, const iovec* iov, int count, Patch patch, Send send
   return send(fd, parts.data(), count);
 }
 
-ssize_t write_reply(int fd, iovec* iov, int count, void* userdata) {
+ssize_t send_reply(int fd, iovec* iov, int count, void* userdata) {
   wire::OutHeader out{};
   if (count < 2 || iov[0].iov_len != sizeof out) return ::writev(fd, iov, count);
   std::memcpy(&out, iov[0].iov_base, sizeof out);
@@ -83,16 +88,36 @@ ssize_t write_reply(int fd, iovec* iov, int count, void* userdata) {
   return n;
 }
 
+ssize_t write_reply(int fd, iovec* iov, int count, void* userdata) {
+  ssize_t n = send_reply(fd, iov, count, userdata);
+  MountState& st = state_of(userdata);
+  wire::OutHeader out{};
+  if (st.drain != nullptr && n >= 0 && count >= 1 && iov[0].iov_len >= sizeof out) {
+    std::memcpy(&out, iov[0].iov_base, sizeof out);
+    if (out.unique != 0) st.drain->answered();  // 0: a notification
+  }
+  return n;
+}
+
 ssize_t splice_through(int in, off_t* in_off, int out, off_t* out_off, size_t len, unsigned flags,
                        void*) {
   return ::splice(in, in_off, out, out_off, len, flags);
+}
+
+// A reply libfuse moves from its pipe (a READ's data): one call is one whole reply.
+ssize_t splice_reply(int in, off_t* in_off, int out, off_t* out_off, size_t len, unsigned flags,
+                     void* userdata) {
+  ssize_t n = ::splice(in, in_off, out, out_off, len, flags);
+  MountState& st = state_of(userdata);
+  if (st.drain != nullptr && n > 0) st.drain->answered();
+  return n;
 }
 
 const fuse_custom_io kChannelIo = {
     .writev = write_reply,
     .read = read_request,
     .splice_receive = splice_through,
-    .splice_send = splice_through,
+    .splice_send = splice_reply,
 };
 
 }  // namespace

@@ -54,7 +54,10 @@ void on_init(void* userdata, fuse_conn_info* conn) {
   enable(conn, FUSE_CAP_PARALLEL_DIROPS);
   enable(conn, FUSE_CAP_READDIRPLUS);
   enable(conn, FUSE_CAP_READDIRPLUS_AUTO);
-  enable(conn, FUSE_CAP_SPLICE_READ);
+  auto* st = static_cast<MountState*>(userdata);
+  // A planned hand-over counts each request it reads (request_drain.h): read, not spliced.
+  if (st->drain == nullptr) enable(conn, FUSE_CAP_SPLICE_READ);
+  if (st->drain != nullptr) conn->want &= ~FUSE_CAP_SPLICE_READ;
   enable(conn, FUSE_CAP_SPLICE_WRITE);
   enable(conn, FUSE_CAP_SPLICE_MOVE);
   // POSIX ACLs on BACKING (threat 33): the kernel checks them itself, with the ACLs the daemon
@@ -62,7 +65,6 @@ void on_init(void* userdata, fuse_conn_info* conn) {
   enable(conn, FUSE_CAP_POSIX_ACL);
   // A link body is checked each time it is served (ops/objects.cpp): the kernel must ask again.
   conn->want &= ~FUSE_CAP_CACHE_SYMLINKS;
-  auto* st = static_cast<MountState*>(userdata);
   if (st->timeouts.writeback) {
     enable(conn, FUSE_CAP_WRITEBACK_CACHE);
   } else {

@@ -7,6 +7,7 @@
 #include "fusefs/fuse/connection_record.h"
 #include "fusefs/fuse/handles.h"
 #include "fusefs/fuse/passthrough.h"
+#include "fusefs/fuse/request_drain.h"
 #include "fusefs/mount/filesystem.h"
 
 namespace confinefs::fuse {
@@ -33,6 +34,9 @@ struct MountState {
   // The connection's INIT, recorded for a successor or replayed from a predecessor's record
   // (connection_record.h); none when the daemon keeps no state outside itself.
   ConnectionRecord* connection = nullptr;
+  // resume=on: requests are read so that a planned hand-over answers all it took
+  // (request_drain.h); the splice read path is then off.
+  RequestDrain* drain = nullptr;
 };
 
 }  // namespace confinefs::fuse

@@ -1,0 +1,259 @@
+// Sessions outlive their daemon (-o resume=on): a real mount under scripts/fd-supervisor, the
+// supervisor of this repository's own that speaks the fd-store protocol (docs/deployment.md,
+// "Without systemd"). A session's working directory, directory fd and append fd keep working
+// across a SIGKILL and a planned restart; a workload running through restarts sees no failed
+// operation and its model's content; a node replaced while no daemon ran is refused; stopping
+// unmounts. The same under systemd is tests/systemd/real_unit_test.sh.
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "tests/support/mount_fixture.h"
+
+namespace confinefs::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ResumeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "resume=on needs root";
+    backing_ = tree_.path() / "backing";
+    mnt_ = tree_.path() / "mnt";
+    state_ = tree_.path() / "state";
+    fs::create_directories(backing_ / "d");
+    fs::create_directories(mnt_);
+    write_file(backing_ / "d" / "f", "hello");
+  }
+
+  void TearDown() override {
+    if (supervisor_ > 0) stop();
+  }
+
+  void start(const std::string& options = "") {
+    std::vector<std::string> argv = {"python3",
+                                     std::string(CONFINEFS_SOURCE_DIR) + "/scripts/fd-supervisor",
+                                     state_.string(),
+                                     mnt_.string(),
+                                     "--",
+                                     confinefs_binary(),
+                                     "-f",
+                                     "-o",
+                                     "resume=on" + options,
+                                     backing_.string(),
+                                     mnt_.string()};
+    std::vector<std::string> env = daemon_environment();
+    supervisor_ = ::fork();
+    if (supervisor_ == 0) {
+      std::vector<char*> args, envp;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      for (auto& e : env) envp.push_back(e.data());
+      envp.push_back(nullptr);
+      ::execvpe("python3", args.data(), envp.data());
+      _exit(127);
+    }
+    ASSERT_TRUE(eventually([&] { return readies() == 1; }, 10s)) << "the first daemon serves";
+  }
+
+  // Lines in the supervisor's ready file: one per daemon that served.
+  size_t readies() const {
+    std::ifstream in(state_ / "ready");
+    size_t n = 0;
+    for (std::string line; std::getline(in, line);) ++n;
+    return n;
+  }
+  pid_t daemon() const {
+    std::ifstream in(state_ / "daemon.pid");
+    pid_t pid = 0;
+    in >> pid;
+    return pid;
+  }
+  void kill_daemon() {
+    size_t before = readies();
+    ASSERT_EQ(::kill(daemon(), SIGKILL), 0);
+    ASSERT_TRUE(eventually([&] { return readies() == before + 1; }, 10s)) << "a new daemon";
+  }
+  void planned_restart() {
+    size_t before = readies();
+    ASSERT_EQ(::kill(supervisor_, SIGHUP), 0);
+    ASSERT_TRUE(eventually([&] { return readies() == before + 1; }, 10s)) << "a new daemon";
+  }
+  void stop() {
+    ::kill(supervisor_, SIGTERM);
+    EXPECT_EQ(wait_exit(supervisor_, 20s), 0);
+    supervisor_ = 0;
+  }
+
+  TempTree tree_;
+  fs::path backing_, mnt_, state_;
+  pid_t supervisor_ = 0;
+};
+
+// The names read through fd's own open directory (its handle, not a new open).
+std::set<std::string> names_on(int fd) {
+  std::set<std::string> names;
+  DIR* d = ::fdopendir(::dup(fd));
+  if (d == nullptr) return names;
+  ::rewinddir(d);
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") names.insert(name);
+  }
+  ::closedir(d);
+  return names;
+}
+
+// A session's working directory, a directory fd and a file open for appending, used after the
+// daemon was replaced by kill or by a planned restart.
+void session_survives(const fs::path& mnt, const std::function<void()>& replace) {
+  int dir = ::open((mnt / "d").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(dir, 0);
+  int log = ::openat(dir, "log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  ASSERT_GE(log, 0);
+  ASSERT_EQ(::write(log, "before\n", 7), 7);
+  char cwd_before[4096];
+  ASSERT_NE(::getcwd(cwd_before, sizeof cwd_before), nullptr);
+  ASSERT_EQ(::chdir((mnt / "d").c_str()), 0);
+  struct stat before {};
+  ASSERT_EQ(::stat(".", &before), 0);
+
+  replace();
+
+  struct stat after {};
+  EXPECT_EQ(::stat(".", &after), 0) << "the working directory: " << std::strerror(errno);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_EQ(read_file("f"), "hello") << "a name relative to the working directory";
+  int again = ::openat(dir, "f", O_RDONLY | O_CLOEXEC);
+  EXPECT_GE(again, 0) << "openat on the old directory fd: " << std::strerror(errno);
+  if (again >= 0) ::close(again);
+  EXPECT_EQ(names_on(dir), (std::set<std::string>{"f", "log"})) << "listing the old directory fd";
+  EXPECT_EQ(::write(log, "after\n", 6), 6) << "the old append fd: " << std::strerror(errno);
+  EXPECT_EQ(read_file("log"), "before\nafter\n") << "a new open of the appended file";
+  write_file("new", "n");
+  EXPECT_EQ(read_file(mnt / "d" / "new"), "n");
+  ::close(log);
+  ::close(dir);
+  ASSERT_EQ(::chdir(cwd_before), 0);
+}
+
+TEST_F(ResumeTest, ASessionSurvivesSigkill) {
+  start();
+  session_survives(mnt_, [&] { kill_daemon(); });
+  EXPECT_EQ(status_field(mnt_, "pid"), std::to_string(daemon()));
+}
+
+TEST_F(ResumeTest, ASessionSurvivesSigkillWithTheDataThroughTheDaemon) {
+  start(",passthrough=off");
+  session_survives(mnt_, [&] { kill_daemon(); });
+}
+
+TEST_F(ResumeTest, ASessionSurvivesAPlannedRestart) {
+  start();
+  session_survives(mnt_, [&] { planned_restart(); });
+}
+
+TEST_F(ResumeTest, RestartsDuringAWorkloadLoseNothing) {
+  start(",passthrough=off");
+  std::atomic<bool> done{false};
+  std::vector<std::string> failures;         // the workload's own thread only, until joined
+  std::map<std::string, std::string> model;  // the same
+  std::thread workload([&] {
+    auto failed = [&](const std::string& what) {
+      failures.push_back(what + ": " + std::strerror(errno));
+    };
+    for (int i = 0; !done; ++i) {
+      std::string name = "w" + std::to_string(i % 50);
+      std::string content = pattern(1000 + i % 7000, static_cast<unsigned>(i));
+      fs::path tmp = mnt_ / (name + ".tmp");
+      int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0) {
+        failed("create " + tmp.string());
+        continue;
+      }
+      if (::write(fd, content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
+        failed("write " + tmp.string());
+      }
+      if (::close(fd) != 0) failed("close " + tmp.string());
+      if (::rename(tmp.c_str(), (mnt_ / name).c_str()) != 0) failed("rename " + name);
+      model[name] = content;
+      fd = ::open((mnt_ / name).c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        failed("open " + name);
+        continue;
+      }
+      std::string back(content.size() + 1, '\0');
+      ssize_t n = ::read(fd, back.data(), back.size());
+      if (n < 0) failed("read " + name);
+      if (n >= 0 && back.substr(0, n) != content) failures.push_back("content of " + name);
+      ::close(fd);
+    }
+  });
+  for (int round = 0; round < 6; ++round) {
+    std::this_thread::sleep_for(300ms);
+    planned_restart();
+  }
+  done = true;
+  workload.join();
+  EXPECT_EQ(failures, std::vector<std::string>{});
+  for (const auto& [name, content] : model) {
+    EXPECT_TRUE(read_file(backing_ / name) == content) << name << " differs from the model";
+  }
+}
+
+TEST_F(ResumeTest, ANodeReplacedWhileNoDaemonRanIsRefused) {
+  start();
+  int dir = ::open((mnt_ / "d").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(dir, 0);
+  struct stat st {};
+  ASSERT_EQ(::fstatat(dir, "f", &st, 0), 0);
+  std::ofstream(state_ / "hold").close();
+  ASSERT_EQ(::kill(daemon(), SIGKILL), 0);
+  // While no daemon serves, an outside process swaps the directory for another one.
+  fs::rename(backing_ / "d", backing_ / "d-old");
+  fs::create_directories(backing_ / "d");
+  write_file(backing_ / "d" / "f", "planted");
+  fs::remove(state_ / "hold");
+  ASSERT_TRUE(eventually([&] { return readies() == 2; }, 10s));
+  // An open always reaches the daemon (attributes may come from the kernel's cache).
+  EXPECT_EQ(::openat(dir, "f", O_RDONLY | O_CLOEXEC), -1) << "the old directory is not the new";
+  EXPECT_EQ(errno, ESTALE);
+  EXPECT_EQ(read_file(mnt_ / "d" / "f"), "planted") << "a fresh lookup finds what is there now";
+  ::close(dir);
+}
+
+TEST_F(ResumeTest, StoppingUnmountsAndLeavesNoDaemon) {
+  start();
+  pid_t served_by = daemon();
+  stop();
+  EXPECT_FALSE(is_mounted(mnt_));
+  EXPECT_NE(::kill(served_by, 0), 0);
+}
+
+TEST_F(ResumeTest, TheMountIsTakenOverOnlyWhileItIsThere) {
+  start();
+  std::ofstream(state_ / "hold").close();
+  pid_t first = daemon();
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  // Unmounted from outside while no daemon served: the stored connection serves no mount now.
+  ASSERT_TRUE(eventually([&] { return ::kill(first, 0) != 0; }, 5s));
+  ASSERT_EQ(run_command({"umount", "-l", mnt_.string()}), 0);
+  fs::remove(state_ / "hold");
+  ASSERT_TRUE(eventually([&] { return readies() == 2; }, 10s));
+  EXPECT_TRUE(is_mounted(mnt_)) << "mounted afresh";
+  EXPECT_EQ(read_file(mnt_ / "d" / "f"), "hello");
+}
+
+}  // namespace
+}  // namespace confinefs::testing
