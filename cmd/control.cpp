@@ -153,10 +153,6 @@ ControlServer::~ControlServer() {
   thread_.join();
 }
 
-namespace {
-
-// The place status and unmount-stale act on: a usage Failure when it cannot be named, or its
-// last component is a symbolic link (never followed, as at start).
 Phase<MountPlace> place_of(const std::string& mountpoint) {
   auto place = MountPlace::open(mountpoint);
   if (!place) return Failure::usage(with_errno(mountpoint, place.code()));
@@ -165,8 +161,6 @@ Phase<MountPlace> place_of(const std::string& mountpoint) {
   }
   return std::move(place.value());
 }
-
-}  // namespace
 
 int status_command(const std::string& mountpoint) {
   auto place = place_of(mountpoint);

@@ -14,6 +14,8 @@
 #include <string>
 #include <thread>
 
+#include "cmd/failure.h"
+#include "cmd/mount_place.h"
 #include "fusefs/fd.h"
 #include "fusefs/result.h"
 
@@ -45,6 +47,10 @@ class ControlServer {
   std::function<std::string()> status_;
   std::thread thread_;
 };
+
+// The place the subcommands act on: a usage Failure when it cannot be named, or its last
+// component is a symbolic link (never followed, as at start).
+Phase<MountPlace> place_of(const std::string& mountpoint);
 
 // The subcommands; exit statuses as documented in confinefs(8).
 int status_command(const std::string& mountpoint);

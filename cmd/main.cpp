@@ -29,6 +29,7 @@
 #include <filesystem>
 #include <string_view>
 
+#include "cmd/after_stop.h"
 #include "cmd/backing_mount.h"
 #include "cmd/backing_registrar.h"
 #include "cmd/cache_mode.h"
@@ -619,8 +620,12 @@ Phase<> run(const cmd::Options& opts) {
 }
 
 // "confinefs status MOUNTPOINT", "confinefs unmount-stale MOUNTPOINT",
-// "confinefs check-policy FILE"; -1 when argv is not a subcommand.
+// "confinefs unmount-after-stop MOUNTPOINT UNIT", "confinefs check-policy FILE"; -1 when argv
+// is not a subcommand.
 int run_subcommand(int argc, char** argv) {
+  if (argc == 4 && std::string_view(argv[1]) == "unmount-after-stop") {
+    return cmd::unmount_after_stop_command(argv[2], argv[3]);
+  }
   if (argc != 3) return -1;
   std::string_view sub = argv[1];
   if (sub == "status") return cmd::status_command(argv[2]);
@@ -650,8 +655,10 @@ Phase<> main_phases(int argc, char** argv, int& exit_status) {
         "\nsubcommands:\n"
         "  %s status MOUNTPOINT         is it live, which tenant, counters (root)\n"
         "  %s unmount-stale MOUNTPOINT  lazily unmount a dead confinefs mount there\n"
+        "  %s unmount-after-stop MOUNTPOINT UNIT  ExecStopPost= with resume=on: unmount\n"
+        "                               unless systemd starts UNIT again\n"
         "  %s check-policy FILE         as --check-policy\n",
-        argv[0], argv[0], argv[0]);
+        argv[0], argv[0], argv[0], argv[0]);
     return {};
   }
   if (opts->show_version) {
