@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstring>
+#include <filesystem>
 
 namespace confinefs::cmd {
 namespace {
@@ -38,6 +39,30 @@ Result<void> bind_onto_itself(FdRef dir) {
   return {};
 }
 
+// BACKING's own directory underneath a bind onto itself (a predecessor's: the bind outlives the
+// daemon that made it). Serving from the bind would lose the rename-out defence (above), so the
+// directory is found in a private clone of its parent's mount, which carries no mounts on top,
+// and accepted only if it is the very directory the bind shows. Such a clone is detached: mounts
+// made later inside BACKING on the host are not seen through it either.
+Result<Fd> directory_underneath(const std::string& path, FdRef top) {
+  std::filesystem::path p = std::filesystem::path(path).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();  // a trailing slash
+  std::string name = p.filename().string();
+  std::string parent = p.has_parent_path() ? p.parent_path().string() : ".";
+  if (name.empty() || name == "." || name == "..") return Error{EINVAL};
+  Fd clone(::open_tree(AT_FDCWD, parent.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+  if (!clone.valid()) return last_error();
+  Fd under(::openat(clone.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!under.valid()) return last_error();
+  struct stat a {
+  }, b{};
+  if (::fstat(under.get(), &a) != 0 || ::fstat(top.get(), &b) != 0) return last_error();
+  if (a.st_dev != b.st_dev || a.st_ino != b.st_ino) return Error{ENOENT};  // a mount of its own
+  auto root = is_mount_root(under.ref());
+  if (!root || root.value()) return Error{ENOENT};
+  return under;
+}
+
 }  // namespace
 
 Result<Fd> open_backing_dir(const std::string& path) {
@@ -48,7 +73,13 @@ Result<Fd> open_backing_dir(const std::string& path) {
 
 Result<BackingRoot> make_own_mount(Fd dir, const std::string& path, BackingMountMode mode) {
   auto root = is_mount_root(dir.ref());
-  if (root && root.value()) return BackingRoot{std::move(dir), BackingMountState::kOwnMount};
+  if (root && root.value()) {
+    if (auto under = directory_underneath(path, dir.ref())) {
+      spdlog::info("{} is bound onto itself already; serving from the directory underneath", path);
+      return BackingRoot{std::move(under.value()), BackingMountState::kOwnMount};
+    }
+    return BackingRoot{std::move(dir), BackingMountState::kOwnMount};
+  }
   if (mode == BackingMountMode::kOff) return BackingRoot{std::move(dir), BackingMountState::kNone};
   auto bound = root ? bind_onto_itself(dir.ref()) : Result<void>(root.error());
   if (bound) {

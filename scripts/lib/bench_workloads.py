@@ -5,6 +5,7 @@ measures."""
 import json
 import os
 import shutil
+import signal
 import stat as statmod
 import subprocess
 import time
@@ -68,6 +69,53 @@ class Workloads:
         r = self.fsbench(t, "links", os.path.join(t.path, "links"), self.size["meta_files"])
         for m in ("symlink", "lstat_link_warm", "readlink_warm", "readlink_cold"):
             self.record(t, m, r[m])
+
+    def rep_recovery(self, t):
+        """resume=on targets: how long the mount waits for the next daemon."""
+        if not t.resumable:
+            return
+        ready = os.path.join(t.supervisor_dir, "ready")
+
+        def readies():
+            with open(ready) as f:
+                return len(f.read().split())
+
+        def daemon_pid():
+            with open(os.path.join(t.supervisor_dir, "daemon.pid")) as f:
+                return int(f.read())
+
+        # A crash: the first LOOKUP (of a name never looked up, so no cache answers it) that a
+        # daemon answers after the kill.
+        self.recovery_names = getattr(self, "recovery_names", 0) + 1
+        probe = os.path.join(t.path, f"recovery-probe-{self.recovery_names}")
+        before = readies()
+        t0 = time.monotonic()
+        os.kill(daemon_pid(), signal.SIGKILL)
+        while True:
+            try:
+                os.stat(probe)
+            except FileNotFoundError:
+                pass
+            except OSError:
+                time.sleep(0.001)  # the dying daemon's own requests fail (ECONNABORTED)
+                continue
+            break
+        self.record(t, "recovery_kill", (time.monotonic() - t0) * 1000)
+        self.wait_readies(t, readies, before + 1)
+        # A planned restart: SIGHUP to the supervisor is SIGTERM to the daemon and a new one.
+        before = readies()
+        t0 = time.monotonic()
+        os.kill(t.pid, signal.SIGHUP)
+        self.wait_readies(t, readies, before + 1)
+        self.record(t, "recovery_handover", (time.monotonic() - t0) * 1000)
+
+    @staticmethod
+    def wait_readies(t, readies, n):
+        deadline = time.monotonic() + 10
+        while readies() < n:
+            if time.monotonic() > deadline:
+                raise TargetFailure("no new daemon within 10 s")
+            time.sleep(0.001)
 
     def rep_depth(self, t):
         d = os.path.join(t.path, "depth")

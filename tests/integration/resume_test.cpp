@@ -233,6 +233,30 @@ TEST_F(ResumeTest, ANodeReplacedWhileNoDaemonRanIsRefused) {
   ::close(dir);
 }
 
+// A successor finds BACKING bound onto itself by the first daemon. Serving from that bind, a
+// directory an outside process moves out of BACKING would still count as beneath it for Landlock
+// (the walk up ends at the bind's mount point) and take the session's creates: the successor
+// serves from the directory underneath (cmd/backing_mount.cpp). Fails without it: the create
+// lands in the moved directory.
+TEST_F(ResumeTest, ASuccessorStillRefusesWritesIntoADirectoryMovedOut) {
+  fs::create_directories(tree_.path() / "attic");
+  // Held from before the first daemon bound BACKING: renames out of it still work.
+  int held = ::open(backing_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(held, 0);
+  start();
+  planned_restart();
+  fs::create_directories(mnt_ / "w");
+  int dir = ::open((mnt_ / "w").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(dir, 0);
+  ASSERT_EQ(::renameat(held, "w", AT_FDCWD, (tree_.path() / "attic" / "w").c_str()), 0);
+  int fd = ::openat(dir, "planted", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd >= 0) ::close(fd);
+  EXPECT_LT(fd, 0) << "a create through a directory moved out of BACKING";
+  EXPECT_FALSE(fs::exists(tree_.path() / "attic" / "w" / "planted"));
+  ::close(dir);
+  ::close(held);
+}
+
 TEST_F(ResumeTest, StoppingUnmountsAndLeavesNoDaemon) {
   start();
   pid_t served_by = daemon();
