@@ -116,9 +116,15 @@ TEST_F(Lifecycle, StaleMountAfterSigkillIsRecoveredAtRestart) {
     d.signal(SIGKILL);
     EXPECT_EQ(d.wait_exit(), -1);
   }
-  struct statfs sfs {};
-  ASSERT_NE(::statfs(mnt_.c_str(), &sfs), 0);
-  ASSERT_EQ(errno, ENOTCONN);
+  // The passthrough registrar holds a copy of the connection until its parent-death signal ends
+  // it: a statfs sent meanwhile waits, then fails with ECONNABORTED when the connection goes.
+  int err = 0;
+  ASSERT_TRUE(eventually([&] {
+    struct statfs sfs {};
+    err = ::statfs(mnt_.c_str(), &sfs) == 0 ? 0 : errno;
+    return err != ECONNABORTED;
+  }));
+  ASSERT_EQ(err, ENOTCONN);
   auto [rc, out] = capture({confinefs_binary(), "status", mnt_.string()});
   EXPECT_EQ(rc, 1);
   EXPECT_NE(out.find("state=stale"), std::string::npos) << out;
