@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -507,6 +508,15 @@ Phase<> keep_state(const cmd::Options& opts, MountTarget& target, Mounted& mount
   }
   auto drain = fuse::RequestDrain::create();
   if (!drain) return Failure::runtime(cmd::with_errno("resume=on", drain.code()));
+  // A worker blocked in a read when a hand-over begins is woken by a statfs of the mount's root,
+  // held as an fd (opening it asks the filesystem nothing; the daemon is confined later).
+  auto top = target.place->open_top();
+  if (!top) return Failure::runtime(cmd::with_errno("resume=on: the mount's root", top.code()));
+  auto root = std::make_shared<Fd>(std::move(top.value()));
+  drain->wake_with([root] {
+    struct statfs st {};
+    (void)::fstatfs(root->get(), &st);
+  });
   mounted.drain.emplace(std::move(drain.value()));
   state.drain = &*mounted.drain;
   state.passthrough.keep_in(fs.nodes());

@@ -22,15 +22,6 @@ bool expects_reply(const void* request, size_t size) {
   return in.opcode != 2 && in.opcode != 36 && in.opcode != 41 && in.opcode != 42;
 }
 
-// Each worker reads its own /dev/fuse fd (libfuse's clone_fd), made non-blocking once.
-void make_nonblocking(int fd) {
-  thread_local int done_for = -1;
-  if (done_for == fd) return;
-  int flags = ::fcntl(fd, F_GETFL);
-  if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-  done_for = fd;
-}
-
 [[noreturn]] void wait_for_exit() {
   for (;;) ::poll(nullptr, 0, -1);  // a cancellation point: libfuse may still cancel it
 }
@@ -44,29 +35,24 @@ Result<RequestDrain> RequestDrain::create() {
 }
 
 RequestDrain::RequestDrain(RequestDrain&& other) noexcept
-    : wake_read_(std::move(other.wake_read_)), wake_write_(std::move(other.wake_write_)) {}
+    : wake_read_(std::move(other.wake_read_)),
+      wake_write_(std::move(other.wake_write_)),
+      wake_(std::move(other.wake_)) {}
 
 ssize_t RequestDrain::read(int fd, void* buf, size_t size) {
-  make_nonblocking(fd);
-  for (;;) {
-    // Counted as reading before the check: begin() then waits for this read to end (and for
-    // the request it returns to be answered), or this read sees the drain and never starts.
-    reading_.fetch_add(1);
-    if (draining_.load()) {
-      reading_.fetch_sub(1);
-      wait_for_exit();
-    }
-    ssize_t n = ::read(fd, buf, size);
-    int err = errno;
-    if (n > 0 && expects_reply(buf, static_cast<size_t>(n))) unanswered_.fetch_add(1);
+  // Counted as reading before the check: wait_idle() then waits for this read to end (and for
+  // the request it returns to be answered), or this read sees the drain and never starts.
+  reading_.fetch_add(1);
+  if (draining_.load()) {
     reading_.fetch_sub(1);
-    if (n >= 0 || err != EAGAIN) {
-      errno = err;
-      return n;
-    }
-    pollfd wait[2] = {{fd, POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
-    ::poll(wait, 2, -1);
+    wait_for_exit();
   }
+  ssize_t n = ::read(fd, buf, size);
+  int err = errno;
+  if (n > 0 && expects_reply(buf, static_cast<size_t>(n))) unanswered_.fetch_add(1);
+  reading_.fetch_sub(1);
+  errno = err;
+  return n;
 }
 
 void RequestDrain::took_request(const void* request, size_t size) noexcept {
@@ -91,8 +77,15 @@ void RequestDrain::wait_begun() const {
 
 bool RequestDrain::wait_idle(std::chrono::milliseconds timeout) const {
   auto until = std::chrono::steady_clock::now() + timeout;
+  auto next_wake = std::chrono::steady_clock::now();
   while (reading_.load() != 0 || unanswered_.load() > 0) {
-    if (std::chrono::steady_clock::now() > until) return false;
+    auto now = std::chrono::steady_clock::now();
+    if (now > until) return false;
+    // A worker blocked in read: one request of our own wakes it (it answers it, then stops).
+    if (reading_.load() != 0 && wake_ && now >= next_wake) {
+      std::thread(wake_).detach();
+      next_wake = now + std::chrono::milliseconds(5);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;
