@@ -27,6 +27,8 @@ StoredState take_stored() {
       state.nodes = std::move(fd);
     } else if (name == kStoredInit && !state.init.valid()) {
       state.init = std::move(fd);
+    } else if (name == kStoredObjects && !state.objects.valid()) {
+      state.objects = std::move(fd);
     }  // anything else closes here
   }
   if (names != nullptr) {
@@ -54,7 +56,9 @@ Result<void> unstore(std::string_view name) {
 }
 
 void unstore_all() {
-  for (auto name : {kStoredChannel, kStoredNodes, kStoredInit}) (void)unstore(name);
+  for (auto name : {kStoredChannel, kStoredNodes, kStoredInit, kStoredObjects}) {
+    (void)unstore(name);
+  }
 }
 
 }  // namespace confinefs::cmd

@@ -13,13 +13,14 @@
 
 namespace confinefs::cmd {
 
-inline constexpr std::string_view kStoredChannel = "fuse";  // the /dev/fuse connection
-inline constexpr std::string_view kStoredNodes = "nodes";   // nodes/node_journal.h
-inline constexpr std::string_view kStoredInit = "init";     // fuse/connection_record.h
+inline constexpr std::string_view kStoredChannel = "fuse";     // the /dev/fuse connection
+inline constexpr std::string_view kStoredNodes = "nodes";      // nodes/node_journal.h
+inline constexpr std::string_view kStoredInit = "init";        // fuse/connection_record.h
+inline constexpr std::string_view kStoredObjects = "objects";  // objects/made_here.h's log
 
 // What a predecessor left in the store (each invalid when absent).
 struct StoredState {
-  Fd channel, nodes, init;
+  Fd channel, nodes, init, objects;
   bool any() const noexcept { return channel.valid() || nodes.valid() || init.valid(); }
 };
 

@@ -496,15 +496,21 @@ Phase<Mounted> adopt_connection(cmd::Takeover& takeover, fuse::Session& session)
 // the connection), in force before the first request.
 Phase<> keep_state(const cmd::Options& opts, MountTarget& target, Mounted& mounted, Filesystem& fs,
                    fuse::MountState& state) {
+  Fd objects;
   if (target.takeover) {
     fs.nodes().keep_journal(std::move(target.takeover->kept.journal));
     mounted.connection.emplace(std::move(target.takeover->kept.connection));
+    objects = std::move(target.takeover->kept.objects);
   } else {
     auto kept = cmd::keep_for_successor(mounted.channel.ref(), mounted.own->identity(),
                                         fs.nodes().root()->key(), opts.max_nodes);
     if (!kept) return kept.error();
     fs.nodes().keep_journal(std::move(kept->journal));
     mounted.connection.emplace(std::move(kept->connection));
+    objects = std::move(kept->objects);
+  }
+  if (auto ok = fs.made_here().keep_in(std::move(objects)); !ok) {
+    return Failure::runtime(cmd::with_errno("resume=on: objects log", ok.code()));
   }
   auto drain = fuse::RequestDrain::create();
   if (!drain) return Failure::runtime(cmd::with_errno("resume=on", drain.code()));

@@ -60,9 +60,20 @@ Phase<std::optional<Takeover>> take_over(StoredState stored, const MountPlace& p
                    journal.code() == ESTALE ? "its node journal is for another BACKING"
                                             : with_errno("its node journal", journal.code()));
   }
-  return std::optional<Takeover>{
-      Takeover{std::move(stored.channel),
-               KeptState{std::move(journal.value()), std::move(connection.value())}}};
+  // Kept by daemons since the FIFO and socket log: a predecessor without one made none to keep.
+  Fd objects = std::move(stored.objects);
+  if (!objects.valid()) {
+    auto fresh = sys::memfd("confinefs-objects");
+    if (!fresh) return Failure::runtime(with_errno("resume=on: objects log", fresh.code()));
+    if (auto ok = store(kStoredObjects, fresh->ref()); !ok) {
+      return Failure::runtime(
+          with_errno("resume=on: the supervisor did not take the objects fd", ok.code()));
+    }
+    objects = std::move(fresh.value());
+  }
+  return std::optional<Takeover>{Takeover{
+      std::move(stored.channel),
+      KeptState{std::move(journal.value()), std::move(connection.value()), std::move(objects)}}};
 }
 
 Phase<KeptState> keep_for_successor(FdRef channel, const MountIdentity& mount,
@@ -76,16 +87,20 @@ Phase<KeptState> keep_for_successor(FdRef channel, const MountIdentity& mount,
   if (auto ok = connection->record_mount({mount.id, mount.unique_id}); !ok) {
     return Failure::runtime(with_errno("resume=on: connection record", ok.code()));
   }
+  auto objects = sys::memfd("confinefs-objects");
+  if (!objects) return Failure::runtime(with_errno("resume=on: objects log", objects.code()));
   for (auto [name, fd] : {std::pair{kStoredChannel, channel},
                           {kStoredNodes, journal->fd()},
-                          {kStoredInit, connection->fd()}}) {
+                          {kStoredInit, connection->fd()},
+                          {kStoredObjects, objects->ref()}}) {
     if (auto ok = store(name, fd); !ok) {
       unstore_all();
       return Failure::runtime(with_errno(
           "resume=on: the supervisor did not take the " + std::string(name) + " fd", ok.code()));
     }
   }
-  return KeptState{std::move(journal.value()), std::move(connection.value())};
+  return KeptState{std::move(journal.value()), std::move(connection.value()),
+                   std::move(objects.value())};
 }
 
 }  // namespace confinefs::cmd

@@ -23,6 +23,7 @@ namespace confinefs::cmd {
 struct KeptState {
   NodeJournal journal;
   fuse::ConnectionRecord connection;
+  Fd objects;  // the FIFOs and sockets made through the mount (objects/made_here.h)
 };
 
 struct Takeover {

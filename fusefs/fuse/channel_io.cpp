@@ -92,7 +92,8 @@ ssize_t write_reply(int fd, iovec* iov, int count, void* userdata) {
   ssize_t n = send_reply(fd, iov, count, userdata);
   MountState& st = state_of(userdata);
   wire::OutHeader out{};
-  if (st.drain != nullptr && n >= 0 && count >= 1 && iov[0].iov_len >= sizeof out) {
+  // Sent or not (ENOENT: the kernel gave the request up, it was interrupted), it is done.
+  if (st.drain != nullptr && count >= 1 && iov[0].iov_len >= sizeof out) {
     std::memcpy(&out, iov[0].iov_base, sizeof out);
     if (out.unique != 0) st.drain->answered();  // 0: a notification
   }
@@ -109,7 +110,7 @@ ssize_t splice_reply(int in, off_t* in_off, int out, off_t* out_off, size_t len,
                      void* userdata) {
   ssize_t n = ::splice(in, in_off, out, out_off, len, flags);
   MountState& st = state_of(userdata);
-  if (st.drain != nullptr && n > 0) st.drain->answered();
+  if (st.drain != nullptr) st.drain->answered();
   return n;
 }
 

@@ -3,7 +3,9 @@
 // libfuse would (splice included); in passing, the hook notes what the kernel offered in INIT,
 // asks for passthrough in the INIT reply when the mount wants it (fuse/passthrough.h), and marks
 // the OPEN or CREATE reply a worker is sending inside a PassthroughReply scope. The byte layouts
-// are fuse/passthrough_wire.h's.
+// are fuse/passthrough_wire.h's. With resume=on it also records INIT for a successor, or replays
+// a predecessor's (fuse/connection_record.h), and reads and counts requests so that a planned
+// hand-over answers every request it took (fuse/request_drain.h).
 #pragma once
 
 #include <cstdint>

@@ -8,12 +8,15 @@
 // outside this process can add to the record, so there is no secret to keep or forge.
 #pragma once
 
+#include <sys/types.h>
+
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
+#include "fusefs/fd.h"
 #include "fusefs/nodes/node.h"
 #include "fusefs/result.h"
 
@@ -35,6 +38,12 @@ class MadeHere {
   bool sticky(InodeKey object) const;
   void set_sticky(InodeKey object, bool sticky);
 
+  // resume=on: from now on every change is appended to memfd, for the next daemon, after the
+  // changes a predecessor appended there are taken in (the record holds no more than this
+  // object keeps: a successor serves the same FIFOs and sockets at the same places, each still
+  // checked against the host as here). A record cut short by a crash ends the replay.
+  Result<void> keep_in(Fd memfd);
+
  private:
   struct Place {
     NodeType type;
@@ -42,9 +51,12 @@ class MadeHere {
     std::string name;
     bool sticky;
   };
+  void record_locked(InodeKey object);  // appends object's place now (or its removal)
   mutable std::mutex mutex_;
   std::unordered_map<InodeKey, Place, InodeKeyHash> places_;
   const size_t max_entries_;
+  Fd record_;  // resume=on: the change log (keep_in)
+  off_t record_end_ = 0;
 };
 
 }  // namespace confinefs::objects

@@ -257,6 +257,27 @@ TEST_F(ResumeTest, ASuccessorStillRefusesWritesIntoADirectoryMovedOut) {
   ::close(held);
 }
 
+// FIFOs made through the mount are served as FIFOs only from the daemon's own record
+// (objects/made_here.h); the record outlives the daemon with the rest of its state. Fails when
+// it does not: after the restart the FIFO is the regular file it is on the host.
+TEST_F(ResumeTest, FifosMadeThroughTheMountOutliveTheDaemon) {
+  start();
+  ASSERT_EQ(::mkfifo((mnt_ / "d" / "pipe").c_str(), 0644), 0);
+  kill_daemon();
+  planned_restart();
+  std::ofstream("/proc/sys/vm/drop_caches") << "2\n";  // the next stat is a LOOKUP
+  struct stat st {};
+  ASSERT_EQ(::stat((mnt_ / "d" / "pipe").c_str(), &st), 0) << std::strerror(errno);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode)) << std::oct << st.st_mode;
+  ASSERT_EQ(::unlink((mnt_ / "d" / "pipe").c_str()), 0);
+  ASSERT_EQ(::mkfifo((mnt_ / "d" / "again").c_str(), 0644), 0);
+  kill_daemon();
+  std::ofstream("/proc/sys/vm/drop_caches") << "2\n";
+  ASSERT_EQ(::stat((mnt_ / "d" / "again").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "made by a resumed daemon";
+  EXPECT_NE(::stat((mnt_ / "d" / "pipe").c_str(), &st), 0) << "its removal outlived it too";
+}
+
 TEST_F(ResumeTest, StoppingUnmountsAndLeavesNoDaemon) {
   start();
   pid_t served_by = daemon();
