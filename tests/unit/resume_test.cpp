@@ -114,9 +114,9 @@ TEST_F(ResumeTest, AnotherInodeAtThePlaceIsRefused) {
   uint64_t a = lookup(*first_, "a");
   uint64_t f = lookup(*first_, "f", lookup(*first_, "b", a));
   crash_and_resume();
-  fs::remove(backing_ / "a" / "b" / "f");
-  write_file(backing_ / "keep", "k");  // holds an inode so f's number is not simply reused
-  write_file(backing_ / "a" / "b" / "f", "other");
+  // Made while the old f still exists, so it cannot get f's inode number.
+  write_file(backing_ / "a" / "b" / "f.new", "other");
+  fs::rename(backing_ / "a" / "b" / "f.new", backing_ / "a" / "b" / "f");
   EXPECT_EQ(getattr(f).code(), ESTALE);
   EXPECT_EQ(getattr(f).code(), ESTALE) << "a record that failed once is gone for good";
   EXPECT_TRUE(getattr(a)) << "its parents were the same and stay served";
