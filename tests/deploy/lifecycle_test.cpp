@@ -151,7 +151,7 @@ TEST_F(Lifecycle, UnmountStaleSubcommand) {
   ASSERT_TRUE(is_mounted(mnt_));
   EXPECT_EQ(run_command({confinefs_binary(), "unmount-stale", mnt_.string()}), 0);
   EXPECT_FALSE(is_mounted(mnt_));
-  // Nothing there: still success, so ExecStartPre/ExecStopPost may always run it.
+  // Nothing there: still success, so a supervisor may always run it (scripts/fd-supervisor).
   EXPECT_EQ(run_command({confinefs_binary(), "unmount-stale", mnt_.string()}), 0);
 }
 
