@@ -195,7 +195,7 @@ void NodeJournal::write(uint32_t index, const NodeRecord& r) noexcept {
   s.cached = r.opens.cached;
   s.type = static_cast<uint8_t>(r.type);
   size_t length = std::min(r.name.size(), sizeof s.name);
-  std::memcpy(s.name, r.name.data(), length);
+  if (length != 0) std::memcpy(s.name, r.name.data(), length);
   s.name_length = static_cast<uint8_t>(length);
   atomic(s.id).store(r.id, std::memory_order_release);
 }

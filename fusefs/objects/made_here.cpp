@@ -91,7 +91,7 @@ void MadeHere::record_locked(InodeKey object) {
   }
   std::vector<char> bytes(sizeof e + name.size());
   std::memcpy(bytes.data(), &e, sizeof e);
-  std::memcpy(bytes.data() + sizeof e, name.data(), name.size());
+  if (!name.empty()) std::memcpy(bytes.data() + sizeof e, name.data(), name.size());
   auto n = sys::pwrite(record_.ref(), bytes.data(), bytes.size(), record_end_);
   if (n && n.value() == bytes.size()) {
     record_end_ += static_cast<off_t>(bytes.size());
