@@ -144,11 +144,13 @@ std::optional<std::pair<uint64_t, std::string>> NodeTable::resumed_at(uint64_t i
 
 void NodeTable::drop_resumed(uint64_t id) {
   std::lock_guard lock(mutex_);
-  auto it = resumed_.find(id);
-  if (it == resumed_.end()) return;
-  resumed_by_key_.erase(NodeKey{it->second.key, it->second.type});
-  if (journal_) journal_->release(it->second.slot);
-  resumed_.erase(it);
+  if (auto it = resumed_.find(id); it != resumed_.end()) drop_resumed_locked(it);
+}
+
+void NodeTable::drop_resumed_locked(std::unordered_map<uint64_t, RecordedNode>::iterator record) {
+  resumed_by_key_.erase(NodeKey{record->second.key, record->second.type});
+  if (journal_) journal_->release(record->second.slot);
+  resumed_.erase(record);
 }
 
 void NodeTable::record_opens(uint64_t id, const KernelOpens& opens) {
@@ -182,11 +184,7 @@ void NodeTable::forget(uint64_t id, uint64_t n) {
   if (id == kRootId) return;
   auto it = by_id_.find(id);
   if (it == by_id_.end()) {
-    auto r = resumed_.find(id);
-    if (r == resumed_.end()) return;
-    resumed_by_key_.erase(NodeKey{r->second.key, r->second.type});
-    if (journal_) journal_->release(r->second.slot);
-    resumed_.erase(r);
+    if (auto r = resumed_.find(id); r != resumed_.end()) drop_resumed_locked(r);
     return;
   }
   auto& node = it->second;
@@ -208,12 +206,9 @@ void NodeTable::moved(InodeKey key, uint64_t new_parent, std::string_view new_na
   for (NodeType type : kNodeTypes) {
     if (auto r = resumed_by_key_.find(NodeKey{key, type}); r != resumed_by_key_.end()) {
       RecordedNode& rec = resumed_.at(r->second);  // a record follows the rename too
+      (void)add_parent_locked(rec, new_parent);    // admit_move() already placed it when it could
       rec.parent = new_parent;
       rec.name.assign(new_name);
-      if (std::find(rec.parents.begin(), rec.parents.end(), new_parent) == rec.parents.end() &&
-          rec.parents.size() <= kMaxParents) {
-        rec.parents.push_back(new_parent);
-      }
       journal_locked(rec);
     }
     auto it = by_key_.find(NodeKey{key, type});
@@ -303,24 +298,35 @@ void NodeTable::raise_floor_locked(uint64_t id, unsigned floor) {
   }
 }
 
-Result<void> NodeTable::add_parent_locked(Node& node, uint64_t parent) {
-  if (std::find(node.parents_.begin(), node.parents_.end(), parent) != node.parents_.end()) {
-    return {};
-  }
-  if (node.depth_floor_ > 0) {
+Result<bool> NodeTable::place_under_locked(std::vector<uint64_t>& parents, unsigned floor,
+                                           uint64_t parent) {
+  if (std::find(parents.begin(), parents.end(), parent) != parents.end()) return false;
+  if (floor > 0) {
     unsigned parent_depth = depth_locked(parent);
     bool reachable = parent == kRootId || parent_depth > 0;
-    if (!reachable || node.parents_.size() >= kMaxParents || parent_depth + 1 < node.depth_floor_) {
+    if (!reachable || parents.size() >= kMaxParents || parent_depth + 1 < floor) {
       return Error{EXDEV, Refusal::kLinkEscape};
     }
   }
   // Past kMaxParents the node counts as depth 0 for good (depth_locked), so one more entry is
   // all that is kept: a node renamed between directories again and again costs bounded memory.
-  if (node.parents_.size() <= kMaxParents) {
-    node.parents_.push_back(parent);
-    journal_locked(node);
-  }
-  if (node.depth_floor_ > 1) raise_floor_locked(parent, node.depth_floor_ - 1);
+  bool changed = parents.size() <= kMaxParents;
+  if (changed) parents.push_back(parent);
+  if (floor > 1) raise_floor_locked(parent, floor - 1);
+  return changed;
+}
+
+Result<void> NodeTable::add_parent_locked(Node& node, uint64_t parent) {
+  auto placed = place_under_locked(node.parents_, node.depth_floor_, parent);
+  if (!placed) return placed.error();
+  if (placed.value()) journal_locked(node);
+  return {};
+}
+
+Result<void> NodeTable::add_parent_locked(RecordedNode& record, uint64_t parent) {
+  auto placed = place_under_locked(record.parents, record.depth_floor, parent);
+  if (!placed) return placed.error();
+  if (placed.value()) journal_locked(record);
   return {};
 }
 
@@ -336,11 +342,7 @@ Result<void> NodeTable::admit_move(uint64_t id, uint64_t new_parent) {
   if (auto r = resumed_.find(id); r != resumed_.end()) {
     // Not resumed yet, but the kernel holds it with whatever links the predecessor served
     // beneath: its floor holds as a served node's does.
-    unsigned floor = r->second.depth_floor;
-    if (floor > 0 && depth_locked(new_parent) + 1 < floor) {
-      return Error{EXDEV, Refusal::kLinkEscape};
-    }
-    return {};
+    return add_parent_locked(r->second, new_parent);
   }
   auto it = by_id_.find(id);
   if (it == by_id_.end() || id == kRootId) return {};

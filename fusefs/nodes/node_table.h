@@ -105,7 +105,13 @@ class NodeTable {
   static constexpr size_t kMaxParents = 8;  // beyond: depth 0, links beneath are refused
   unsigned depth_locked(uint64_t id) const;
   void raise_floor_locked(uint64_t id, unsigned floor);
+  // A node, or a resumed record, may also be held under parent: EXDEV when its link floor would
+  // not hold there; otherwise parent joins its parents (journalled) and gets the floor below.
   Result<void> add_parent_locked(Node& node, uint64_t parent);
+  Result<void> add_parent_locked(RecordedNode& record, uint64_t parent);
+  // The shared part: true when parents changed.
+  Result<bool> place_under_locked(std::vector<uint64_t>& parents, unsigned floor, uint64_t parent);
+  void drop_resumed_locked(std::unordered_map<uint64_t, RecordedNode>::iterator record);
   void set_location_locked(Node& node, uint64_t parent, std::string_view name);
   void journal_locked(const Node& node);
   void journal_locked(const RecordedNode& record);

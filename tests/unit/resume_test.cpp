@@ -19,7 +19,6 @@
 namespace confinefs {
 namespace {
 
-using testing::read_file;
 using testing::TempTree;
 using testing::write_file;
 namespace fs = std::filesystem;
@@ -205,6 +204,22 @@ TEST_F(ResumeTest, LinkFloorsSurviveTheRestart) {
   ASSERT_TRUE(getattr(b));
   EXPECT_EQ(second_->nodes().admit_move(b, kRoot).code(), EXDEV);
   EXPECT_TRUE(second_->nodes().admit_move(b, d)) << "deep enough";
+}
+
+TEST_F(ResumeTest, ARecordMovedBeforeItIsResumedPassesItsFloorOn) {
+  // c, a record with floor 2, moved under e: e must keep depth 1 from then on, as it would for a
+  // served node (add_parent_locked raises the new parent's floor).
+  fs::create_directories(backing_ / "a" / "b" / "c" / "d");
+  fs::create_directories(backing_ / "e");
+  uint64_t b = lookup(*first_, "b", lookup(*first_, "a"));
+  uint64_t c = lookup(*first_, "c", b);
+  uint64_t d = lookup(*first_, "d", c);
+  ASSERT_TRUE(first_->nodes().serve_link(d, 2));
+  crash_and_resume();
+  uint64_t e = lookup(*second_, "e");
+  ASSERT_TRUE(second_->nodes().admit_move(c, e));
+  EXPECT_EQ(second_->nodes().admit_move(e, 999999).code(), EXDEV)
+      << "e now carries a floor: it may not go where no way up is known";
 }
 
 }  // namespace
