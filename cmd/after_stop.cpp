@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "cmd/control.h"
+#include "cmd/mount_record.h"
 #include "cmd/stale_mount.h"
 
 namespace confinefs::cmd {
@@ -90,15 +91,26 @@ int unmount_after_stop_command(const std::string& mountpoint, const std::string&
                 why.c_str());
     return 0;
   }
-  MountIdentity ours = mount_identity_at(*place);
-  if (ours.id != 0) {
-    if (auto ok = unmount_if(*place, ours); !ok && ok.code() != ENOENT) {
+  // Only the mount the daemon recorded when it mounted (cmd/mount_record.h), never whatever
+  // is at the place now.
+  std::optional<MountIdentity> ours = recorded_mount(place->canonical());
+  if (!ours) {
+    std::printf("%s: no mount recorded by a confinefs daemon there; nothing unmounted\n",
+                place->canonical().c_str());
+    return 0;
+  }
+  if (auto ok = unmount_if(*place, *ours); !ok) {
+    if (ok.code() != ENOENT) {
       std::fprintf(stderr, "confinefs: cannot unmount %s: %s\n", place->canonical().c_str(),
                    std::strerror(ok.code()));
       return 1;
     }
+    std::printf("%s: the recorded mount is not there (any more); nothing unmounted\n",
+                place->canonical().c_str());
+  } else {
     std::printf("unmounted %s\n", place->canonical().c_str());
   }
+  forget_mount(place->canonical());
   ::unlink(control_socket_path(place->canonical()).c_str());
   return 0;
 }

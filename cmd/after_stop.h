@@ -6,9 +6,11 @@
 // the daemon's (SIGTERM means both `systemctl stop` and `systemctl restart`). So after the daemon
 // ended, this asks systemd: a start or restart job queued for UNIT (a restart, a package
 // upgrade's try-restart), or a daemon that failed (Restart=on-failure starts the next one),
-// keeps the mount; anything else (a stop) unmounts the confinefs mount at MOUNTPOINT, the very
-// mount found there by its ids, without asking it anything (nobody serves it now), and removes
-// its control socket. systemd then closes the stored connection.
+// keeps the mount; anything else (a stop) unmounts the mount the daemon recorded when it mounted
+// (cmd/mount_record.h), found at MOUNTPOINT by those ids, without asking it anything (nobody
+// serves it now), and removes its control socket. systemd then closes the stored connection.
+// MOUNTPOINT is walked from / without following links (cmd/mount_place.h): a tenant cannot
+// point this root-run step at another tenant's mount.
 #pragma once
 
 #include <string>

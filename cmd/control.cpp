@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "cmd/mount_record.h"
 #include "cmd/stale_mount.h"
 #include "fusefs/sys/syscalls.h"
 
@@ -82,6 +83,8 @@ std::string control_dir() {
   return env != nullptr && *env != '\0' ? env : "/run/confinefs";
 }
 
+Result<void> prepare_control_dir() { return prepare_dir(control_dir()); }
+
 std::string control_socket_path(const std::string& canonical_mountpoint) {
   char name[40];
   std::snprintf(name, sizeof name, "/%016llx.sock",
@@ -100,7 +103,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::bind(const std::string& pa
                                                            std::function<std::string()> status) {
   auto addr = address_of(path);
   if (!addr) return addr.error();
-  if (auto ok = prepare_dir(control_dir()); !ok) return ok.error();
+  if (auto ok = prepare_control_dir(); !ok) return ok.error();
   Fd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!s.valid()) return last_error();
   ::unlink(path.c_str());  // a socket left by a crashed daemon; the mountpoint was checked free
@@ -155,7 +158,7 @@ ControlServer::~ControlServer() {
 
 Phase<MountPlace> place_of(const std::string& mountpoint) {
   auto place = MountPlace::open(mountpoint);
-  if (!place) return Failure::usage(with_errno(mountpoint, place.code()));
+  if (!place) return place.error();
   if (auto top = place->open_top(); !top && top.code() == ELOOP) {
     return Failure::usage(place->canonical() + " is a symbolic link; give the real directory");
   }
@@ -199,6 +202,7 @@ int unmount_stale_command(const std::string& mountpoint) {
   }
   // No live daemon owns the socket now (the mount is gone): remove what a crash left.
   ::unlink(control_socket_path(canonical).c_str());
+  if (::geteuid() == 0) forget_mount(canonical);
   if (probe.state == MountState::kStale)
     std::printf("unmounted stale mount at %s\n", canonical.c_str());
   return 0;

@@ -23,6 +23,8 @@ namespace confinefs::cmd {
 
 // /run/confinefs, or $CONFINEFS_RUN_DIR (tests).
 std::string control_dir();
+// Makes control_dir() (0700) and checks it belongs to this user and nobody else may enter it.
+Result<void> prepare_control_dir();
 // One socket per mountpoint: <control_dir>/<hash of the canonical mountpoint>.sock.
 std::string control_socket_path(const std::string& canonical_mountpoint);
 

@@ -40,6 +40,7 @@
 #include "cmd/kernel_mount.h"
 #include "cmd/landlock.h"
 #include "cmd/logging.h"
+#include "cmd/mount_record.h"
 #include "cmd/mountpoint.h"
 #include "cmd/notify.h"
 #include "cmd/options.h"
@@ -154,6 +155,13 @@ struct Identity {
   }
 };
 
+// on: a file's first open proves its name was its only link (guards/verify.cpp); coarse-ctime:
+// the proof runs, but BACKING's timestamps do not show every change, which it rests on.
+const char* hardlink_proof_name(const FilesystemConfig& config) {
+  if (!config.prove_sole_names) return "off";
+  return config.ctime == FilesystemConfig::Ctime::kPerChange ? "on" : "coarse-ctime";
+}
+
 std::string status_text(const Identity& id, Filesystem& fs, const fuse::Passthrough& passthrough) {
   auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                              id.started);
@@ -165,6 +173,7 @@ std::string status_text(const Identity& id, Filesystem& fs, const fuse::Passthro
          "\nseccomp=" + (id.seccomp ? "on" : "off") +
          "\nbacking_mount=" + cmd::backing_mount_name(id.backing_mount) +
          "\npassthrough=" + passthrough.state_name() +
+         "\nhardlink_proof=" + hardlink_proof_name(fs.config()) +
          "\nuptime_seconds=" + std::to_string(up.count()) +
          "\noperations=" + std::to_string(c.operations.load()) +
          "\nrefusals=" + std::to_string(c.refusals.load()) +
@@ -314,6 +323,13 @@ Phase<Mounted> mount_filesystem(const cmd::Options& opts, const Identity& id,
       if (auto ok = session.adopt(std::move(channel)); !ok) {
         return Failure::runtime(cmd::with_errno("cannot serve the mount", ok.code()));
       }
+      // What root-run steps after this daemon may unmount (cmd/mount_record.h).
+      if (::geteuid() == 0) {
+        if (auto ok = cmd::record_mount(place->canonical(), own->identity()); !ok) {
+          spdlog::warn("cannot record the mount at {} ({}): unmount-after-stop will leave it",
+                       place->canonical(), std::strerror(ok.code()));
+        }
+      }
       return Mounted{std::move(own.value()), std::move(copy.value()), std::nullopt, std::nullopt};
     }
     if (own.code() != EPERM && own.code() != ENOSYS) {
@@ -447,6 +463,26 @@ FilesystemConfig::Names probe_name_folding(const Fd& dir, const std::string& bac
   return folds.value() ? FilesystemConfig::Names::kFolded : FilesystemConfig::Names::kDistinct;
 }
 
+// Whether BACKING's ctime shows every change made after it was read (guards/verify.cpp's proof
+// that a name is a file's only link rests on it), probed like name folding.
+FilesystemConfig::Ctime probe_ctime(const Fd& dir, const cmd::Options& opts) {
+  if (!opts.hardlink_proof) return FilesystemConfig::Ctime::kUnknown;
+  auto handle = sys::dup(dir.ref());
+  if (!handle) return FilesystemConfig::Ctime::kUnknown;
+  auto resolver = Resolver::open_root(std::move(handle.value()));
+  if (!resolver) return FilesystemConfig::Ctime::kUnknown;
+  auto every_change = resolver->ctime_changes_after_read();
+  if (every_change && every_change.value()) return FilesystemConfig::Ctime::kPerChange;
+  spdlog::warn(
+      "{}: {}; a hardlink raced in and out of a name is then stopped only by the BACKING bind "
+      "and the link-count checks (docs/threat-model.md)",
+      opts.backing,
+      every_change ? "changes made within one clock tick share a ctime (no multigrain timestamps)"
+                   : "cannot tell whether its ctime shows every change: " +
+                         std::string(std::strerror(every_change.code())));
+  return every_change ? FilesystemConfig::Ctime::kCoarse : FilesystemConfig::Ctime::kUnknown;
+}
+
 // MOUNTPOINT, named once: every later step finds its directory from the held parent. A stale
 // mount there is cleared, a live one refused; then the top directory is checked against BACKING.
 // None when mount.fuse3 mounted it for us (MOUNTPOINT is /dev/fd/N).
@@ -460,9 +496,7 @@ Phase<MountTarget> open_mount_target(const cmd::Options& opts, const struct stat
   MountTarget target;
   if (opts.mountpoint.starts_with("/dev/fd/")) return target;
   auto opened = cmd::MountPlace::open(opts.mountpoint);
-  if (!opened) {
-    return Failure::usage(cmd::with_errno("mountpoint " + opts.mountpoint, opened.code()));
-  }
+  if (!opened) return Failure::usage("mountpoint " + opened.error().message);
   target.place = std::move(opened.value());
   if (opts.resume) {
     auto taken =
@@ -556,8 +590,11 @@ Phase<Resolver> serve_from(Fd dir, const cmd::Options& opts, Identity& id) {
   return std::move(resolver).value();
 }
 
-FilesystemConfig filesystem_config(const cmd::Options& opts, FilesystemConfig::Names names) {
+FilesystemConfig filesystem_config(const cmd::Options& opts, FilesystemConfig::Names names,
+                                   FilesystemConfig::Ctime ctime) {
   FilesystemConfig config;
+  config.prove_sole_names = opts.hardlink_proof;
+  config.ctime = ctime;
   config.max_nodes = opts.max_nodes;
   // With user= the daemon is the tenant and creates everything as the tenant.
   config.caller_credentials = !opts.user;
@@ -599,6 +636,7 @@ Phase<> run(const cmd::Options& opts) {
   if (!policy) return policy.error();
   FilesystemConfig::Names names = probe_name_folding(dir.value(), opts.backing);
   if (auto ok = cmd::check_names_keep_rules(*policy.value(), opts.backing, names); !ok) return ok;
+  FilesystemConfig::Ctime ctime = probe_ctime(dir.value(), opts);
 
   const cmd::MountPlace* place = target->place ? &*target->place : nullptr;
   Identity id{policy.value()->tenant(), opts.backing, place ? place->canonical() : opts.mountpoint};
@@ -613,7 +651,7 @@ Phase<> run(const cmd::Options& opts) {
 
   auto resolver = serve_from(std::move(dir.value()), opts, id);
   if (!resolver) return resolver.error();
-  Filesystem fs(std::move(resolver.value()), filesystem_config(opts, names), policy.value());
+  Filesystem fs(std::move(resolver.value()), filesystem_config(opts, names, ctime), policy.value());
   state.fs = &fs;
 
   // SIGHUP ignored until the reload handler exists (after confinement): libfuse takes only

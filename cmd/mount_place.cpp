@@ -2,31 +2,106 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <string>
+#include <vector>
+
 namespace confinefs::cmd {
 
-Result<MountPlace> MountPlace::open(const std::string& path) {
-  if (path.empty() || path.starts_with("/dev/fd/")) return Error{EINVAL};
-  std::string p = path;
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
-  auto slash = p.find_last_of('/');
-  std::string name = slash == std::string::npos ? p : p.substr(slash + 1);
-  std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : p.substr(0, slash));
-  if (name == "." || name == ".." || p == "/") {
-    // No last component to hold it by: name the directory by its parent, as the kernel does.
-    char real[PATH_MAX];
-    if (::realpath(p.c_str(), real) == nullptr) return last_error();
-    return open(real);
+namespace {
+
+// The components of an absolute path, "." dropped and ".." taken back lexically (nothing is
+// followed, so there is no link for ".." to climb out of).
+std::vector<std::string> components(const std::string& absolute) {
+  std::vector<std::string> parts;
+  size_t at = 0;
+  while (at < absolute.size()) {
+    size_t end = absolute.find('/', at);
+    if (end == std::string::npos) end = absolute.size();
+    std::string part = absolute.substr(at, end - at);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(std::move(part));
+    }
+    at = end + 1;
   }
-  Fd dir(::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.valid()) return last_error();
+  return parts;
+}
+
+// Whether some user other than root can rename or replace dir's entry `entry` (threat 33): it
+// owns dir (and may chmod it), or dir is writable by group or others without the sticky bit
+// that would keep them off a root-owned entry.
+bool others_can_replace(const struct stat& dir, const struct stat& entry) {
+  if (dir.st_uid != 0) return true;
+  if (!(dir.st_mode & (S_IWGRP | S_IWOTH))) return false;
+  return !(dir.st_mode & S_ISVTX) || entry.st_uid != 0;
+}
+
+std::string joined(const std::vector<std::string>& parts, size_t n) {
+  std::string path;
+  for (size_t i = 0; i < n; ++i) path += "/" + parts[i];
+  return path.empty() ? "/" : path;
+}
+
+}  // namespace
+
+Phase<MountPlace> MountPlace::open(const std::string& path) {
+  if (path.empty() || path.starts_with("/dev/fd/")) {
+    return Failure::usage(with_errno(path.empty() ? "mountpoint" : path, EINVAL));
+  }
+  std::string absolute = path;
+  if (absolute.front() != '/') {
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof cwd) == nullptr) return Failure::usage(with_errno(path, errno));
+    absolute = std::string(cwd) + "/" + path;
+  }
+  std::vector<std::string> parts = components(absolute);
+  if (parts.empty()) return Failure::usage(path + ": / cannot be a mountpoint");
+  const bool as_root = ::geteuid() == 0;
+  Fd dir(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return Failure::usage(with_errno("/", errno));
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const bool last = i + 1 == parts.size();
+    struct stat dir_st {
+    }, entry{};
+    if (::fstat(dir.get(), &dir_st) != 0) return Failure::usage(with_errno(path, errno));
+    if (::fstatat(dir.get(), parts[i].c_str(), &entry, AT_SYMLINK_NOFOLLOW) != 0) {
+      // The last component is looked at by each step (and may be made later): judged as an
+      // entry another user could make.
+      if (!last || errno != ENOENT) {
+        return Failure::usage(with_errno(path + ": " + joined(parts, i + 1), errno));
+      }
+      entry.st_uid = static_cast<uid_t>(-1);
+    }
+    if (as_root && others_can_replace(dir_st, entry)) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", dir_st.st_mode & 07777);
+      return Failure::usage(path + ": " + joined(parts, i) + " (owner uid " +
+                            std::to_string(dir_st.st_uid) + ", mode " + mode +
+                            ") lets another user than root rename or replace " +
+                            joined(parts, i + 1) +
+                            "; a mountpoint for confinefs run as root must sit below "
+                            "directories only root can change");
+    }
+    if (last) break;
+    if (S_ISLNK(entry.st_mode)) {
+      return Failure::usage(path + ": " + joined(parts, i + 1) +
+                            " is a symbolic link; give the real path");
+    }
+    Fd next(::openat(dir.get(), parts[i].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!next.valid()) return Failure::usage(with_errno(path + ": " + joined(parts, i + 1), errno));
+    dir = std::move(next);
+  }
+  std::string name = parts.back();
   char real[PATH_MAX + 1];
   std::string link = "/proc/self/fd/" + std::to_string(dir.get());
   ssize_t n = ::readlink(link.c_str(), real, PATH_MAX);
-  if (n <= 0 || real[0] != '/') return Error{n < 0 ? errno : ENOENT};
+  if (n <= 0 || real[0] != '/') return Failure::usage(with_errno(path, n < 0 ? errno : ENOENT));
   std::string canonical(real, static_cast<size_t>(n));
   canonical = canonical == "/" ? "/" + name : canonical + "/" + name;
   return MountPlace(std::move(dir), std::move(name), std::move(canonical));

@@ -7,10 +7,20 @@
 // at another tenant's live mount). Acting by path, a later step would look at, or unmount,
 // another directory than the one checked. The parent fd cannot be redirected; a mount point's
 // own entry cannot be renamed or removed while something is mounted on it (EBUSY).
+//
+// Threat (threat 33): root-run steps (start-up, `status`, `unmount-stale`, the unit's
+// ExecStopPost= `unmount-after-stop`) named MOUNTPOINT by a path that a tenant could change
+// under them: one who owns a directory above its live mount renames the mount's parent away
+// and puts a symlink to another tenant's directory in its place, and the stop of its own unit
+// unmounted the other tenant's mount (and a start mounted over another user's directory). So
+// the path is walked from / one component at a time without following any symlink, and, for
+// root, every directory on the way must be one whose entries no other user can rename or
+// replace: owned by root and writable by nobody else, or sticky with a root-owned entry.
 #pragma once
 
 #include <string>
 
+#include "cmd/failure.h"
 #include "fusefs/fd.h"
 #include "fusefs/result.h"
 
@@ -18,9 +28,11 @@ namespace confinefs::cmd {
 
 class MountPlace {
  public:
-  // Opens the parent of path (trailing slashes dropped). "/dev/fd/N" (mount.fuse3's premounted
-  // form) has no place: EINVAL.
-  static Result<MountPlace> open(const std::string& path);
+  // Opens the parent of path (trailing slashes dropped; a relative path is taken from the
+  // working directory's kernel name), walking from / without following symlinks. "/dev/fd/N"
+  // (mount.fuse3's premounted form) and "/" have no place. As root, a directory on the way
+  // that another user can write is refused (a usage Failure naming it).
+  static Phase<MountPlace> open(const std::string& path);
 
   // The path as mountinfo and messages spell it: the parent as the kernel names it now, then
   // the last component as given.

@@ -81,6 +81,9 @@ Phase<> apply_option(std::string_view item, Options& o) {
   } else if (key == "seccomp" && keyed) {
     if (value != "on" && value != "off") return Failure::usage("seccomp must be on or off");
     o.seccomp = value == "on";
+  } else if (key == "hardlink_proof" && keyed) {
+    if (value != "on" && value != "off") return Failure::usage("hardlink_proof must be on or off");
+    o.hardlink_proof = value == "on";
   } else if (key == "resume" && keyed) {
     if (value != "on" && value != "off") return Failure::usage("resume must be on or off");
     o.resume = value == "on";
@@ -202,6 +205,8 @@ void print_usage(const char* program) {
       "  max_nodes=N          most inodes known at once (default 1048576)\n"
       "  log_level=LEVEL      as --log-level\n"
       "  landlock=auto|require|off  confine the daemon to BACKING once mounted (default auto)\n"
+      "  hardlink_proof=on|off  prove at a file's first open that its name is its only link\n"
+      "                     (off: the link-count checks alone; for measurements)\n"
       "  backing_mount=auto|require|off  make BACKING a mount of its own, so no hardlink\n"
       "                       can be linked or renamed in from outside (default auto: as root)\n"
       "  user=NAME, group=NAME  run as the tenant once mounted (started as root)\n"

@@ -39,6 +39,9 @@ struct Options {
   // are still created as the calling process); the sandbox cannot signal or limit the daemon.
   std::optional<std::string> service_user;
   bool seccomp = false;  // -o seccomp=on: syscall allow-list once mounted
+  // -o hardlink_proof=off: only the link-count checks stand against a hardlink raced in and out
+  // of a name (for measuring and for scripts/torture's proof of teeth; guards/verify.cpp)
+  bool hardlink_proof = true;
   // -o passthrough=: the kernel reads and writes regular files straight from the daemon's
   // verified host fd where it can (fuse/passthrough.h)
   fuse::PassthroughMode passthrough = fuse::PassthroughMode::kAuto;

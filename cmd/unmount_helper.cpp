@@ -10,6 +10,7 @@
 
 #include <cstring>
 
+#include "cmd/mount_record.h"
 #include "cmd/privileges.h"
 #include "cmd/stale_mount.h"
 #include "fusefs/sys/syscalls.h"
@@ -26,6 +27,7 @@ int cleanup(const MountPlace& place, const MountIdentity& ours, const std::strin
   // The socket first: once the mount is gone a new daemon may start and bind the same path.
   if (!socket_path.empty()) ::unlink(socket_path.c_str());
   auto ok = unmount_if(place, ours);
+  if (ok && ::geteuid() == 0) forget_mount(place.canonical());
   return ok || ok.code() == ENOENT ? 0 : ok.code();
 }
 

@@ -28,12 +28,12 @@ Result<struct stat> stat_at(Filesystem& fs, const Node& dir, const char* name) {
 }
 
 // One look: the recorded name, then the directory's entries with the node's inode number.
-Result<CurrentName> look_once(Filesystem& fs, const Node& node, const Node& parent,
+Result<CurrentName> look_once(Filesystem& fs, const Node& node, const NodeRef& parent,
                               const std::string& recorded) {
-  if (auto st = stat_at(fs, parent, recorded.c_str()); st && is(st.value(), node)) {
-    return CurrentName{recorded, st.value()};
+  if (auto st = stat_at(fs, *parent, recorded.c_str()); st && is(st.value(), node)) {
+    return CurrentName{parent, recorded, st.value()};
   }
-  auto fd = fs.resolver().reopen(parent.handle(), O_RDONLY | O_DIRECTORY);
+  auto fd = fs.resolver().reopen(parent->handle(), O_RDONLY | O_DIRECTORY);
   if (!fd) return fd.error();
   sys::DirStream dir(std::move(fd.value()));
   for (int i = 0; i < kScanEntries; ++i, dir.consume()) {
@@ -41,8 +41,8 @@ Result<CurrentName> look_once(Filesystem& fs, const Node& node, const Node& pare
     if (!entry || !entry.value()) break;
     if (entry.value()->ino != node.key().ino || is_parking_name(entry.value()->name)) continue;
     // The entry's inode number is only a hint: the name is looked at again as any other.
-    if (auto st = stat_at(fs, parent, entry.value()->name); st && is(st.value(), node)) {
-      return CurrentName{entry.value()->name, st.value()};
+    if (auto st = stat_at(fs, *parent, entry.value()->name); st && is(st.value(), node)) {
+      return CurrentName{parent, entry.value()->name, st.value()};
     }
   }
   return Error{ESTALE};
@@ -60,7 +60,7 @@ Result<CurrentName> current_name(Filesystem& fs, const Node& node) {
   NodeRef parent = fs.nodes().get(parent_id);
   if (!parent) return Error{ESTALE};
   for (int look = 0; look < kLooks; ++look) {
-    if (auto found = look_once(fs, node, *parent, recorded)) return found;
+    if (auto found = look_once(fs, node, parent, recorded)) return found;
     if (nameless(node)) return Error{ENOENT};  // no name to find
   }
   return Error{ESTALE};

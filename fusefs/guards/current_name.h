@@ -15,6 +15,7 @@
 namespace confinefs::guards {
 
 struct CurrentName {
+  NodeRef parent;  // the directory the name was found in
   std::string name;
   struct stat attr;  // what the name shows now: the node's inode
 };

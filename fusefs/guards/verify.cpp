@@ -2,7 +2,10 @@
 
 #include <fcntl.h>
 
+#include <optional>
+
 #include "fusefs/guards/current_name.h"
+#include "fusefs/resolve/name.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::guards {
@@ -25,20 +28,87 @@ Result<void> check_links(const Filesystem& fs, const Node& node, nlink_t nlink, 
 // this very inode and that the inode has no other name: fstat on the fd alone cannot, since
 // between the open and the fstat an outside process can remove the backing name of a hardlink to
 // an outside file, leaving the single, outside, link. ESTALE makes the kernel look the name up
-// again and retry. This is the second layer, not a proof: unlink lowers the link count before
-// the name disappears, so while a backing name of a two-link inode is being unlinked the name
-// shows one link. The first layer makes that state unreachable from outside: BACKING is a mount
-// of its own (cmd/backing_mount.h), so link(2) and rename(2) from outside fail with EXDEV.
-Result<void> verify_sole_name(Filesystem& fs, const Node& node, Purpose purpose) {
+// again and retry. Returns where the name was found (nothing for a file with no name left).
+Result<std::optional<CurrentName>> verify_sole_name(Filesystem& fs, const Node& node,
+                                                    Purpose purpose) {
   if (node.multiply_linked() && !hardlinks_readable(fs, purpose)) {
     return Error{EACCES, Refusal::kHardlink};
   }
   auto now = current_name(fs, node);
-  if (now) return check_links(fs, node, now->attr.st_nlink, purpose);
+  if (now) {
+    if (auto ok = check_links(fs, node, now->attr.st_nlink, purpose); !ok) return ok.error();
+    return std::optional<CurrentName>(std::move(now.value()));
+  }
   // A file with no name left anywhere (inside BACKING or out) is served as an open racing the
   // rename onto its name gets it on a local filesystem: its content belongs to no file outside.
-  if (now.code() == ENOENT) return {};
+  if (now.code() == ENOENT) return std::optional<CurrentName>();
   return Error{ESTALE, Refusal::kIdentityMismatch};
+}
+
+bool same_time(const struct timespec& a, const struct timespec& b) {
+  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+// One attempt at the proof of threat 32; false when the inode changed meanwhile (try again).
+//
+// A link count read at a name is no proof by itself: unlink(2) and a rename over the name lower
+// the count before the name leaves the dentry cache, so while a hardlink to an outside file is
+// being unlinked from BACKING its name shows that inode with one link, the outside one. So:
+//   c   = the inode's ctime, read through the node's own handle;
+//   a   = the name, read after c: this inode, one link, ctime c;
+//   the directory's lock taken and released (Resolver::wait_for_directory_changes);
+//   b   = the name again: this inode, one link, ctime c.
+// Suppose another name O of the inode still counts after the barrier. If O counted at a, the
+// single count at a means the name itself was being removed then (its count dropped, its entry
+// still visible); that removal held the directory's lock, so it ended before the barrier, and
+// the name seen at b was linked again after a. If O did not count at a, it was linked after a.
+// Either way a link(2) or rename(2) of the inode ran after c was read, and each sets the inode's
+// ctime under the inode's lock before its entry becomes visible; on a filesystem with multigrain
+// timestamps (ext4, tmpfs, xfs, btrfs since Linux 6.13) a ctime set after one was read always
+// differs from it, so b's ctime is not c. What is left at the barrier are names whose removal
+// had already lowered the count: they are going, and none can come back (a name is given only
+// through another name or an open file, and an unlinked one needs O_TMPFILE). docs/design.md
+// ("Hardlinks raced in and out") cites the kernel code this rests on.
+Result<bool> prove_sole_name_once(Filesystem& fs, const Node& node, Purpose purpose) {
+  auto c = sys::fstat(node.handle());
+  if (!c) return c.error();
+  auto a = verify_sole_name(fs, node, purpose);
+  if (!a) return a.error();
+  if (!a->has_value()) return true;  // no name left at all
+  const CurrentName& at_a = **a;
+  auto name = Name::parse(at_a.name.c_str());
+  if (!name) return Error{ESTALE, Refusal::kIdentityMismatch};
+  if (auto ok = fs.resolver().wait_for_directory_changes(at_a.parent->handle(), name.value());
+      !ok) {
+    return ok.error();
+  }
+  auto b = verify_sole_name(fs, node, purpose);
+  if (!b) return b.error();
+  if (!b->has_value()) return true;
+  const CurrentName& at_b = **b;
+  return at_b.parent == at_a.parent && at_b.name == at_a.name &&
+         same_time(at_a.attr.st_ctim, c->st_ctim) && same_time(at_b.attr.st_ctim, c->st_ctim);
+}
+
+// How many attempts before ESTALE: an outside process writing the file without pause changes
+// its ctime between the reads now and then, and each attempt takes a few microseconds.
+constexpr int kProofAttempts = 16;
+
+// The check before an open: the proof once per node, the name's link count afterwards.
+Result<void> check_sole_name(Filesystem& fs, const Node& node, Purpose purpose) {
+  if (node.sole_name_proven() || !fs.config().prove_sole_names) {
+    if (auto ok = verify_sole_name(fs, node, purpose); !ok) return ok.error();
+    return {};
+  }
+  for (int attempt = 0; attempt < kProofAttempts; ++attempt) {
+    auto proven = prove_sole_name_once(fs, node, purpose);
+    if (!proven) return proven.error();
+    if (proven.value()) {
+      node.set_sole_name_proven();
+      return {};
+    }
+  }
+  return Error{ESTALE, Refusal::kHardlink};
 }
 
 }  // namespace
@@ -61,7 +131,7 @@ Result<Fd> open_verified(Filesystem& fs, const Node& node, int flags, Purpose pu
   // gives ETXTBSY). What is known (a second link seen at lookup) and what the name shows now
   // refuse it without touching it.
   if (!node.is_dir()) {
-    if (auto ok = verify_sole_name(fs, node, purpose); !ok) return ok.error();
+    if (auto ok = check_sole_name(fs, node, purpose); !ok) return ok.error();
   }
   auto fd = fs.resolver().reopen(node.handle(), flags);
   if (!fd) return fd.error();

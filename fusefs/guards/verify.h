@@ -3,8 +3,9 @@
 // metadata change goes through an fd reopened from that handle and checked here with fstat:
 // same type, same (dev, ino), and for regular files a single link ever seen, because a second
 // name may be a hardlink to a file outside the backing directory, and its recorded name still
-// naming it with a single link, checked before the open and again after it (verify.cpp says what
-// this cannot prove alone, and cmd/backing_mount.h what does).
+// naming it with a single link, checked before the open and again after it. A link count alone
+// is raced by unlink(2) (threat 32): before a node's first open, verify.cpp proves once, under
+// the directory's lock and the inode's ctime, that the name was the inode's only one.
 #pragma once
 
 #include "fusefs/mount/filesystem.h"

@@ -83,6 +83,17 @@ class Node {
   }
   bool multiply_linked() const noexcept { return multiply_linked_.load(std::memory_order_relaxed); }
 
+  // Threat 32: set once guards/verify.cpp has proven, under the kernel's own locks, that at one
+  // instant this inode had no name but the one inside BACKING (or none at all), or the daemon
+  // made it. From then on its content is BACKING's: a name it gets later is made from inside
+  // (a move out, threat 7), and the inode a node pins never changes.
+  bool sole_name_proven() const noexcept {
+    return sole_name_proven_.load(std::memory_order_acquire);
+  }
+  void set_sole_name_proven() const noexcept {
+    sole_name_proven_.store(true, std::memory_order_release);
+  }
+
   // Quota accounting of files removed while open (threat 26): a file whose name goes while the
   // daemon holds it open keeps its bytes on disk, and they may still change (a truncate of the
   // open fd gives them back). So its bytes are given back once, at its last close, instead of
@@ -132,6 +143,7 @@ class Node {
   const NodeType type_;
   const Fd handle_;
   mutable std::atomic<bool> multiply_linked_{false};
+  mutable std::atomic<bool> sole_name_proven_{false};
   mutable std::atomic<uint64_t> content_stamp_{0};
   mutable std::atomic<bool> pages_stale_{false};
   mutable std::atomic<int> open_files_{0};

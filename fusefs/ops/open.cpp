@@ -108,7 +108,10 @@ Result<Created> create_new(const Request& r, uint64_t parent, const Name& name, 
   auto entry = remember(fs, parent, name, ResolvedEntry{std::move(handle.value()), made->attr},
                         NodeType::kRegular);
   if (!entry) return entry.error();
-  return Created{entry.value(), new_open_file(std::move(io), fs.nodes().get(entry->id), flags)};
+  NodeRef node = fs.nodes().get(entry->id);
+  // Made here by an exclusive create: no name outside ever named it (threat 32).
+  if (node) node->set_sole_name_proven();
+  return Created{entry.value(), new_open_file(std::move(io), std::move(node), flags)};
 }
 
 }  // namespace

@@ -300,6 +300,32 @@ Result<void> Resolver::link_unnamed(FdRef file, FdRef dir, const Name& name) con
   return {};
 }
 
+Result<bool> Resolver::ctime_changes_after_read() const {
+  // Enough rounds that a coarse clock (a tick of 1 to 10 ms) is caught within one tick: each
+  // round takes a few microseconds.
+  constexpr int kCtimeProbeRounds = 256;
+  const std::string made = ".confinefs-ctime-probe-" + std::to_string(::getpid());
+  auto name = Name::parse(made.c_str());
+  if (!name) return Error{EINVAL};
+  auto probe = create_exclusive(root(), name.value(), O_WRONLY, 0600);
+  if (!probe) return probe.error();
+  const int fd = probe->handle.get();
+  int error = 0;
+  bool every_change = true;
+  for (int round = 0; round < kCtimeProbeRounds && every_change && error == 0; ++round) {
+    struct stat before {
+    }, after{};
+    if (::fstat(fd, &before) < 0 || ::fchmod(fd, 0600) < 0 || ::fstat(fd, &after) < 0) {
+      error = errno;
+    }
+    every_change = before.st_ctim.tv_sec != after.st_ctim.tv_sec ||
+                   before.st_ctim.tv_nsec != after.st_ctim.tv_nsec;
+  }
+  (void)remove(root(), name.value(), false);
+  if (error != 0) return Error{error};
+  return every_change;
+}
+
 Result<bool> Resolver::folds_names() const {
   const std::string base = ".confinefs-fold-probe-" + std::to_string(::getpid()) + "-";
   // Case, then Unicode normalization (precomposed U+00E9 against e + U+0301).
@@ -331,6 +357,14 @@ Result<void> Resolver::rename(FdRef from_dir, const Name& from, FdRef to_dir, co
     return last_error();
   }
   return {};
+}
+
+Result<void> Resolver::wait_for_directory_changes(FdRef dir, const Name& name) const {
+  if (::renameat2(dir.get(), name.c_str(), dir.get(), name.c_str(), RENAME_NOREPLACE) == 0 ||
+      errno == EEXIST || errno == ENOENT) {
+    return {};
+  }
+  return last_error();
 }
 
 }  // namespace resolve

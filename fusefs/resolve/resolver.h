@@ -76,6 +76,20 @@ class Resolver {
   Result<void> rename(FdRef from_dir, const Name& from, FdRef to_dir, const Name& to,
                       unsigned flags) const;
 
+  // Takes and releases dir's exclusive inode lock without changing anything: a rename of name
+  // onto itself with RENAME_NOREPLACE, refused under that lock (EEXIST, or ENOENT when the name
+  // is gone), before any permission hook, event or timestamp. Every unlink, rmdir and rename of
+  // an entry of dir holds that lock until the entry has left the dentry cache, so when this
+  // returns none that was under way before it still is (guards/verify.cpp, threat 32).
+  Result<void> wait_for_directory_changes(FdRef dir, const Name& name) const;
+
+  // Whether every change to an inode after its ctime was read gives it a ctime that differs
+  // from the one read (multigrain timestamps: ext4, tmpfs, xfs and btrfs since Linux 6.13), as
+  // guards/verify.cpp's proof needs: a probe file in the root is read and changed (fchmod to its
+  // own mode) kCtimeProbeRounds times, then removed. False on stores with coarse timestamps,
+  // where changes within one tick share a ctime.
+  Result<bool> ctime_changes_after_read() const;
+
   // Whether BACKING takes two spellings of a name for one (case folding as on ext4/f2fs casefold
   // directories, SMB or vfat; Unicode normalization): a probe file is made in the root and its
   // other spelling looked up, then the probe is removed. Rules match the client's bytes, so on

@@ -28,7 +28,7 @@ TEST(MountPlace, NamesTheParentOnceAndTheLastComponentAsGiven) {
   TempTree t;
   fs::create_directories(t.path() / "a/m");
   auto place = MountPlace::open((t.path() / "a/m///").string());
-  ASSERT_TRUE(place.ok()) << place.code();
+  ASSERT_TRUE(place.ok()) << place.error().message;
   EXPECT_EQ(place->canonical(), (fs::canonical(t.path()) / "a/m").string());
   // The parent is held: renamed, the place follows it; a new directory at the old path is
   // not the place.
@@ -57,9 +57,55 @@ TEST(MountPlace, ASymlinkAsTheLastComponentIsNeverFollowed) {
       << checked.error().message;
 }
 
+TEST(MountPlace, ASymlinkAnywhereOnThePathIsNeverFollowed) {
+  TempTree t;
+  fs::create_directories(t.path() / "real/m");
+  fs::create_directory_symlink(t.path() / "real", t.path() / "link");
+  auto place = MountPlace::open((t.path() / "link/m").string());
+  ASSERT_FALSE(place.ok());
+  EXPECT_NE(place.error().message.find("symbolic link"), std::string::npos)
+      << place.error().message;
+  EXPECT_TRUE(MountPlace::open((t.path() / "real/./x/../m").string()).ok());
+}
+
+// Threat 33: a tenant that owns a directory above its mountpoint can swap what the path names
+// between a root-run step's checks and its action; as root such a path is refused outright.
+TEST(MountPlace, AsRootDirectoriesAnotherUserCanChangeAreRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the check applies to root";
+  TempTree t;
+  auto make = [&](const char* dir, uid_t owner, mode_t mode, uid_t entry_owner) {
+    fs::create_directories(t.path() / dir / "m");
+    ASSERT_EQ(::chown((t.path() / dir).c_str(), owner, 0), 0);
+    ASSERT_EQ(::chmod((t.path() / dir).c_str(), mode), 0);
+    ASSERT_EQ(::chown((t.path() / dir / "m").c_str(), entry_owner, 0), 0);
+  };
+  make("tenant-owned", 12345, 0755, 12345);
+  make("world-writable", 0, 0777, 0);
+  make("group-writable", 0, 0775, 0);
+  make("sticky-tenant-entry", 0, 01777, 12345);
+  make("sticky-root-entry", 0, 01777, 0);
+  make("root-only", 0, 0755, 12345);
+  for (const char* refused :
+       {"tenant-owned", "world-writable", "group-writable", "sticky-tenant-entry"}) {
+    auto place = MountPlace::open((t.path() / refused / "m").string());
+    ASSERT_FALSE(place.ok()) << refused;
+    EXPECT_NE(place.error().message.find("another user than root"), std::string::npos)
+        << place.error().message;
+  }
+  // A tenant-owned mountpoint in a directory only root changes is the usual layout.
+  for (const char* fine : {"sticky-root-entry", "root-only"}) {
+    auto place = MountPlace::open((t.path() / fine / "m").string());
+    EXPECT_TRUE(place.ok()) << fine << ": " << place.error().message;
+  }
+  // Deeper: a tenant-owned directory anywhere above is refused too.
+  fs::create_directories(t.path() / "tenant-owned/deeper/m");
+  EXPECT_FALSE(MountPlace::open((t.path() / "tenant-owned/deeper/m").string()).ok());
+}
+
 TEST(MountPlace, DevFdFormHasNoPlace) {
-  EXPECT_EQ(MountPlace::open("/dev/fd/3").code(), EINVAL);
-  EXPECT_EQ(MountPlace::open("").code(), EINVAL);
+  EXPECT_FALSE(MountPlace::open("/dev/fd/3").ok());
+  EXPECT_FALSE(MountPlace::open("").ok());
+  EXPECT_FALSE(MountPlace::open("/").ok());
 }
 
 TEST(CheckMountpoint, BackingItselfOrInsideItIsRefused) {

@@ -13,8 +13,10 @@
 
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
+#include "cmd/mount_record.h"
 #include "tests/deploy/daemon.h"
 #include "tests/support/mount_fixture.h"
 
@@ -153,6 +155,58 @@ TEST_F(Lifecycle, UnmountStaleSubcommand) {
   EXPECT_FALSE(is_mounted(mnt_));
   // Nothing there: still success, so a supervisor may always run it (scripts/fd-supervisor).
   EXPECT_EQ(run_command({confinefs_binary(), "unmount-stale", mnt_.string()}), 0);
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Threat 33: the unit's ExecStopPost= runs as root once the daemon is gone and must unmount the
+// mount that daemon made, never whatever sits at MOUNTPOINT by then (another tenant's live
+// mount, steered there by a tenant). Here the record names an earlier mount at the place and a
+// live one is there now: it stays. The previous build unmounted whatever confinefs mount it
+// found there.
+TEST_F(Lifecycle, UnmountAfterStopActsOnTheRecordedMountOnly) {
+  const fs::path record = cmd::mount_record_path(fs::canonical(mnt_).string());
+  std::string earlier;
+  {
+    Daemon first(args());
+    ASSERT_TRUE(wait_mounted(mnt_)) << first.log();
+    earlier = slurp(record);
+    ASSERT_FALSE(earlier.empty()) << "no mount record at " << record;
+    first.signal(SIGTERM);
+    EXPECT_EQ(first.wait_exit(), 0) << first.log();
+  }
+  EXPECT_FALSE(fs::exists(record)) << "the record outlived its mount";
+  Daemon live(args());
+  ASSERT_TRUE(wait_mounted(mnt_)) << live.log();
+  std::string current = slurp(record);
+  ASSERT_NE(current, earlier);
+  {
+    std::ofstream(record, std::ios::trunc) << earlier;  // a record of a mount that is gone
+  }
+  auto [rc, out] = capture(
+      {confinefs_binary(), "unmount-after-stop", mnt_.string(), "confinefs-test-no-such.service"});
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("not there"), std::string::npos) << out;
+  ASSERT_TRUE(is_mounted(mnt_));
+  write_file(mnt_ / "still", "served");
+  EXPECT_EQ(read_file(backing_ / "still"), "served");
+  // Without a record nothing is unmounted either.
+  fs::remove(record);
+  std::tie(rc, out) = capture(
+      {confinefs_binary(), "unmount-after-stop", mnt_.string(), "confinefs-test-no-such.service"});
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_TRUE(is_mounted(mnt_)) << out;
+  // The live mount's own record: that one goes, and the record with it.
+  { std::ofstream(record, std::ios::trunc) << current; }
+  ::chmod(record.c_str(), 0600);
+  std::tie(rc, out) = capture(
+      {confinefs_binary(), "unmount-after-stop", mnt_.string(), "confinefs-test-no-such.service"});
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_FALSE(is_mounted(mnt_)) << out;
+  EXPECT_FALSE(fs::exists(record));
 }
 
 TEST_F(Lifecycle, LiveMountIsRefusedAndLeftAlone) {

@@ -60,6 +60,8 @@ std::unique_ptr<Attack> make_attack(const std::string& scenario, const AttackEnv
           {"hardlink", [](auto& e) { return make_hardlink_attack(e, "results.json"); }},
           {"hardlink-held", [](auto& e) { return make_hardlink_attack(e, "results.json"); }},
           {"hardlink-race", [](auto& e) { return make_hardlink_race_attack(e, "results.json"); }},
+          {"hardlink-cwd", [](auto& e) { return make_hardlink_race_attack(e, "results.json"); }},
+          {"hardlink-mntns", [](auto& e) { return make_hardlink_race_attack(e, "results.json"); }},
           {"intermediate", [](auto& e) { return make_intermediate_attack(e, "d"); }},
           {"replace", [](auto& e) { return make_replace_attack(e, "f"); }},
           {"exchange", [](auto& e) { return make_exchange_attack(e, "results.json", "d"); }},

@@ -40,6 +40,8 @@ std::vector<Op> ops_for(const std::string& scenario) {
       {"hardlink", [] { return results_ops("results.json", true); }},
       {"hardlink-held", [] { return results_ops("results.json", true); }},
       {"hardlink-race", [] { return results_ops("results.json", false); }},
+      {"hardlink-cwd", [] { return results_ops("results.json", false); }},
+      {"hardlink-mntns", [] { return results_ops("results.json", false); }},
       {"intermediate", [] { return subdir_ops("d"); }},
       {"replace", [] { return replace_ops("f"); }},
       {"exchange",
