@@ -9,6 +9,7 @@
 #include <memory>
 #include <string_view>
 
+#include "cmd/backing_mount.h"
 #include "cmd/control.h"
 #include "cmd/mount_record.h"
 #include "cmd/stale_mount.h"
@@ -93,13 +94,13 @@ int unmount_after_stop_command(const std::string& mountpoint, const std::string&
   }
   // Only the mount the daemon recorded when it mounted (cmd/mount_record.h), never whatever
   // is at the place now.
-  std::optional<MountIdentity> ours = recorded_mount(place->canonical());
+  std::optional<MountRecord> ours = recorded_mount(place->canonical());
   if (!ours) {
     std::printf("%s: no mount recorded by a confinefs daemon there; nothing unmounted\n",
                 place->canonical().c_str());
     return 0;
   }
-  if (auto ok = unmount_if(*place, *ours); !ok) {
+  if (auto ok = unmount_if(*place, ours->mount); !ok) {
     if (ok.code() != ENOENT) {
       std::fprintf(stderr, "confinefs: cannot unmount %s: %s\n", place->canonical().c_str(),
                    std::strerror(ok.code()));
@@ -110,6 +111,7 @@ int unmount_after_stop_command(const std::string& mountpoint, const std::string&
   } else {
     std::printf("unmounted %s\n", place->canonical().c_str());
   }
+  if (std::string bind = release_bind(*ours); !bind.empty()) std::printf("%s\n", bind.c_str());
   forget_mount(place->canonical());
   ::unlink(control_socket_path(place->canonical()).c_str());
   return 0;

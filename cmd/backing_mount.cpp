@@ -1,6 +1,7 @@
 #include "cmd/backing_mount.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -8,6 +9,8 @@
 
 #include <cstring>
 #include <filesystem>
+
+#include "cmd/control.h"
 
 namespace confinefs::cmd {
 namespace {
@@ -29,14 +32,14 @@ Result<bool> is_mount_root(FdRef dir) {
 // top): Landlock judges a directory renamed out of BACKING by walking up from it on the mount the
 // daemon's fd is on, and on a bind whose root it has left, the walk would end at the bind's mount
 // point, i.e. "beneath BACKING" (measured on 6.18: the rename-out defence lost, threat 7).
-Result<void> bind_onto_itself(FdRef dir) {
+Result<Fd> bind_onto_itself(FdRef dir) {
   Fd tree(::open_tree(dir.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
   if (!tree.valid()) return last_error();
   if (::move_mount(tree.get(), "", dir.get(), "",
                    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
     return last_error();
   }
-  return {};
+  return tree;  // now the attached bind's root
 }
 
 // BACKING's own directory underneath a bind onto itself (a predecessor's: the bind outlives the
@@ -76,15 +79,16 @@ Result<BackingRoot> make_own_mount(Fd dir, const std::string& path, BackingMount
   if (root && root.value()) {
     if (auto under = directory_underneath(path, dir.ref())) {
       spdlog::info("{} is bound onto itself already; serving from the directory underneath", path);
-      return BackingRoot{std::move(under.value()), BackingMountState::kOwnMount};
+      return BackingRoot{std::move(under.value()), BackingMountState::kOwnMount, Fd{}};
     }
-    return BackingRoot{std::move(dir), BackingMountState::kOwnMount};
+    return BackingRoot{std::move(dir), BackingMountState::kOwnMount, Fd{}};
   }
-  if (mode == BackingMountMode::kOff) return BackingRoot{std::move(dir), BackingMountState::kNone};
-  auto bound = root ? bind_onto_itself(dir.ref()) : Result<void>(root.error());
+  if (mode == BackingMountMode::kOff)
+    return BackingRoot{std::move(dir), BackingMountState::kNone, Fd{}};
+  auto bound = root ? bind_onto_itself(dir.ref()) : Result<Fd>(root.error());
   if (bound) {
     spdlog::info("bound {} onto itself: links and renames from outside now fail with EXDEV", path);
-    return BackingRoot{std::move(dir), BackingMountState::kMadeMount};
+    return BackingRoot{std::move(dir), BackingMountState::kMadeMount, std::move(bound.value())};
   }
   if (mode == BackingMountMode::kRequire) {
     spdlog::error("backing_mount=require: cannot make {} a mount of its own: {}", path,
@@ -96,13 +100,59 @@ Result<BackingRoot> make_own_mount(Fd dir, const std::string& path, BackingMount
       "of a name can win against the link-count checks; make BACKING a mount (docs/deployment.md) "
       "or start as root",
       path, std::strerror(bound.code()));
-  return BackingRoot{std::move(dir), BackingMountState::kNone};
+  return BackingRoot{std::move(dir), BackingMountState::kNone, Fd{}};
+}
+
+Result<void> remove_bind(const Fd& bind) {
+  if (!bind.valid()) return Error{EBADF};
+  // The magic link names exactly the mount this fd is the root of.
+  std::string self = "/proc/self/fd/" + std::to_string(bind.get());
+  if (::umount2(self.c_str(), MNT_DETACH) != 0) return last_error();
+  return {};
+}
+
+namespace {
+
+std::string lock_path(dev_t dev, ino_t ino) {
+  return control_dir() + "/backing-" + std::to_string(dev) + "-" + std::to_string(ino) + ".lock";
+}
+
+}  // namespace
+
+Result<Fd> hold_backing(const struct stat& backing) {
+  if (auto ok = prepare_control_dir(); !ok) return ok.error();
+  Fd lock(::open(lock_path(backing.st_dev, backing.st_ino).c_str(),
+                 O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!lock.valid()) return last_error();
+  if (::flock(lock.get(), LOCK_SH) != 0) return last_error();
+  return lock;
+}
+
+std::string release_bind(const MountRecord& record) {
+  if (record.bind.id == 0 || record.backing.empty()) return "";
+  Fd lock(::open(lock_path(record.backing_dev, record.backing_ino).c_str(),
+                 O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+  if (lock.valid() && ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    return "the bind of " + record.backing + " stays: another daemon serves it";
+  }
+  Fd top(::open(record.backing.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!top.valid()) return "the bind of " + record.backing + " is gone";
+  MountIdentity now = statx_mount_ids(top.get(), "", AT_EMPTY_PATH);
+  if (now.id != record.bind.id ||
+      (record.bind.unique_id != 0 && now.unique_id != record.bind.unique_id)) {
+    return "the bind of " + record.backing + " is gone (another mount is there)";
+  }
+  if (auto ok = remove_bind(top); !ok) {
+    return "cannot remove the bind of " + record.backing + ": " + std::strerror(ok.code());
+  }
+  return "removed the bind of " + record.backing;
 }
 
 const char* backing_mount_name(BackingMountState s) noexcept {
   switch (s) {
     case BackingMountState::kOwnMount: return "own";
     case BackingMountState::kMadeMount: return "bound";
+    case BackingMountState::kExposed: return "exposed";
     case BackingMountState::kNone: return "none";
   }
   return "?";

@@ -17,8 +17,11 @@
 // made, other mounts of the same filesystem).
 #pragma once
 
+#include <sys/stat.h>
+
 #include <string>
 
+#include "cmd/mount_record.h"
 #include "fusefs/fd.h"
 #include "fusefs/result.h"
 
@@ -26,13 +29,30 @@ namespace confinefs::cmd {
 
 enum class BackingMountMode { kAuto, kRequire, kOff };
 
-// What start-up found or made at BACKING, for status and the logs.
-enum class BackingMountState { kOwnMount, kMadeMount, kNone };
+// What start-up found or made at BACKING, for status and the logs: "own" (a mount root already),
+// "bound" (this daemon bound it onto itself), "exposed" (either, while processes still reach it
+// outside that mount root: cmd/older_views.h), "none".
+enum class BackingMountState { kOwnMount, kMadeMount, kExposed, kNone };
 
 struct BackingRoot {
   Fd dir;  // O_PATH handle of BACKING (underneath the bind when this daemon made one)
   BackingMountState state = BackingMountState::kNone;
+  Fd bind;  // the root of the bind this daemon made (kMadeMount), to remove that very mount
 };
+
+// Removes the bind of BACKING this daemon made, by the fd of its root (never by path): nothing
+// else mounted at BACKING meanwhile is touched.
+Result<void> remove_bind(const Fd& bind);
+
+// A bind outlives the daemon that made it (a restart opens no window), but one that stops for
+// good removes it, unless another daemon still serves the same BACKING (a tenant's bind covers
+// every other tenant of that directory). Each root daemon holds a shared lock for its life on
+// <control_dir>/backing-DEV-INO.lock; the bind goes only when an exclusive one is free.
+Result<Fd> hold_backing(const struct stat& backing);
+// Removes the bind a record names: found at the recorded BACKING path, and only if that path
+// still shows the very mount recorded (its unique id) and no daemon holds BACKING. Says what it
+// did, for the caller's output ("" when the record names no bind).
+std::string release_bind(const MountRecord& record);
 
 // Opens BACKING (O_PATH; no following: a symlink as its last component is refused).
 Result<Fd> open_backing_dir(const std::string& path);

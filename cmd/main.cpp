@@ -43,6 +43,7 @@
 #include "cmd/mount_record.h"
 #include "cmd/mountpoint.h"
 #include "cmd/notify.h"
+#include "cmd/older_views.h"
 #include "cmd/options.h"
 #include "cmd/policy_source.h"
 #include "cmd/privileges.h"
@@ -146,6 +147,10 @@ struct Identity {
   int landlock_abi = 0;
   bool seccomp = false;
   cmd::BackingMountState backing_mount = cmd::BackingMountState::kNone;
+  Fd bind{};  // the bind of BACKING onto itself this daemon made, if it made one
+  // Held for this daemon's life: while it is, no stop removes BACKING's bind (cmd/backing_mount.h).
+  Fd backing_lock{};
+  cmd::MountRecord record{};  // what root-run steps after this daemon may unmount
   // passthrough=require, and the kernel did not take it at INIT: serving stopped (exit 1).
   std::atomic<bool> passthrough_refused{false};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
@@ -307,7 +312,7 @@ Phase<> confine(const cmd::Options& opts, Serving& s) {
 
 // Mounts with the new mount API when it can, so the mount's ids are exact (kernel_mount.h);
 // otherwise (not root, or allow_root/auto_unmount) libfuse mounts, with fusermount3 if need be.
-Phase<Mounted> mount_filesystem(const cmd::Options& opts, const Identity& id,
+Phase<Mounted> mount_filesystem(const cmd::Options& opts, Identity& id,
                                 const cmd::MountPlace* place, const Fd& checked_dir,
                                 fuse::Session& session) {
   if (opts.resume && !(place && checked_dir.valid())) {
@@ -325,7 +330,8 @@ Phase<Mounted> mount_filesystem(const cmd::Options& opts, const Identity& id,
       }
       // What root-run steps after this daemon may unmount (cmd/mount_record.h).
       if (::geteuid() == 0) {
-        if (auto ok = cmd::record_mount(place->canonical(), own->identity()); !ok) {
+        id.record.mount = own->identity();
+        if (auto ok = cmd::record_mount(place->canonical(), id.record); !ok) {
           spdlog::warn("cannot record the mount at {} ({}): unmount-after-stop will leave it",
                        place->canonical(), std::strerror(ok.code()));
         }
@@ -433,6 +439,8 @@ Phase<> serve_confined(const cmd::Options& opts, Serving& s) {
   cmd::notify_stopping("stopping: " + id.line());
   control.reset();
   if (opts.resume) return leave_for_successor(session, *s.mounted.connection, served);
+  // This daemon no longer serves BACKING: the helper may remove a bind it made.
+  id.backing_lock.reset();
   if (helper) {
     if (auto ok = helper->unmount(); ok) {
       session.forget_mount();
@@ -579,12 +587,51 @@ Phase<std::unique_ptr<fuse::Session>> make_session(const cmd::Options& opts,
   return std::move(session).value();
 }
 
+// Processes that reach BACKING outside its mount root (cmd/older_views.h), found as root before
+// privileges go: named in the log; with backing_mount=require the start is refused (and a bind
+// this daemon just made is removed again).
+Phase<> check_older_views(const cmd::Options& opts, const cmd::BackingRoot& backing, Identity& id) {
+  if (backing.state == cmd::BackingMountState::kNone || ::geteuid() != 0) return {};
+  auto attr = sys::fstat(backing.dir.ref());
+  if (!attr) return {};
+  std::vector<cmd::OlderView> views = cmd::find_older_views(attr.value(), opts.backing);
+  if (views.empty()) return {};
+  for (const auto& view : views) {
+    spdlog::warn(
+        "{} is reached outside its mount root by {}: links from there are not stopped "
+        "by the mount (docs/deployment.md, 'BACKING as a mount at boot')",
+        opts.backing, cmd::describe(view));
+  }
+  id.backing_mount = cmd::BackingMountState::kExposed;
+  if (opts.backing_mount != cmd::BackingMountMode::kRequire) return {};
+  if (backing.bind.valid()) (void)cmd::remove_bind(backing.bind);
+  return Failure::usage("backing_mount=require: " + std::to_string(views.size()) + " view(s) of " +
+                        opts.backing + " older than its mount remain (first: " +
+                        cmd::describe(views.front()) + "); end them and start again");
+}
+
 // The resolver over BACKING, once it is on a mount of its own (the first step that leaves
 // something mounted: every usage check has passed before it).
 Phase<Resolver> serve_from(Fd dir, const cmd::Options& opts, Identity& id) {
   auto backing = cmd::make_own_mount(std::move(dir), opts.backing, opts.backing_mount);
   if (!backing) return backing_failure(opts.backing, backing.code());
   id.backing_mount = backing->state;
+  if (auto ok = check_older_views(opts, backing.value(), id); !ok) return ok.error();
+  id.bind = std::move(backing->bind);
+  if (::geteuid() == 0) {
+    if (auto attr = sys::fstat(backing->dir.ref())) {
+      id.record.backing_dev = attr->st_dev;
+      id.record.backing_ino = attr->st_ino;
+      if (auto lock = cmd::hold_backing(attr.value())) id.backing_lock = std::move(lock.value());
+    }
+    if (id.bind.valid()) {
+      id.record.bind = cmd::statx_mount_ids(id.bind.get(), "", AT_EMPTY_PATH);
+      char real[PATH_MAX];
+      std::string link = "/proc/self/fd/" + std::to_string(id.bind.get());
+      ssize_t n = ::readlink(link.c_str(), real, sizeof real);
+      if (n > 0 && real[0] == '/') id.record.backing.assign(real, static_cast<size_t>(n));
+    }
+  }
   auto resolver = Resolver::open_root(std::move(backing->dir));
   if (!resolver) return backing_failure(opts.backing, resolver.code());
   return std::move(resolver).value();

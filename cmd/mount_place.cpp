@@ -33,13 +33,26 @@ std::vector<std::string> components(const std::string& absolute) {
   return parts;
 }
 
-// Whether some user other than root can rename or replace dir's entry `entry` (threat 33): it
+// Whether some user other than root can rename or replace dir's entry `entry` (threat 43): it
 // owns dir (and may chmod it), or dir is writable by group or others without the sticky bit
 // that would keep them off a root-owned entry.
 bool others_can_replace(const struct stat& dir, const struct stat& entry) {
   if (dir.st_uid != 0) return true;
   if (!(dir.st_mode & (S_IWGRP | S_IWOTH))) return false;
   return !(dir.st_mode & S_ISVTX) || entry.st_uid != 0;
+}
+
+// Owner, mode and type of dir/name without asking any filesystem (AT_STATX_DONT_SYNC): the last
+// component may be a FUSE mount whose daemon is this very process, not serving yet, or one that
+// never answers.
+int stat_no_sync(int dir, const char* name, struct stat& st) {
+  struct statx stx {};
+  int flags =
+      AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC | (*name ? 0 : AT_EMPTY_PATH);
+  if (::statx(dir, name, flags, STATX_TYPE | STATX_MODE | STATX_UID, &stx) != 0) return -1;
+  st.st_mode = stx.stx_mode;
+  st.st_uid = stx.stx_uid;
+  return 0;
 }
 
 std::string joined(const std::vector<std::string>& parts, size_t n) {
@@ -69,8 +82,8 @@ Phase<MountPlace> MountPlace::open(const std::string& path) {
     const bool last = i + 1 == parts.size();
     struct stat dir_st {
     }, entry{};
-    if (::fstat(dir.get(), &dir_st) != 0) return Failure::usage(with_errno(path, errno));
-    if (::fstatat(dir.get(), parts[i].c_str(), &entry, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (stat_no_sync(dir.get(), "", dir_st) != 0) return Failure::usage(with_errno(path, errno));
+    if (stat_no_sync(dir.get(), parts[i].c_str(), entry) != 0) {
       // The last component is looked at by each step (and may be made later): judged as an
       // entry another user could make.
       if (!last || errno != ENOENT) {

@@ -8,7 +8,7 @@
 // another directory than the one checked. The parent fd cannot be redirected; a mount point's
 // own entry cannot be renamed or removed while something is mounted on it (EBUSY).
 //
-// Threat (threat 33): root-run steps (start-up, `status`, `unmount-stale`, the unit's
+// Threat (threat 43): root-run steps (start-up, `status`, `unmount-stale`, the unit's
 // ExecStopPost= `unmount-after-stop`) named MOUNTPOINT by a path that a tenant could change
 // under them: one who owns a directory above its live mount renames the mount's parent away
 // and puts a symlink to another tenant's directory in its place, and the stop of its own unit

@@ -1,6 +1,7 @@
 #include "cmd/mount_record.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,14 +28,19 @@ std::string mount_record_path(const std::string& canonical_mountpoint) {
   return socket.substr(0, socket.size() - std::string(".sock").size()) + ".mount";
 }
 
-Result<void> record_mount(const std::string& canonical_mountpoint, const MountIdentity& ids) {
+Result<void> record_mount(const std::string& canonical_mountpoint, const MountRecord& record) {
   if (auto ok = prepare_control_dir(); !ok) return ok.error();
   std::string path = mount_record_path(canonical_mountpoint);
   std::string temp = path + ".new";
   ::unlink(temp.c_str());
   Fd file(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!file.valid()) return last_error();
-  std::string text = std::to_string(ids.id) + " " + std::to_string(ids.unique_id) + "\n";
+  // One line of numbers, then BACKING's path (which may hold spaces) as the rest of the file.
+  std::string text = std::to_string(record.mount.id) + " " +
+                     std::to_string(record.mount.unique_id) + " " + std::to_string(record.bind.id) +
+                     " " + std::to_string(record.bind.unique_id) + " " +
+                     std::to_string(record.backing_dev) + " " + std::to_string(record.backing_ino) +
+                     "\n" + record.backing;
   if (::write(file.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
     Error e = last_error();
     ::unlink(temp.c_str());
@@ -45,16 +51,27 @@ Result<void> record_mount(const std::string& canonical_mountpoint, const MountId
   return {};
 }
 
-std::optional<MountIdentity> recorded_mount(const std::string& canonical_mountpoint) {
+std::optional<MountRecord> recorded_mount(const std::string& canonical_mountpoint) {
   Fd file(
       ::open(mount_record_path(canonical_mountpoint).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!file.valid() || !written_by_root(file)) return std::nullopt;
-  char text[64] = {};
+  char text[PATH_MAX + 256] = {};
   ssize_t n = ::read(file.get(), text, sizeof text - 1);
   if (n <= 0) return std::nullopt;
-  unsigned long long id = 0, unique_id = 0;
-  if (std::sscanf(text, "%llu %llu", &id, &unique_id) != 2 || id == 0) return std::nullopt;
-  return MountIdentity{id, unique_id};
+  unsigned long long v[6] = {};
+  int used = 0;
+  if (std::sscanf(text, "%llu %llu %llu %llu %llu %llu\n%n", &v[0], &v[1], &v[2], &v[3], &v[4],
+                  &v[5], &used) != 6 ||
+      v[0] == 0) {
+    return std::nullopt;
+  }
+  MountRecord r;
+  r.mount = MountIdentity{v[0], v[1]};
+  r.bind = MountIdentity{v[2], v[3]};
+  r.backing_dev = static_cast<dev_t>(v[4]);
+  r.backing_ino = static_cast<ino_t>(v[5]);
+  r.backing.assign(text + used, static_cast<size_t>(n - used));
+  return r;
 }
 
 void forget_mount(const std::string& canonical_mountpoint) {

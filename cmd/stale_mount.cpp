@@ -99,7 +99,7 @@ std::optional<Top> mounted_top(const MountPlace& place) {
   MountIdentity under = statx_mount_ids(place.parent().get(), "", AT_EMPTY_PATH);
   if (ids.id == 0 || ids.id == under.id) return std::nullopt;
   auto entry = mount_entry(ids.id);
-  if (!entry) entry = MountEntry{ids.id, place.canonical(), "?", "?"};
+  if (!entry) entry = MountEntry{ids.id, 0, "", place.canonical(), "?", "?"};
   return Top{std::move(fd.value()), ids, std::move(*entry)};
 }
 

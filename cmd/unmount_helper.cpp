@@ -10,6 +10,7 @@
 
 #include <cstring>
 
+#include "cmd/backing_mount.h"
 #include "cmd/mount_record.h"
 #include "cmd/privileges.h"
 #include "cmd/stale_mount.h"
@@ -26,8 +27,15 @@ constexpr int kPlaceFd = 5;
 int cleanup(const MountPlace& place, const MountIdentity& ours, const std::string& socket_path) {
   // The socket first: once the mount is gone a new daemon may start and bind the same path.
   if (!socket_path.empty()) ::unlink(socket_path.c_str());
+  std::optional<MountRecord> record;
+  if (::geteuid() == 0) record = recorded_mount(place.canonical());
   auto ok = unmount_if(place, ours);
-  if (ok && ::geteuid() == 0) forget_mount(place.canonical());
+  // The record of this very mount: its bind of BACKING goes too (unless another daemon serves
+  // BACKING), then the record.
+  if (ok && record && record->mount == ours) {
+    (void)release_bind(*record);
+    forget_mount(place.canonical());
+  }
   return ok || ok.code() == ENOENT ? 0 : ok.code();
 }
 

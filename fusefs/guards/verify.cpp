@@ -49,7 +49,7 @@ bool same_time(const struct timespec& a, const struct timespec& b) {
   return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
-// One attempt at the proof of threat 32; false when the inode changed meanwhile (try again).
+// One attempt at the proof of threat 42; false when the inode changed meanwhile (try again).
 //
 // A link count read at a name is no proof by itself: unlink(2) and a rename over the name lower
 // the count before the name leaves the dentry cache, so while a hardlink to an outside file is

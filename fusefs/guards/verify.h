@@ -4,7 +4,7 @@
 // same type, same (dev, ino), and for regular files a single link ever seen, because a second
 // name may be a hardlink to a file outside the backing directory, and its recorded name still
 // naming it with a single link, checked before the open and again after it. A link count alone
-// is raced by unlink(2) (threat 32): before a node's first open, verify.cpp proves once, under
+// is raced by unlink(2) (threat 42): before a node's first open, verify.cpp proves once, under
 // the directory's lock and the inode's ctime, that the name was the inode's only one.
 #pragma once
 

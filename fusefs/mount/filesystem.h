@@ -46,7 +46,7 @@ struct FilesystemConfig {
   // reload adding rules included).
   enum class Names : unsigned char { kDistinct, kFolded, kUnknown } names = Names::kUnknown;
   // Whether a file's first open proves that its name was its only link (guards/verify.cpp,
-  // threat 32); off leaves the link-count checks alone (-o hardlink_proof=off).
+  // threat 42); off leaves the link-count checks alone (-o hardlink_proof=off).
   bool prove_sole_names = true;
   // What Resolver::ctime_changes_after_read() found at start: the proof needs every change made
   // after a read of the ctime to give a new ctime (kCoarse: it is made, but is not a proof).

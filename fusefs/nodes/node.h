@@ -83,7 +83,7 @@ class Node {
   }
   bool multiply_linked() const noexcept { return multiply_linked_.load(std::memory_order_relaxed); }
 
-  // Threat 32: set once guards/verify.cpp has proven, under the kernel's own locks, that at one
+  // Threat 42: set once guards/verify.cpp has proven, under the kernel's own locks, that at one
   // instant this inode had no name but the one inside BACKING (or none at all), or the daemon
   // made it. From then on its content is BACKING's: a name it gets later is made from inside
   // (a move out, threat 7), and the inode a node pins never changes.

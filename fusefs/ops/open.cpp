@@ -109,7 +109,7 @@ Result<Created> create_new(const Request& r, uint64_t parent, const Name& name, 
                         NodeType::kRegular);
   if (!entry) return entry.error();
   NodeRef node = fs.nodes().get(entry->id);
-  // Made here by an exclusive create: no name outside ever named it (threat 32).
+  // Made here by an exclusive create: no name outside ever named it (threat 42).
   if (node) node->set_sole_name_proven();
   return Created{entry.value(), new_open_file(std::move(io), std::move(node), flags)};
 }

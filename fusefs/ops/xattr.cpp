@@ -1,7 +1,8 @@
 // Extended attributes, through verified fds only (threats 12, 14, 32): only the namespaces the
 // policy allows (xattrs.namespaces: user by default, system for ACLs on request) are reachable;
-// security.* and trusted.* never are: not set (EPERM) nor shown (ENODATA), so file capabilities
-// cannot be planted or read through the mount.
+// security.* and trusted.* never are: not set (EOPNOTSUPP, as a filesystem without those
+// namespaces answers, so overlayfs and test suites on top skip instead of failing) nor shown
+// (ENODATA), so file capabilities cannot be planted or read through the mount.
 #include <fcntl.h>
 
 #include <cstring>
@@ -30,11 +31,13 @@ bool is_acl(std::string_view name) {
   return name == "system.posix_acl_access" || name == "system.posix_acl_default";
 }
 
-// POSIX ACLs get the answer of a filesystem without ACL support (EOPNOTSUPP), which tools such
-// as cp -a and rsync -A treat as "nothing to preserve"; every other namespace is EPERM.
+// A namespace the mount does not serve gets the answer of a filesystem without it (EOPNOTSUPP),
+// which tools such as cp -a and rsync -A treat as "nothing to preserve" and overlayfs as "no
+// trusted.* here"; a name the daemon keeps for itself in a served namespace (objects/marker.h)
+// is EPERM.
 Error refuse_namespace(const Request& r, uint64_t id, std::string_view name) {
-  bool acl = is_acl(name);
-  return guards::deny_by_limit(r, id, "", acl ? EOPNOTSUPP : EPERM, "xattrs.namespaces");
+  bool reserved = objects::is_hidden_attr(name);
+  return guards::deny_by_limit(r, id, "", reserved ? EPERM : EOPNOTSUPP, "xattrs.namespaces");
 }
 
 // What the attribute name costs now on fd (0 when absent).

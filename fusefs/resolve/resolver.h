@@ -80,7 +80,7 @@ class Resolver {
   // onto itself with RENAME_NOREPLACE, refused under that lock (EEXIST, or ENOENT when the name
   // is gone), before any permission hook, event or timestamp. Every unlink, rmdir and rename of
   // an entry of dir holds that lock until the entry has left the dentry cache, so when this
-  // returns none that was under way before it still is (guards/verify.cpp, threat 32).
+  // returns none that was under way before it still is (guards/verify.cpp, threat 42).
   Result<void> wait_for_directory_changes(FdRef dir, const Name& name) const;
 
   // Whether every change to an inode after its ctime was read gives it a ctime that differs

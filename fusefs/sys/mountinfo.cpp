@@ -1,5 +1,8 @@
 #include "fusefs/sys/mountinfo.h"
 
+#include <sys/sysmacros.h>
+
+#include <cstdio>
 #include <vector>
 
 namespace confinefs::sys {
@@ -48,6 +51,11 @@ std::optional<MountInfoLine> parse_mountinfo_line(std::string_view line) {
     if (c < '0' || c > '9') return std::nullopt;
     e.id = e.id * 10 + static_cast<uint64_t>(c - '0');
   }
+  unsigned major = 0, minor = 0;
+  if (std::sscanf(std::string(fields[2]).c_str(), "%u:%u", &major, &minor) == 2) {
+    e.device = makedev(major, minor);
+  }
+  e.root = unescape(fields[3]);
   e.mount_point = unescape(fields[4]);
   e.fstype = std::string(fields[dash + 1]);
   e.source = unescape(fields[dash + 2]);

@@ -1,6 +1,8 @@
 // Lines of /proc/self/mountinfo, as the kernel writes them (proc(5)).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,6 +12,8 @@ namespace confinefs::sys {
 
 struct MountInfoLine {
   uint64_t id = 0;
+  dev_t device = 0;         // major:minor of the filesystem
+  std::string root;         // the mount's root within its filesystem, unescaped
   std::string mount_point;  // unescaped
   std::string fstype;
   std::string source;  // unescaped

@@ -68,7 +68,7 @@ TEST(MountPlace, ASymlinkAnywhereOnThePathIsNeverFollowed) {
   EXPECT_TRUE(MountPlace::open((t.path() / "real/./x/../m").string()).ok());
 }
 
-// Threat 33: a tenant that owns a directory above its mountpoint can swap what the path names
+// Threat 43: a tenant that owns a directory above its mountpoint can swap what the path names
 // between a root-run step's checks and its action; as root such a path is refused outright.
 TEST(MountPlace, AsRootDirectoriesAnotherUserCanChangeAreRefused) {
   if (::geteuid() != 0) GTEST_SKIP() << "the check applies to root";

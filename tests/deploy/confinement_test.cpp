@@ -8,8 +8,10 @@
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -66,6 +68,23 @@ void exercise(const fs::path& mnt) {
   size_t entries = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(mnt / "d2")) ++entries;
   EXPECT_EQ(entries, 2u);
+  // Every kind of object made through the mount (stored as regular files: fusefs/objects/).
+  ASSERT_EQ(::symlink("g", (mnt / "d2" / "l").c_str()), 0) << strerror(errno);
+  EXPECT_EQ(fs::read_symlink(mnt / "d2" / "l"), "g");
+  EXPECT_EQ(read_file(mnt / "d2" / "l"), "he");
+  ASSERT_EQ(::mkfifo((mnt / "d2" / "p").c_str(), 0600), 0) << strerror(errno);
+  EXPECT_TRUE(fs::is_fifo(mnt / "d2" / "p"));
+  int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(s, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string sock = (mnt / "d2" / "s").string();
+  ASSERT_LT(sock.size(), sizeof addr.sun_path);
+  std::memcpy(addr.sun_path, sock.c_str(), sock.size() + 1);
+  EXPECT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << strerror(errno);
+  EXPECT_TRUE(fs::is_socket(mnt / "d2" / "s"));
+  ::close(s);
+  for (const char* made : {"l", "p", "s"}) fs::remove(mnt / "d2" / made);
   fs::remove(mnt / "d2" / "g");
   fs::remove(mnt / "d2" / "sub");
   fs::remove(mnt / "d1");

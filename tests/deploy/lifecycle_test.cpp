@@ -162,7 +162,7 @@ std::string slurp(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// Threat 33: the unit's ExecStopPost= runs as root once the daemon is gone and must unmount the
+// Threat 43: the unit's ExecStopPost= runs as root once the daemon is gone and must unmount the
 // mount that daemon made, never whatever sits at MOUNTPOINT by then (another tenant's live
 // mount, steered there by a tenant). Here the record names an earlier mount at the place and a
 // live one is there now: it stays. The previous build unmounted whatever confinefs mount it

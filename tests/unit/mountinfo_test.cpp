@@ -1,6 +1,8 @@
 // mountinfo lines as the kernel writes them, including the escapes for awkward mount points.
 #include "fusefs/sys/mountinfo.h"
 
+#include <sys/sysmacros.h>
+
 #include <gtest/gtest.h>
 
 namespace confinefs::sys {
@@ -12,6 +14,9 @@ TEST(MountInfo, ParsesFieldsAroundOptionalOnesAndUnescapes) {
   ASSERT_TRUE(e);
   EXPECT_EQ(e->id, 36u);
   EXPECT_EQ(e->mount_point, "/srv/a b\\c");
+  EXPECT_EQ(e->root, "/mnt1");
+  EXPECT_EQ(major(e->device), 98u);
+  EXPECT_EQ(minor(e->device), 0u);
   EXPECT_EQ(e->fstype, "ext3");
   EXPECT_EQ(e->source, "/dev/root");
   auto plain = parse_mountinfo_line("1 0 0:1 / / rw - tmpfs none rw");

@@ -272,11 +272,13 @@ TEST_F(OpsTest, OnlyUserXattrsAreReachable) {
   auto got = ops::getxattr(req(Op::kGetxattr), id, "user.k", buf, sizeof buf);
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(std::string(buf, got.value()), "v");
-  EXPECT_EQ(ops::setxattr(req(Op::kSetxattr), id, "trusted.x", "v", 1, 0).code(), EPERM);
-  EXPECT_EQ(ops::setxattr(req(Op::kSetxattr), id, "security.capability", "v", 1, 0).code(), EPERM);
+  // As a filesystem without those namespaces answers (overlayfs on top then skips trusted.*).
+  EXPECT_EQ(ops::setxattr(req(Op::kSetxattr), id, "trusted.x", "v", 1, 0).code(), EOPNOTSUPP);
+  EXPECT_EQ(ops::setxattr(req(Op::kSetxattr), id, "security.capability", "v", 1, 0).code(),
+            EOPNOTSUPP);
   EXPECT_EQ(ops::getxattr(req(Op::kGetxattr), id, "trusted.hidden", buf, sizeof buf).code(),
             ENODATA);
-  EXPECT_EQ(ops::removexattr(req(Op::kRemovexattr), id, "trusted.hidden").code(), EPERM);
+  EXPECT_EQ(ops::removexattr(req(Op::kRemovexattr), id, "trusted.hidden").code(), EOPNOTSUPP);
   auto size = ops::listxattr(req(Op::kListxattr), id, nullptr, 0);
   ASSERT_TRUE(size.ok());
   EXPECT_EQ(size.value(), sizeof("user.k"));
