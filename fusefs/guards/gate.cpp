@@ -178,13 +178,27 @@ Result<void> check_name_length(const Request& r, const policy::Policy& pol, uint
 
 }  // namespace
 
+namespace {
+
+// A file's containment past PATH_MAX (threat 39): the kernel cannot name it, and a file has no
+// `..` to climb, so the directory it sits in now is checked instead (guards/current_name.h finds
+// it there by identity; a file with no name left belongs to no directory outside either).
+Result<void> file_inside(Filesystem& fs, const Node& node) {
+  auto now = current_name(fs, node);
+  if (!now) return now.code() == ENOENT ? Result<void>() : Result<void>(now.error());
+  return fs.resolver().check_inside(now->parent->handle());
+}
+
+}  // namespace
+
 Result<void> inside(const Request& r, uint64_t node) {
   if (r.fs.policy()->has_rules()) return {};
   NodeRef n = r.fs.nodes().get(node);
   if (!n) return Error{ESTALE};
-  if (auto ok = r.fs.resolver().check_inside(n->handle()); !ok) {
-    return r.fs.refuse(r, node, "", ok.error());
-  }
+  auto ok = r.fs.resolver().check_inside(n->handle());
+  // ENOTDIR: a file whose host path is longer than PATH_MAX (the walk up starts at its directory).
+  if (!ok && ok.code() == ENOTDIR && !n->is_dir()) ok = file_inside(r.fs, *n);
+  if (!ok) return r.fs.refuse(r, node, "", ok.error());
   return {};
 }
 

@@ -47,6 +47,15 @@ Result<void> Filesystem::set_policy(std::shared_ptr<const policy::Policy> p) {
     // A rescan on every reload lets an operator resynchronize after outside changes.
     auto totals = scan_usage(resolver_);
     if (!totals) return totals.error();
+    if (!totals->complete) {
+      // Threat 44: never lowered by what it could not see (a tenant hiding data from the scan).
+      spdlog::warn(
+          "quota: the usage scan could not see everything ({}); {} bytes and {} inodes counted, "
+          "{}",
+          totals->missed, totals->bytes, totals->inodes,
+          usage_.tracking() ? "the counters in force are only ever raised by such a scan"
+                            : "accounting starts from them");
+    }
     usage_.start(totals.value());
   } else {
     usage_.stop();

@@ -3,7 +3,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 
+#include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "fusefs/sys/dir_stream.h"
@@ -12,9 +14,19 @@
 namespace confinefs {
 inline namespace mount {
 
-void Usage::start(UsageTotals totals) noexcept {
-  bytes_.store(totals.bytes, std::memory_order_relaxed);
-  inodes_.store(totals.inodes, std::memory_order_relaxed);
+void Usage::start(const UsageTotals& totals) noexcept {
+  if (totals.complete || !tracking()) {
+    bytes_.store(totals.bytes, std::memory_order_relaxed);
+    inodes_.store(totals.inodes, std::memory_order_relaxed);
+  } else {
+    // Cut short: what it counted is a floor; the live counters may only rise to it.
+    uint64_t b = bytes_.load(std::memory_order_relaxed);
+    while (b < totals.bytes && !bytes_.compare_exchange_weak(b, totals.bytes)) {
+    }
+    uint64_t i = inodes_.load(std::memory_order_relaxed);
+    while (i < totals.inodes && !inodes_.compare_exchange_weak(i, totals.inodes)) {
+    }
+  }
   tracking_.store(true, std::memory_order_release);
 }
 
@@ -89,37 +101,60 @@ Result<std::unique_ptr<sys::DirStream>> open_listing(const Resolver& r, FdRef ha
   return std::make_unique<sys::DirStream>(std::move(fd.value()));
 }
 
-// Counts one entry of `dir`; returns the stream to descend into when it is a directory.
+// Gone (removed or renamed meanwhile) or never shown through the mount: nothing is missed.
+bool nothing_missed(const Error& e) { return e.code == ENOENT || e.refusal != Refusal::kNone; }
+
+void missed(UsageTotals* totals, const std::string& what, int code) {
+  if (!totals->complete) return;
+  totals->complete = false;
+  totals->missed = what + ": " + std::strerror(code);
+}
+
+// Counts one entry of `dir`; returns the stream to descend into when it is a directory (or, at
+// the depth limit, its O_PATH handle in *deeper, to be scanned later).
 std::unique_ptr<sys::DirStream> count_entry(const Resolver& r, const sys::DirStream& dir,
-                                            const char* raw, bool may_descend,
+                                            const char* raw, bool may_descend, Fd* deeper,
                                             UsageTotals* totals) {
   auto name = Name::parse(raw);
   if (!name) return nullptr;
   auto st = r.stat_child(dir.fd(), name.value());
-  if (!st) return nullptr;  // refused (symlink, special, mount) or gone: the mount never shows it
+  if (!st) {
+    if (!nothing_missed(st.error())) missed(totals, raw, st.code());
+    return nullptr;
+  }
   ++totals->inodes;
   if (S_ISREG(st->st_mode)) totals->bytes += static_cast<uint64_t>(st->st_size);
   // Attributes count too, read through an fd of the entry itself; never of a file with a second
   // name, which may be outside (it is refused through the mount anyway).
   if (st->st_nlink > 1 && !S_ISDIR(st->st_mode)) return nullptr;
   auto found = r.lookup(dir.fd(), name.value());
-  if (!found) return nullptr;
-  bool descend = S_ISDIR(found->attr.st_mode) && may_descend;
-  auto fd = r.reopen(found->handle.ref(), O_RDONLY | (descend ? O_DIRECTORY : 0));
-  if (!fd) return nullptr;
+  if (!found) {
+    if (!nothing_missed(found.error())) missed(totals, raw, found.code());
+    return nullptr;
+  }
+  bool is_dir = S_ISDIR(found->attr.st_mode);
+  auto fd = r.reopen(found->handle.ref(), O_RDONLY | (is_dir ? O_DIRECTORY : 0));
+  if (!fd) {
+    // A file or directory the scan may not open (a 0300 directory made by a tenant when the
+    // daemon runs as the tenant): its attributes and everything beneath it are missed.
+    if (!nothing_missed(fd.error())) missed(totals, raw, fd.code());
+    return nullptr;
+  }
   if (auto bytes = xattr_bytes(fd->ref())) totals->bytes += bytes.value();
-  if (!descend) return nullptr;
+  if (!is_dir) return nullptr;
+  if (!may_descend) {
+    *deeper = std::move(found->handle);
+    return nullptr;
+  }
   return std::make_unique<sys::DirStream>(std::move(fd.value()));
 }
 
-}  // namespace
-
-Result<UsageTotals> scan_usage(const Resolver& resolver) {
-  UsageTotals totals;
+// Scans the tree below the listing `top`, up to max_depth levels held open at once; the O_PATH
+// handles of directories at the limit go to `later` (at most kMaxDeferred at a time).
+Result<void> scan_tree(const Resolver& resolver, std::unique_ptr<sys::DirStream> top,
+                       size_t max_depth, std::vector<Fd>* later, UsageTotals* totals) {
   std::vector<std::unique_ptr<sys::DirStream>> stack;
-  auto root = open_listing(resolver, resolver.root());
-  if (!root) return root.error();
-  stack.push_back(std::move(root.value()));
+  stack.push_back(std::move(top));
   while (!stack.empty()) {
     auto e = stack.back()->peek();
     if (!e) return e.error();
@@ -128,11 +163,49 @@ Result<UsageTotals> scan_usage(const Resolver& resolver) {
       continue;
     }
     std::unique_ptr<sys::DirStream> sub;
-    if (!is_dot_or_dotdot((*e)->name)) {
-      sub = count_entry(resolver, *stack.back(), (*e)->name, stack.size() < kMaxScanDepth, &totals);
+    const char* entry = (*e)->name;
+    if (!is_dot_or_dotdot(entry)) {
+      Fd deeper;
+      sub = count_entry(resolver, *stack.back(), entry, stack.size() < max_depth, &deeper, totals);
+      if (deeper.valid()) {
+        if (later->size() >= kMaxDeferred) {
+          missed(totals, "directories below depth " + std::to_string(max_depth), ENFILE);
+        } else {
+          later->push_back(std::move(deeper));
+        }
+      }
     }
     stack.back()->consume();
     if (sub) stack.push_back(std::move(sub));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<UsageTotals> scan_usage(const Resolver& resolver, size_t max_depth) {
+  UsageTotals totals;
+  std::vector<Fd> later;
+  auto root = open_listing(resolver, resolver.root());
+  if (!root) return root.error();
+  if (auto ok = scan_tree(resolver, std::move(root.value()), max_depth, &later, &totals); !ok) {
+    return ok.error();
+  }
+  // Deeper directories, each from the handle kept when the scan reached it; the handle pins the
+  // directory, not its place, and reopening one that an outside rename took out of BACKING is
+  // refused (Landlock), which leaves the scan incomplete rather than counting outside data.
+  while (!later.empty()) {
+    Fd dir = std::move(later.back());
+    later.pop_back();
+    auto listing = open_listing(resolver, dir.ref());
+    if (!listing) {
+      if (!nothing_missed(listing.error())) missed(&totals, "a deep directory", listing.code());
+      continue;
+    }
+    if (auto ok = scan_tree(resolver, std::move(listing.value()), max_depth, &later, &totals);
+        !ok) {
+      return ok.error();
+    }
   }
   return totals;
 }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "fusefs/nodes/node.h"
@@ -27,12 +28,18 @@ inline namespace mount {
 struct UsageTotals {
   uint64_t bytes = 0;
   uint64_t inodes = 0;
+  // Threat 44: false when the scan could not see everything (an entry it may not read, a
+  // directory listing it cannot open): its totals are then a floor, never grounds to lower a
+  // live counter (Usage::start). `missed` says what was missed first.
+  bool complete = true;
+  std::string missed{};
 };
 
 class Usage {
  public:
-  // Starts (or restarts) accounting from totals; stop() ends it and every check then passes.
-  void start(UsageTotals totals) noexcept;
+  // Starts (or restarts) accounting from totals; stop() ends it and every check then passes. A
+  // scan that was not complete only ever raises a live counter.
+  void start(const UsageTotals& totals) noexcept;
   void stop() noexcept { tracking_.store(false, std::memory_order_release); }
   bool tracking() const noexcept { return tracking_.load(std::memory_order_acquire); }
   UsageTotals totals() const noexcept;
@@ -63,12 +70,16 @@ inline uint64_t xattr_cost(std::string_view name, size_t value_size) {
   return name.size() + 1 + value_size;
 }
 
-// Deepest directory level scanned; deeper levels are not counted (their fds would pile up).
-inline constexpr size_t kMaxScanDepth = 4096;
+// Directory levels held open at once; a directory deeper than that is kept as an O_PATH handle
+// and scanned afterwards, so no depth goes uncounted (a tenant nesting its data below any fixed
+// depth hid it from the quota) while fds stay bounded.
+inline constexpr size_t kMaxScanDepth = 1024;
+// Directories kept for later before the scan gives up on completeness (fds stay bounded).
+inline constexpr size_t kMaxDeferred = 4096;
 
 // Walks everything the mount could show (regular files and directories on the backing mount;
 // symlinks, special files and foreign mounts are skipped, as lookup would refuse them).
-Result<UsageTotals> scan_usage(const Resolver& resolver);
+Result<UsageTotals> scan_usage(const Resolver& resolver, size_t max_depth = kMaxScanDepth);
 
 }  // namespace mount
 }  // namespace confinefs

@@ -102,5 +102,43 @@ TEST_F(MovedOut, WhatStaysInsideIsServedAsBefore) {
   EXPECT_EQ(names_in(m_.mnt() / "a/b"), std::set<std::string>{"c.txt"});
 }
 
+// Containment past PATH_MAX (the kernel cannot name such a handle, so the daemon climbs `..`
+// comparing identities): a regular file there has no `..`, and chown, getxattr and stat after a
+// read or an append failed with ENOTDIR on the previous build. Served like any other file now.
+TEST(LongHostPaths, FilesPastPathMaxAreServedLikeAnyOther) {
+  Mount m;
+  ASSERT_TRUE(m.ok());
+  int dir = ::open(m.mnt().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(dir, 0);
+  const std::string level(200, 'x');
+  for (int i = 0; i < 24; ++i) {  // 24 * 201 bytes: past PATH_MAX with any BACKING
+    ASSERT_EQ(::mkdirat(dir, level.c_str(), 0755), 0) << i << ": " << std::strerror(errno);
+    int next = ::openat(dir, level.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(next, 0);
+    ::close(dir);
+    dir = next;
+  }
+  int f = ::openat(dir, "deep.txt", O_CREAT | O_RDWR | O_APPEND | O_CLOEXEC, 0644);
+  ASSERT_GE(f, 0) << std::strerror(errno);
+  ASSERT_EQ(::write(f, "one\n", 4), 4);
+  char buf[16];
+  EXPECT_EQ(::pread(f, buf, sizeof buf, 0), 4);
+  ASSERT_EQ(::write(f, "two\n", 4), 4);
+  ::close(f);
+  struct stat st {};
+  EXPECT_EQ(::fstatat(dir, "deep.txt", &st, 0), 0) << std::strerror(errno);
+  EXPECT_EQ(st.st_size, 8);
+  EXPECT_EQ(::fchownat(dir, "deep.txt", ::getuid(), ::getgid(), 0), 0) << std::strerror(errno);
+  f = ::openat(dir, "deep.txt", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(f, 0);
+  EXPECT_EQ(::fsetxattr(f, "user.k", "v", 1, 0), 0) << std::strerror(errno);
+  EXPECT_EQ(::fgetxattr(f, "user.k", buf, sizeof buf), 1) << std::strerror(errno);
+  EXPECT_EQ(::fstat(f, &st), 0) << std::strerror(errno);
+  EXPECT_EQ(::read(f, buf, sizeof buf), 8);
+  ::close(f);
+  EXPECT_EQ(::fstatat(dir, "deep.txt", &st, 0), 0) << std::strerror(errno);
+  ::close(dir);
+}
+
 }  // namespace
 }  // namespace confinefs::testing

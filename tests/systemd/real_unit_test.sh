@@ -10,7 +10,11 @@
 #     first stat through the mount after the SIGKILL is timed;
 #   - systemctl restart during a create/write/rename/read workload: no operation fails and the
 #     files hold what the model says;
-#   - systemctl stop unmounts and leaves no daemon or registrar;
+#   - systemctl stop unmounts and leaves no daemon or registrar, and removes the bind of BACKING
+#     onto itself that the daemon made;
+#   - two tenants, one whose MOUNTPOINT sits below a directory it owns: that unit refuses to start
+#     (its stop could otherwise be steered onto the other tenant's mount), the other's mount stays
+#     live throughout, and its stop unmounts exactly its own recorded mount;
 #   - 20 tenants start, serve and stop concurrently;
 #   - systemd-analyze security's exposure level is printed (docs/deployment.md records it).
 #   real_unit_test.sh BUILD_DIR     needs root, /dev/fuse, debootstrap, systemd-nspawn (else 77)
@@ -186,7 +190,35 @@ step "3 restarts under a workload: $(cat "$ROOT/root/work.out"), content as the 
 in_container systemctl stop confinefs@t1
 in_container findmnt "$top/t1/mnt" >/dev/null && fail "still mounted after stop"
 [ "$(daemons)" = 0 ] || fail "$(daemons) confinefs processes left after stop"
-step "systemctl stop: unmounted, no process left"
+in_container findmnt "$top/t1/data" >/dev/null && fail "the bind of BACKING outlived the stop"
+step "systemctl stop: unmounted, BACKING's bind removed, no process left"
+
+# Two tenants. tb is laid out as docs/deployment.md says (root-owned directories above its
+# mountpoint); ta's mountpoint sits below a directory the tenant user owns, from where it could
+# rename the live mount's parent away and put a symlink to tb's directory in its place, so that
+# the stop of ta's own unit would unmount tb. That unit must refuse to start.
+in_container sh -c 'id tenanta >/dev/null 2>&1 || useradd --system --no-create-home tenanta'
+tenant tb 'version: 1\ntenant: tb\n'
+mkdir -p "$ROOT$top/ta/data" "$ROOT$top/ta/home/mnt"
+printf 'version: 1\ntenant: ta\n' >"$ROOT/etc/confinefs/ta.yaml"
+printf 'BACKING=%s\nMOUNTPOINT=%s\nCONFINEFS_OPTIONS=\n' "$top/ta/data" "$top/ta/home/mnt" \
+  >"$ROOT/etc/confinefs/ta.env"
+in_container chown tenanta "$top/ta/home"
+in_container systemctl start confinefs@tb || fail "start confinefs@tb"
+tb_mount=$(in_container findmnt -rno ID "$top/tb/mnt" 2>/dev/null || true)
+in_container systemctl start confinefs@ta 2>/dev/null && fail "confinefs@ta started below a tenant-owned directory"
+in_container systemctl stop confinefs@ta 2>/dev/null || true
+in_container journalctl -u confinefs@ta --no-pager 2>/dev/null | grep -q 'another user than root' ||
+  fail "confinefs@ta's journal does not say why it refused"
+in_container findmnt "$top/ta/home/mnt" >/dev/null && fail "something is mounted at ta's mountpoint"
+[ "$(in_container findmnt -rno ID "$top/tb/mnt" 2>/dev/null || true)" = "$tb_mount" ] ||
+  fail "tb's mount changed while ta was refused"
+in_container sh -c "echo tb > $top/tb/mnt/own" || fail "tb stopped serving"
+# tb's stop acts on tb's record: its own mount goes, and its bind.
+in_container systemctl stop confinefs@tb
+in_container findmnt "$top/tb/mnt" >/dev/null && fail "tb still mounted after its stop"
+in_container findmnt "$top/tb/data" >/dev/null && fail "tb's bind of BACKING outlived its stop"
+step "two tenants: a unit below a tenant-owned directory refuses to start; the other's stop unmounts only its own"
 
 tenants=()
 for i in $(seq 2 21); do
