@@ -25,13 +25,63 @@ constexpr off_t kMaxLog = 16 << 20;  // beyond, changes are not kept (a restart 
 
 }  // namespace
 
-Result<void> MadeHere::add(InodeKey object, NodeType type, InodeKey parent, std::string_view name,
-                           bool sticky) {
+Result<void> MadeHere::reserve(uid_t caller) {
   std::lock_guard lock(mutex_);
-  if (places_.size() >= max_entries_ && !places_.count(object)) return Error{ENOSPC};
-  places_.insert_or_assign(object, Place{type, parent, std::string(name), sticky});
-  record_locked(object);
+  size_t& mine = per_caller_count_[caller];
+  if (mine >= per_caller_ || places_.size() + reserved_ >= max_entries_) return Error{ENOSPC};
+  ++mine;
+  ++reserved_;
   return {};
+}
+
+void MadeHere::cancel(uid_t caller) {
+  std::lock_guard lock(mutex_);
+  if (reserved_ > 0) --reserved_;
+  if (auto it = per_caller_count_.find(caller); it != per_caller_count_.end() && it->second > 0) {
+    if (--it->second == 0) per_caller_count_.erase(it);
+  }
+}
+
+void MadeHere::add(InodeKey object, NodeType type, InodeKey parent, std::string_view name,
+                   bool sticky, uid_t caller) {
+  std::lock_guard lock(mutex_);
+  if (reserved_ > 0) --reserved_;
+  // A record of the same inode (a number the filesystem reused) is replaced, with its count.
+  if (auto it = places_.find(object); it != places_.end()) erase_locked(it);
+  places_.emplace(object, Place{type, parent, std::string(name), sticky, caller});
+  record_locked(object);
+}
+
+void MadeHere::erase_locked(std::unordered_map<InodeKey, Place, InodeKeyHash>::iterator it) {
+  if (auto c = per_caller_count_.find(it->second.caller); c != per_caller_count_.end()) {
+    if (--c->second == 0) per_caller_count_.erase(c);
+  }
+  places_.erase(it);
+}
+
+size_t MadeHere::drop_gone(uid_t caller, const StillThere& still_there) {
+  std::vector<std::pair<InodeKey, Place>> mine;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [object, place] : places_) {
+      if (place.caller == caller) mine.emplace_back(object, place);
+    }
+  }
+  size_t dropped = 0;
+  for (const auto& [object, place] : mine) {
+    if (still_there(object, place.parent, place.name)) continue;
+    std::lock_guard lock(mutex_);
+    auto it = places_.find(object);
+    // Only the record that was looked at: a rename or a new record since is not judged here.
+    if (it == places_.end() || !(it->second.parent == place.parent) ||
+        it->second.name != place.name) {
+      continue;
+    }
+    erase_locked(it);
+    record_locked(object);
+    ++dropped;
+  }
+  return dropped;
 }
 
 bool MadeHere::sticky(InodeKey object) const {
@@ -69,7 +119,10 @@ void MadeHere::moved(InodeKey object, InodeKey parent, std::string_view name) {
 
 void MadeHere::erase(InodeKey object) {
   std::lock_guard lock(mutex_);
-  if (places_.erase(object) != 0) record_locked(object);
+  if (auto it = places_.find(object); it != places_.end()) {
+    erase_locked(it);
+    record_locked(object);
+  }
 }
 
 void MadeHere::record_locked(InodeKey object) {
@@ -121,7 +174,7 @@ Result<void> MadeHere::keep_in(Fd memfd) {
     }
     InodeKey object{static_cast<dev_t>(e.dev), static_cast<ino_t>(e.ino)};
     if (e.op == kDrop) {
-      places_.erase(object);
+      if (auto it = places_.find(object); it != places_.end()) erase_locked(it);
     } else if (places_.size() < max_entries_ || places_.count(object)) {
       places_.insert_or_assign(
           object,

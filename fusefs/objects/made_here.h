@@ -6,10 +6,15 @@
 // Only entries recorded here, still at the (parent, name) this mount last put them, are served
 // as FIFOs and sockets; any other marked file is the regular file it is on the host. Nothing
 // outside this process can add to the record, so there is no secret to keep or forge.
+// Threat 44 (one user of an allow_other mount making every other user's mkfifo and bind() fail):
+// each calling uid has a budget of its own (per_caller), under a mount-wide bound that keeps the
+// record's memory finite; a caller over its budget first has its records of files that are gone
+// dropped (removed or moved by an outside process: drop_gone), then ENOSPC, alone.
 #pragma once
 
 #include <sys/types.h>
 
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -24,12 +29,22 @@ namespace confinefs::objects {
 
 class MadeHere {
  public:
-  explicit MadeHere(size_t max_entries = 1u << 16) : max_entries_(max_entries) {}
+  explicit MadeHere(size_t max_entries = 1u << 18, size_t per_caller = 1u << 14)
+      : max_entries_(max_entries), per_caller_(per_caller) {}
 
-  // Records a FIFO or socket made at parent/name; ENOSPC past max_entries. sticky: the client's
+  // Room for one more object of caller's, taken before the object is made (so a full record
+  // never leaves a stored file behind): ENOSPC when caller has per_caller records already, or
+  // the mount max_entries. Follow with add() or cancel().
+  Result<void> reserve(uid_t caller);
+  void cancel(uid_t caller);
+  // Records a FIFO or socket caller made at parent/name, on a reservation. sticky: the client's
   // own sticky bit (on the host that bit marks the stored file, so it is kept here).
-  Result<void> add(InodeKey object, NodeType type, InodeKey parent, std::string_view name,
-                   bool sticky);
+  void add(InodeKey object, NodeType type, InodeKey parent, std::string_view name, bool sticky,
+           uid_t caller);
+  // Drops caller's records whose object still_there() says is gone from its place; how many.
+  // still_there runs without the record's lock held (it looks at the host).
+  using StillThere = std::function<bool(InodeKey object, InodeKey parent, std::string_view name)>;
+  size_t drop_gone(uid_t caller, const StillThere& still_there);
   // The type of object if this mount made it and it is still at parent/name.
   std::optional<NodeType> find(InodeKey object, InodeKey parent, std::string_view name) const;
   // Follows a rename done through the mount.
@@ -45,16 +60,23 @@ class MadeHere {
   Result<void> keep_in(Fd memfd);
 
  private:
+  // Replayed from a predecessor's log, which keeps no callers: counted in the mount-wide bound.
+  static constexpr uid_t kNoCaller = static_cast<uid_t>(-1);
   struct Place {
     NodeType type;
     InodeKey parent;
     std::string name;
     bool sticky;
+    uid_t caller = kNoCaller;
   };
   void record_locked(InodeKey object);  // appends object's place now (or its removal)
+  void erase_locked(std::unordered_map<InodeKey, Place, InodeKeyHash>::iterator it);
   mutable std::mutex mutex_;
   std::unordered_map<InodeKey, Place, InodeKeyHash> places_;
+  std::unordered_map<uid_t, size_t> per_caller_count_;  // records and reservations per caller
+  size_t reserved_ = 0;                                  // reservations not yet added
   const size_t max_entries_;
+  const size_t per_caller_;
   Fd record_;  // resume=on: the change log (keep_in)
   off_t record_end_ = 0;
 };

@@ -76,6 +76,33 @@ Result<ResolvedEntry> store(const Request& r, const Node& dir, const Name& name,
   return ResolvedEntry{std::move(handle.value()), attr.value()};
 }
 
+// Whether the FIFO or socket the record names is still there: its directory known to the node
+// table and the name leading to the same inode (a directory the kernel forgot cannot be asked:
+// the record is kept).
+bool still_there(Filesystem& fs, InodeKey object, InodeKey parent, std::string_view name) {
+  NodeRef dir = fs.nodes().find(parent, NodeType::kDirectory);
+  if (!dir) return true;
+  auto n = Name::parse(std::string(name).c_str());
+  if (!n) return false;
+  auto st = fs.resolver().stat_child(dir->handle(), n.value());
+  return st && st->st_dev == object.dev && st->st_ino == object.ino;
+}
+
+// A place in the record of FIFOs and sockets for the caller (its own budget: threat 44),
+// after dropping its records of files an outside process removed.
+Result<void> reserve_record(const Request& r, uint64_t parent, const Name& name) {
+  Filesystem& fs = r.fs;
+  auto room = fs.made_here().reserve(r.caller.uid);
+  if (!room && room.code() == ENOSPC) {
+    fs.made_here().drop_gone(r.caller.uid, [&fs](InodeKey o, InodeKey p, std::string_view n) {
+      return still_there(fs, o, p, n);
+    });
+    room = fs.made_here().reserve(r.caller.uid);
+  }
+  if (!room) return guards::deny_by_limit(r, parent, name.view(), room.code(), "objects per user");
+  return {};
+}
+
 // The common part of symlink() and mknod(): gate, inode quota, store, remember.
 Result<Entry> make(const Request& r, uint64_t parent, const Name& name, NodeType type,
                    mode_t host_mode, std::string_view content, bool client_sticky = false) {
@@ -83,10 +110,18 @@ Result<Entry> make(const Request& r, uint64_t parent, const Name& name, NodeType
   auto dir = dir_of(r, parent);
   if (!dir) return dir.error();
   if (auto ok = guards::gate(r, parent, &name, guards::Intent::kCreate); !ok) return ok.error();
-  if (auto ok = take_inode(r, parent, name.view()); !ok) return ok.error();
+  const bool recorded = type != NodeType::kSymlink;
+  if (recorded) {
+    if (auto ok = reserve_record(r, parent, name); !ok) return ok.error();
+  }
+  if (auto ok = take_inode(r, parent, name.view()); !ok) {
+    if (recorded) fs.made_here().cancel(r.caller.uid);
+    return ok.error();
+  }
   auto stored = store(r, *dir.value(), name, type, host_mode, content);
   if (!stored) {
     fs.usage().give_inode();
+    if (recorded) fs.made_here().cancel(r.caller.uid);
     return stored.error();
   }
   // Content and marker are stored bytes (quota_bytes), given back when the name goes.
@@ -94,11 +129,8 @@ Result<Entry> make(const Request& r, uint64_t parent, const Name& name, NodeType
       stored->attr.st_size + xattr_cost(objects::kMarkerAttr, objects::marker_of(type).size())));
   mark_holder(fs, *dir.value());
   InodeKey key{stored->attr.st_dev, stored->attr.st_ino};
-  if (type != NodeType::kSymlink) {
-    if (auto ok = fs.made_here().add(key, type, dir.value()->key(), name.view(), client_sticky);
-        !ok) {
-      return ok.error();
-    }
+  if (recorded) {
+    fs.made_here().add(key, type, dir.value()->key(), name.view(), client_sticky, r.caller.uid);
   }
   return remember(fs, parent, name, std::move(stored.value()), type);
 }

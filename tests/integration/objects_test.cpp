@@ -283,6 +283,48 @@ TEST_F(Objects, ASecondMountOfTheSameBackingSeesTheFirstOnesFifoAsAPlainFile) {
   EXPECT_EQ(lstat_type(m_.mnt() / "p"), static_cast<mode_t>(S_IFIFO));
 }
 
+// Threat 44: one user of an allow_other mount cannot use up the record of FIFOs and sockets for
+// everyone (the previous build: one 65,536-place pool, and every other user's mkfifo and bind
+// then failed with ENOSPC). Each user has a budget of its own (16,384).
+TEST(ObjectsBudget, OneUserOverItsBudgetIsRefusedAlone) {
+  Mount m({"-o", "allow_other,cache=strict"});
+  ASSERT_TRUE(m.ok());
+  ASSERT_EQ(::chmod(m.backing().parent_path().c_str(), 0755), 0);  // the test's own tree
+  ASSERT_EQ(::chmod(m.mnt().c_str(), 0755), 0);
+  fs::create_directories(m.backing() / "u");
+  ASSERT_EQ(::chown((m.backing() / "u").c_str(), 12345, 12345), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::setgid(12345) != 0 || ::setuid(12345) != 0) _exit(10);
+    int made = 0;
+    for (int i = 0; i < 20000; ++i) {
+      std::string name = (m.mnt() / "u" / ("p" + std::to_string(i))).string();
+      if (::mkfifo(name.c_str(), 0600) != 0) _exit(errno == ENOSPC && made == 16384 ? 0 : 11);
+      ++made;
+    }
+    _exit(12);  // never refused
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: no setuid, 11: refused early or not ENOSPC, 12: never";
+  // Root is another user: its FIFO and socket are made as usual.
+  EXPECT_EQ(::mkfifo((m.mnt() / "root-fifo").c_str(), 0600), 0) << std::strerror(errno);
+  EXPECT_TRUE(fs::is_fifo(m.mnt() / "root-fifo"));
+  // Records of files an outside process removed are dropped when their user runs out.
+  for (int i = 0; i < 100; ++i) fs::remove(m.backing() / "u" / ("p" + std::to_string(i)));
+  child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::setgid(12345) != 0 || ::setuid(12345) != 0) _exit(10);
+    std::string name = (m.mnt() / "u" / "again").string();
+    _exit(::mkfifo(name.c_str(), 0600) == 0 ? 0 : 11);
+  }
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << WEXITSTATUS(status);
+}
+
 TEST_F(Objects, MarkerAttributesCanNeitherBeSeenNorSetThroughTheMount) {
   ASSERT_TRUE(m_.ok());
   write_file(m_.mnt() / "f", "x");
