@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "fusefs/nodes/node_table.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::cmd {
@@ -78,7 +79,7 @@ Phase<std::optional<Takeover>> take_over(StoredState stored, const MountPlace& p
 
 Phase<KeptState> keep_for_successor(FdRef channel, const MountIdentity& mount,
                                     InodeKey backing_root, size_t max_nodes) {
-  auto journal = NodeJournal::create(max_nodes, backing_root);
+  auto journal = NodeJournal::create(reserve_limit(max_nodes), backing_root);
   if (!journal) return Failure::runtime(with_errno("resume=on: node journal", journal.code()));
   auto connection = fuse::ConnectionRecord::record();
   if (!connection) {

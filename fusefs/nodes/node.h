@@ -160,8 +160,9 @@ class Node {
   // The least depth this node must keep so that every link served beneath it stays inside the
   // mount (node_table.h, serve_link).
   unsigned depth_floor_ = 0;
-  uint32_t slot_ = 0;  // its slot in the node journal (0: none kept)
-  KernelOpens opens_;  // as last recorded (NodeTable::record_opens)
+  uint32_t slot_ = 0;                      // its slot in the node journal (0: none kept)
+  uid_t caller_ = static_cast<uid_t>(-1);  // whose lookup made it (NodeTable's per-caller share)
+  KernelOpens opens_;                      // as last recorded (NodeTable::record_opens)
   // Handed to the kernel by a predecessor daemon: the kernel's lookup count is unknown here, and
   // the kernel sends a node's FORGET once, with its whole count, when it drops the inode.
   bool resumed_ = false;

@@ -37,7 +37,7 @@ NodeRef NodeTable::get(uint64_t id) const {
 }
 
 Result<NodeRef> NodeTable::remember(InodeKey key, NodeType type, Fd handle, uint64_t parent,
-                                    std::string_view name) {
+                                    std::string_view name, uid_t caller) {
   std::shared_ptr<Node> fresh;
   {
     std::lock_guard lock(mutex_);
@@ -55,7 +55,7 @@ Result<NodeRef> NodeTable::remember(InodeKey key, NodeType type, Fd handle, uint
       NodeRef found = node;
       return found;  // the duplicate handle (a parameter) closes after the lock is released
     }
-    if (by_id_.size() + resumed_.size() >= max_nodes_) return Error{ENFILE};
+    if (!room_locked(caller)) return Error{ENFILE};
     if ((fresh = take_resumed_locked(NodeKey{key, type}, handle))) {
       // The predecessor's node for this very inode and type: the kernel knows it by that id.
       by_id_.emplace(fresh->id_, fresh);
@@ -76,6 +76,8 @@ Result<NodeRef> NodeTable::remember(InodeKey key, NodeType type, Fd handle, uint
     fresh = std::make_shared<Node>(next_id_++, key, type, std::move(handle));
     if (journal_) journal_->set_next_id(next_id_);
     fresh->slot_ = slot;
+    fresh->caller_ = caller;
+    ++per_caller_[caller];
     fresh->lookups_ = 1;
     fresh->parents_.push_back(parent);
     set_location_locked(*fresh, parent, name);
@@ -196,9 +198,21 @@ void NodeTable::forget(uint64_t id, uint64_t n) {
     by_location_.erase(at);
   }
   if (journal_ && node->slot_ != 0) journal_->release(node->slot_);
+  if (auto c = per_caller_.find(node->caller_); c != per_caller_.end() && --c->second == 0) {
+    per_caller_.erase(c);
+  }
   released = std::move(node);
   by_id_.erase(it);
   ++released_;
+}
+
+bool NodeTable::room_locked(uid_t caller) const {
+  size_t total = by_id_.size() + resumed_.size();
+  if (total < max_nodes_) return true;
+  // Full: the reserve is for callers that do not hold half the table themselves (threat 44).
+  auto mine = per_caller_.find(caller);
+  size_t held = mine == per_caller_.end() ? 0 : mine->second;
+  return caller != kNoCaller && held < max_nodes_ / 2 && total < reserve_limit(max_nodes_);
 }
 
 void NodeTable::moved(InodeKey key, uint64_t new_parent, std::string_view new_name) {

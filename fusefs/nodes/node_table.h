@@ -9,6 +9,8 @@
 // syscall (the fd in a new node is opened before insert() and closed after the lock is dropped).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,6 +29,10 @@ namespace confinefs {
 inline namespace nodes {
 
 using NodeRef = std::shared_ptr<const Node>;
+
+// The most nodes a table of max_nodes ever holds: a quarter more, for callers that do not hold
+// half of it themselves (NodeTable::remember). The node journal has a slot for each.
+constexpr size_t reserve_limit(size_t max_nodes) { return max_nodes + max_nodes / 4; }
 
 class NodeTable {
  public:
@@ -58,8 +64,13 @@ class NodeTable {
   // Counts one kernel lookup of the inode behind handle as parent/name. Reuses the existing node
   // for the key (handle is then dropped), takes over a resumed record of the same inode and
   // type (its id, parents and floor), or inserts a new node. Fails with ENFILE past max_nodes.
+  // A new node counts against caller's share (threat 44): once the table holds max_nodes, only
+  // a caller holding less than half of them gets one more, from a reserve of a quarter more, so
+  // one user of an allow_other mount pinning nodes (O_PATH fds, which the reclaimer cannot
+  // evict) makes only its own lookups fail with ENFILE.
   Result<NodeRef> remember(InodeKey key, NodeType type, Fd handle, uint64_t parent,
-                           std::string_view name);
+                           std::string_view name, uid_t caller = kNoCaller);
+  static constexpr uid_t kNoCaller = static_cast<uid_t>(-1);
   // Drops n kernel references; the node leaves the table when none remain.
   void forget(uint64_t id, uint64_t n);
   // Records a rename done through the mount, so virtual paths follow it (every node of key).
@@ -103,6 +114,7 @@ class NodeTable {
 
  private:
   static constexpr size_t kMaxParents = 8;  // beyond: depth 0, links beneath are refused
+  bool room_locked(uid_t caller) const;
   unsigned depth_locked(uint64_t id) const;
   void raise_floor_locked(uint64_t id, unsigned floor);
   // A node, or a resumed record, may also be held under parent: EXDEV when its link floor would
@@ -131,6 +143,7 @@ class NodeTable {
   std::optional<NodeJournal> journal_;
   std::unordered_map<uint64_t, RecordedNode> resumed_;  // id -> a predecessor's record
   std::unordered_map<NodeKey, uint64_t, NodeKeyHash> resumed_by_key_;
+  std::unordered_map<uid_t, size_t> per_caller_;  // live nodes by the caller that made them
 };
 
 }  // namespace nodes

@@ -27,10 +27,12 @@ Result<Name> client_name(const Request& r, uint64_t parent, const char* name) {
   return parsed;
 }
 
-Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, ResolvedEntry found,
+Result<Entry> remember(const Request& r, uint64_t parent, const Name& name, ResolvedEntry found,
                        NodeType type) {
+  Filesystem& fs = r.fs;
   InodeKey key{found.attr.st_dev, found.attr.st_ino};
-  auto node = fs.nodes().remember(key, type, std::move(found.handle), parent, name.view());
+  auto node =
+      fs.nodes().remember(key, type, std::move(found.handle), parent, name.view(), r.caller.uid);
   if (!node) return node.error();
   node.value()->saw_link_count(found.attr.st_nlink);
   return Entry{node.value()->id(), shown(fs, type, found.attr)};

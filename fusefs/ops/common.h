@@ -45,9 +45,9 @@ Result<void> same_as_kernel_saw(Filesystem& fs, uint64_t dir, const Name& name,
 // The attributes the client sees for a node of type with host attributes st (objects::present,
 // with a FIFO's or socket's own sticky bit from the mount's record).
 struct stat shown(Filesystem& fs, NodeType type, const struct stat& st);
-// Records a successful resolution in the node table and builds the kernel's entry, with the
-// attributes the mount shows for type.
-Result<Entry> remember(Filesystem& fs, uint64_t parent, const Name& name, ResolvedEntry found,
+// Records a successful resolution in the node table (on the caller's node budget) and builds the
+// kernel's entry, with the attributes the mount shows for type.
+Result<Entry> remember(const Request& r, uint64_t parent, const Name& name, ResolvedEntry found,
                        NodeType type);
 // One inode of limits.quota_inodes for a new name (EDQUOT, audited, when none is left); give it
 // back with fs.usage().give_inode() if the creation fails.

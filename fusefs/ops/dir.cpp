@@ -128,7 +128,7 @@ Result<Entry> mkdir(const Request& r, uint64_t parent, const char* name, mode_t 
   if (!S_ISDIR(found->attr.st_mode)) {
     return fs.refuse(r, parent, n->view(), Error{EIO, Refusal::kIdentityMismatch});
   }
-  return remember(fs, parent, n.value(), std::move(found.value()), NodeType::kDirectory);
+  return remember(r, parent, n.value(), std::move(found.value()), NodeType::kDirectory);
 }
 
 Result<void> rmdir(const Request& r, uint64_t parent, const char* name) {

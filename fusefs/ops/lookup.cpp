@@ -44,7 +44,7 @@ Result<Entry> lookup_in(const Request& r, uint64_t parent, const char* name, boo
     return ok.error();
   auto kind = kind_of(fs, *dir.value(), n.value(), found.value());
   if (!kind) return fs.refuse(r, parent, n->view(), kind.error());
-  auto entry = remember(fs, parent, n.value(), std::move(found.value()), kind.value());
+  auto entry = remember(r, parent, n.value(), std::move(found.value()), kind.value());
   if (!entry) return fs.refuse(r, parent, n->view(), entry.error());
   return entry;
 }

@@ -132,7 +132,7 @@ Result<Entry> make(const Request& r, uint64_t parent, const Name& name, NodeType
   if (recorded) {
     fs.made_here().add(key, type, dir.value()->key(), name.view(), client_sticky, r.caller.uid);
   }
-  return remember(fs, parent, name, std::move(stored.value()), type);
+  return remember(r, parent, name, std::move(stored.value()), type);
 }
 
 Error refuse_target(const Request& r, uint64_t parent, std::string_view name, const Error& e) {

@@ -105,7 +105,7 @@ Result<Created> create_new(const Request& r, uint64_t parent, const Name& name, 
   auto handle = fs.resolver().path_handle(made->handle.ref());
   if (!handle) return handle.error();
   Fd io = std::move(made->handle);
-  auto entry = remember(fs, parent, name, ResolvedEntry{std::move(handle.value()), made->attr},
+  auto entry = remember(r, parent, name, ResolvedEntry{std::move(handle.value()), made->attr},
                         NodeType::kRegular);
   if (!entry) return entry.error();
   NodeRef node = fs.nodes().get(entry->id);

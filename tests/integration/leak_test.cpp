@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -211,6 +212,59 @@ TEST(NodeBudget, LookupsFarPastMaxNodesSucceedAndFdsStayNearTheBudget) {
   std::printf("%d lookups per round, max_nodes %d, peak %zu fds\n", kDirs * kPerDir, kMaxNodes,
               peak);
   EXPECT_LT(peak, static_cast<size_t>(kMaxNodes));
+}
+
+// Threat 44: one user of an allow_other mount pins nodes with O_PATH fds (the reclaimer can only
+// evict nodes nothing holds) until the table is full; only that user gets ENFILE, another user's
+// lookups go on (the previous build: ENFILE for every user).
+TEST(NodeBudget, AUserPinningTheTableIsRefusedAlone) {
+  constexpr int kMaxNodes = 400;
+  Mount m({"-o", "allow_other,max_nodes=" + std::to_string(kMaxNodes)});
+  ASSERT_TRUE(m.ok());
+  ASSERT_EQ(::chmod(m.backing().parent_path().c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(m.mnt().c_str(), 0755), 0);
+  fs::create_directory(m.backing() / "pin");
+  for (int i = 0; i < kMaxNodes + 100; ++i) std::ofstream(m.backing() / "pin" / std::to_string(i));
+  fs::create_directory(m.backing() / "other");
+  for (int i = 0; i < 50; ++i) std::ofstream(m.backing() / "other" / std::to_string(i)) << i;
+  int ready[2], done[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(done, O_CLOEXEC), 0);
+  pid_t pinner = ::fork();
+  ASSERT_GE(pinner, 0);
+  if (pinner == 0) {
+    ::close(done[1]);  // else its own copy keeps the pipe from ever ending
+    ::close(ready[0]);
+    if (::setgid(12345) != 0 || ::setuid(12345) != 0) _exit(10);
+    char refused = 0;
+    std::vector<int> held;
+    for (int i = 0; i < kMaxNodes + 100; ++i) {
+      int fd = ::open((m.mnt() / "pin" / std::to_string(i)).c_str(), O_PATH | O_CLOEXEC);
+      if (fd < 0) {
+        refused = errno == ENFILE ? 1 : 2;
+        break;
+      }
+      held.push_back(fd);
+    }
+    (void)!::write(ready[1], &refused, 1);
+    char byte;
+    (void)!::read(done[0], &byte, 1);  // holds them until the other user is done
+    _exit(0);
+  }
+  ::close(ready[1]);
+  ::close(done[0]);
+  char refused = 0;
+  ASSERT_EQ(::read(ready[0], &refused, 1), 1);
+  EXPECT_EQ(refused, 1) << "the pinning user was never refused (2: not ENFILE)";
+  // Root is another user: every lookup works while the table is full of the other's nodes.
+  for (int i = 0; i < 50; ++i) {
+    struct stat st {};
+    fs::path p = m.mnt() / "other" / std::to_string(i);
+    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p << ": " << std::strerror(errno);
+  }
+  ::close(done[1]);
+  ::waitpid(pinner, nullptr, 0);
+  ::close(ready[0]);
 }
 
 }  // namespace

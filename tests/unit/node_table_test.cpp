@@ -170,5 +170,24 @@ TEST_F(NodeTableDepth, TheNodeAtANameIsTheOneLastLearntThere) {
   EXPECT_EQ(table_.at(NodeTable::kRootId, "missing"), nullptr);
 }
 
+// Threat 44: one user of an allow_other mount pinning nodes (O_PATH fds the reclaimer cannot
+// evict) fills the table; only that user is refused (the previous build: ENFILE for everyone).
+TEST(NodeTableBudget, ACallerHoldingHalfTheFullTableIsRefusedAlone) {
+  NodeTable table{InodeKey{7, 1000000}, any_handle(), /*max_nodes=*/8};
+  auto make = [&](ino_t ino, uid_t caller) {
+    return table.remember(InodeKey{7, ino}, NodeType::kRegular, any_handle(), NodeTable::kRootId,
+                          "f" + std::to_string(ino), caller);
+  };
+  for (ino_t i = 1; i <= 7; ++i) ASSERT_TRUE(make(i, 1000)) << i;  // 8 with the root: full
+  EXPECT_EQ(make(8, 1000).code(), ENFILE);
+  // Another user still gets nodes, from the reserve (a quarter of max_nodes).
+  ASSERT_TRUE(make(9, 2000));
+  ASSERT_TRUE(make(10, 2000));
+  EXPECT_EQ(make(11, 2000).code(), ENFILE) << "the reserve is bounded too";
+  // A known inode is no new node: found again for anyone.
+  EXPECT_TRUE(make(3, 2000));
+  EXPECT_EQ(table.size(), 10u);
+}
+
 }  // namespace
 }  // namespace confinefs
