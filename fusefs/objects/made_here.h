@@ -74,7 +74,7 @@ class MadeHere {
   mutable std::mutex mutex_;
   std::unordered_map<InodeKey, Place, InodeKeyHash> places_;
   std::unordered_map<uid_t, size_t> per_caller_count_;  // records and reservations per caller
-  size_t reserved_ = 0;                                  // reservations not yet added
+  size_t reserved_ = 0;                                 // reservations not yet added
   const size_t max_entries_;
   const size_t per_caller_;
   Fd record_;  // resume=on: the change log (keep_in)
