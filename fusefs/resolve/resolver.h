@@ -129,6 +129,7 @@ class Resolver {
   Result<struct stat> admit(FdRef handle) const;
   Result<std::string> kernel_path(FdRef handle) const;
   Result<void> check_inside_by_walk(FdRef handle) const;
+  Result<void> judge_path(const std::string& kernel_path) const;
 
   Fd root_;
   Fd proc_fds_;  // /proc/self/fd of this process, verified to be procfs

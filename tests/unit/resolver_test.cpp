@@ -249,6 +249,27 @@ TEST_P(ResolverTest, ContainmentOfHandlesDeeperThanPathMax) {
   EXPECT_EQ(moved.error().refusal, Refusal::kMovedOut);
 }
 
+// Threat 44: past PATH_MAX the containment check climbs `..`; a tenant nesting thousands of
+// levels made every request below climb all of them. The climb is bounded: a handle more than
+// 256 levels below the last name the kernel can still spell is ENAMETOOLONG (the previous build
+// climbed up to 4,096 levels on every lookup, getattr, xattr read and listing).
+TEST_P(ResolverTest, ContainmentPastPathMaxClimbsABoundedWay) {
+  std::string component(200, 'd');
+  Fd dir(::open(backing_.c_str(), O_PATH | O_DIRECTORY));
+  auto down = [&](const std::string& name) {
+    ASSERT_EQ(::mkdirat(dir.get(), name.c_str(), 0755), 0);
+    dir = Fd(::openat(dir.get(), name.c_str(), O_PATH | O_DIRECTORY));
+    ASSERT_TRUE(dir.valid());
+  };
+  for (int i = 0; i < 25; ++i) down(component);  // past PATH_MAX
+  for (int i = 0; i < 100; ++i) down("x");
+  EXPECT_TRUE(resolver_->check_inside(dir.ref()).ok()) << "100 short levels below: climbed";
+  for (int i = 0; i < 300; ++i) down("x");
+  auto deep = resolver_->check_inside(dir.ref());
+  ASSERT_FALSE(deep.ok());
+  EXPECT_EQ(deep.code(), ENAMETOOLONG);
+}
+
 INSTANTIATE_TEST_SUITE_P(Openat2AndFallback, ResolverTest, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "openat2" : "fallback"; });
 
