@@ -1,9 +1,12 @@
 #include "cmd/backing_mount.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -128,18 +131,38 @@ Result<Fd> hold_backing(const struct stat& backing) {
   return lock;
 }
 
-std::string release_bind(const MountRecord& record) {
+std::string release_bind(const MountRecord& record, const Fd& bind) {
   if (record.bind.id == 0 || record.backing.empty()) return "";
+  // Another daemon serving BACKING holds the lock (taken before it looked at BACKING's mount):
+  // the bind is its too. A lock file that cannot be opened is no proof of the contrary.
   Fd lock(::open(lock_path(record.backing_dev, record.backing_ino).c_str(),
                  O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+  if (!lock.valid() && errno != ENOENT) {
+    return "the bind of " + record.backing + " stays: its lock: " + std::strerror(errno);
+  }
   if (lock.valid() && ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
     return "the bind of " + record.backing + " stays: another daemon serves it";
   }
-  Fd top(::open(record.backing.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  // The bind's own root when the caller holds it; else the recorded path, walked without
+  // following links, and only the very mount recorded (unique id, and BACKING's inode at its
+  // root: mountinfo ids are reused).
+  Fd top;
+  if (bind.valid()) {
+    top = Fd(::fcntl(bind.get(), F_DUPFD_CLOEXEC, 3));
+  } else {
+    open_how how{};
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    top = Fd(static_cast<int>(
+        ::syscall(SYS_openat2, AT_FDCWD, record.backing.c_str(), &how, sizeof how)));
+  }
   if (!top.valid()) return "the bind of " + record.backing + " is gone";
   MountIdentity now = statx_mount_ids(top.get(), "", AT_EMPTY_PATH);
+  struct stat st {};
   if (now.id != record.bind.id ||
-      (record.bind.unique_id != 0 && now.unique_id != record.bind.unique_id)) {
+      (record.bind.unique_id != 0 && now.unique_id != record.bind.unique_id) ||
+      ::fstat(top.get(), &st) != 0 || st.st_dev != record.backing_dev ||
+      st.st_ino != record.backing_ino) {
     return "the bind of " + record.backing + " is gone (another mount is there)";
   }
   if (auto ok = remove_bind(top); !ok) {

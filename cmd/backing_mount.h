@@ -49,10 +49,11 @@ Result<void> remove_bind(const Fd& bind);
 // every other tenant of that directory). Each root daemon holds a shared lock for its life on
 // <control_dir>/backing-DEV-INO.lock; the bind goes only when an exclusive one is free.
 Result<Fd> hold_backing(const struct stat& backing);
-// Removes the bind a record names: found at the recorded BACKING path, and only if that path
-// still shows the very mount recorded (its unique id) and no daemon holds BACKING. Says what it
-// did, for the caller's output ("" when the record names no bind).
-std::string release_bind(const MountRecord& record);
+// Removes the bind a record names, unless a daemon holds BACKING: through `bind` (its root, held
+// by the unmount helper) or else found at the recorded BACKING path without following links,
+// and only if what is there is the very mount recorded (its unique id, BACKING's inode at its
+// root). Says what it did, for the caller's output ("" when the record names no bind).
+std::string release_bind(const MountRecord& record, const Fd& bind = Fd());
 
 // Opens BACKING (O_PATH; no following: a symlink as its last component is refused).
 Result<Fd> open_backing_dir(const std::string& path);

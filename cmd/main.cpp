@@ -399,7 +399,7 @@ Phase<> serve_confined(const cmd::Options& opts, Serving& s) {
     if (!opts.resume) {
       // The mount this process made, so the helper never unmounts anyone else's.
       auto ours = own_mount ? own_mount->identity() : cmd::mount_identity_at(*place);
-      auto started = cmd::UnmountHelper::start(*place, ours, socket);
+      auto started = cmd::UnmountHelper::start(*place, ours, socket, id.bind);
       if (!started) {
         return Failure::runtime(cmd::with_errno("cannot start the unmount helper", started.code()));
       }
@@ -613,17 +613,29 @@ Phase<> check_older_views(const cmd::Options& opts, const cmd::BackingRoot& back
 // The resolver over BACKING, once it is on a mount of its own (the first step that leaves
 // something mounted: every usage check has passed before it).
 Phase<Resolver> serve_from(Fd dir, const cmd::Options& opts, Identity& id) {
+  // BACKING held first (before its mount is looked at): a stop of another daemon on the same
+  // BACKING then never removes a bind this one found and serves behind.
+  if (::geteuid() == 0) {
+    if (auto attr = sys::fstat(dir.ref())) {
+      id.record.backing_dev = attr->st_dev;
+      id.record.backing_ino = attr->st_ino;
+      auto lock = cmd::hold_backing(attr.value());
+      if (lock) {
+        id.backing_lock = std::move(lock.value());
+      } else {
+        spdlog::warn(
+            "cannot hold {} for this daemon ({}): another daemon's stop may remove its "
+            "bind",
+            opts.backing, std::strerror(lock.code()));
+      }
+    }
+  }
   auto backing = cmd::make_own_mount(std::move(dir), opts.backing, opts.backing_mount);
   if (!backing) return backing_failure(opts.backing, backing.code());
   id.backing_mount = backing->state;
   if (auto ok = check_older_views(opts, backing.value(), id); !ok) return ok.error();
   id.bind = std::move(backing->bind);
   if (::geteuid() == 0) {
-    if (auto attr = sys::fstat(backing->dir.ref())) {
-      id.record.backing_dev = attr->st_dev;
-      id.record.backing_ino = attr->st_ino;
-      if (auto lock = cmd::hold_backing(attr.value())) id.backing_lock = std::move(lock.value());
-    }
     if (id.bind.valid()) {
       id.record.bind = cmd::statx_mount_ids(id.bind.get(), "", AT_EMPTY_PATH);
       char real[PATH_MAX];
@@ -642,7 +654,15 @@ FilesystemConfig filesystem_config(const cmd::Options& opts, FilesystemConfig::N
   FilesystemConfig config;
   config.prove_sole_names = opts.hardlink_proof;
   config.ctime = ctime;
-  config.max_nodes = opts.max_nodes;
+  // Every node holds an fd: a table (with its quarter of reserve, nodes/node_table.h) larger than
+  // the fd limit would run out of fds for every user before a caller's share ever counts.
+  size_t fds = fd_limit();
+  size_t fit = fds > 2048 ? (fds - 1024) * 4 / 5 : 1024;
+  config.max_nodes = std::min(opts.max_nodes, fit);
+  if (config.max_nodes < opts.max_nodes) {
+    spdlog::info("max_nodes {} lowered to {}: the fd limit is {}", opts.max_nodes, config.max_nodes,
+                 fds);
+  }
   // With user= the daemon is the tenant and creates everything as the tenant.
   config.caller_credentials = !opts.user;
   config.names = names;

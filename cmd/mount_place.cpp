@@ -126,7 +126,7 @@ Result<Fd> MountPlace::open_top() const {
   Error e = last_error();
   // O_NOFOLLOW|O_DIRECTORY reports a symlink as ENOTDIR; say what it really is.
   struct stat st {};
-  if (e.code == ENOTDIR && ::fstatat(parent_.get(), name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+  if (e.code == ENOTDIR && stat_no_sync(parent_.get(), name_.c_str(), st) == 0 &&
       S_ISLNK(st.st_mode)) {
     return Error{ELOOP};
   }

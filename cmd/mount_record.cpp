@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <string_view>
 
 #include "cmd/control.h"
 #include "fusefs/fd.h"
@@ -35,12 +36,13 @@ Result<void> record_mount(const std::string& canonical_mountpoint, const MountRe
   ::unlink(temp.c_str());
   Fd file(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!file.valid()) return last_error();
-  // One line of numbers, then BACKING's path (which may hold spaces) as the rest of the file.
-  std::string text = std::to_string(record.mount.id) + " " +
-                     std::to_string(record.mount.unique_id) + " " + std::to_string(record.bind.id) +
-                     " " + std::to_string(record.bind.unique_id) + " " +
-                     std::to_string(record.backing_dev) + " " + std::to_string(record.backing_ino) +
-                     "\n" + record.backing;
+  // One line of numbers (the last: the mountpoint's length), then the mountpoint (a file named by
+  // a hash could be another mountpoint's), then BACKING's path as the rest of the file.
+  std::string text =
+      std::to_string(record.mount.id) + " " + std::to_string(record.mount.unique_id) + " " +
+      std::to_string(record.bind.id) + " " + std::to_string(record.bind.unique_id) + " " +
+      std::to_string(record.backing_dev) + " " + std::to_string(record.backing_ino) + " " +
+      std::to_string(canonical_mountpoint.size()) + "\n" + canonical_mountpoint + record.backing;
   if (::write(file.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
     Error e = last_error();
     ::unlink(temp.c_str());
@@ -55,16 +57,18 @@ std::optional<MountRecord> recorded_mount(const std::string& canonical_mountpoin
   Fd file(
       ::open(mount_record_path(canonical_mountpoint).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!file.valid() || !written_by_root(file)) return std::nullopt;
-  char text[PATH_MAX + 256] = {};
+  char text[2 * PATH_MAX + 256] = {};
   ssize_t n = ::read(file.get(), text, sizeof text - 1);
   if (n <= 0) return std::nullopt;
-  unsigned long long v[6] = {};
+  unsigned long long v[7] = {};
   int used = 0;
-  if (std::sscanf(text, "%llu %llu %llu %llu %llu %llu\n%n", &v[0], &v[1], &v[2], &v[3], &v[4],
-                  &v[5], &used) != 6 ||
-      v[0] == 0) {
+  if (std::sscanf(text, "%llu %llu %llu %llu %llu %llu %llu\n%n", &v[0], &v[1], &v[2], &v[3], &v[4],
+                  &v[5], &v[6], &used) != 7 ||
+      v[0] == 0 || used <= 0 || static_cast<size_t>(n - used) < v[6] ||
+      std::string_view(text + used, v[6]) != canonical_mountpoint) {
     return std::nullopt;
   }
+  used += static_cast<int>(v[6]);
   MountRecord r;
   r.mount = MountIdentity{v[0], v[1]};
   r.bind = MountIdentity{v[2], v[3]};

@@ -16,6 +16,8 @@
 #include <set>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "fusefs/sys/mountinfo.h"
 
 namespace confinefs::cmd {
@@ -117,11 +119,13 @@ std::vector<std::string> candidate_paths(std::istream& mountinfo, dev_t dev,
   return paths;
 }
 
-// Opens path as the namespace whose root is root_fd sees it.
+// Opens path as the namespace whose root is root_fd sees it, from the dentry cache only
+// (RESOLVE_CACHED): a component on a filesystem whose server never answers (a user's own FUSE
+// mount in its own namespace) must not hang this root-run scan. A path not cached is not opened.
 Fd open_in_root(int root_fd, const std::string& path) {
   open_how how{};
   how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_CACHED;
   std::string rel = path.substr(
       path.find_first_not_of('/') == std::string::npos ? path.size() : path.find_first_not_of('/'));
   if (rel.empty()) rel = ".";
@@ -180,12 +184,14 @@ void scan(std::ostream& out, const struct stat& backing, const std::string& back
 
 std::vector<OlderView> find_older_views(const struct stat& backing,
                                         const std::string& backing_path) {
+  // A scan that cannot run is no proof that nothing is there.
+  const std::vector<OlderView> not_run = {{0, "?", "the scan of /proc could not run"}};
   int ends[2];
-  if (::pipe2(ends, O_CLOEXEC) != 0) return {};
+  if (::pipe2(ends, O_CLOEXEC) != 0) return not_run;
   Fd from_child(ends[0]), to_parent(ends[1]);
   const pid_t self = ::getpid();
   pid_t child = ::fork();
-  if (child < 0) return {};
+  if (child < 0) return not_run;
   if (child == 0) {
     std::ostringstream out;
     scan(out, backing, backing_path, self);
@@ -205,6 +211,10 @@ std::vector<OlderView> find_older_views(const struct stat& backing,
     pollfd p{from_child.get(), POLLIN, 0};
     if (::poll(&p, 1, kScanMs) != 1) {
       ::kill(child, SIGKILL);
+      spdlog::warn(
+          "the scan for views of BACKING older than its mount did not finish within {} ms"
+          " (a filesystem did not answer); what it found so far is reported",
+          kScanMs);
       timed_out = true;
       break;
     }
@@ -212,7 +222,12 @@ std::vector<OlderView> find_older_views(const struct stat& backing,
     if (n <= 0) break;
     text.append(buf, static_cast<size_t>(n));
   }
-  while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+  // A child killed while the kernel waits on a filesystem for it may not go at once: it is left
+  // for init then, never waited on.
+  for (int i = 0; i < (timed_out ? 20 : 1000000); ++i) {
+    pid_t done = ::waitpid(child, nullptr, timed_out ? WNOHANG : 0);
+    if (done == child || (done < 0 && errno != EINTR)) break;
+    if (timed_out) ::usleep(5000);
   }
   std::vector<OlderView> views;
   std::istringstream lines(text);
@@ -226,9 +241,6 @@ std::vector<OlderView> find_older_views(const struct stat& backing,
       v.pid = static_cast<pid_t>(std::atol(pid.c_str()));
       if (v.pid != child) views.push_back(std::move(v));
     }
-  }
-  if (timed_out) {
-    views.push_back({0, "?", "the scan did not finish within 5 s (a filesystem did not answer)"});
   }
   return views;
 }

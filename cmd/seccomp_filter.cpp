@@ -46,10 +46,12 @@ constexpr const char* kAllowed[] = {
     "copy_file_range",
     "sendfile",
     // files beneath BACKING (through held directory fds)
-    // (no link, symlink, mknod, name_to_handle_at, path-based xattr calls: confinefs never uses
+    // (no link, symlink, mknod, open_by_handle_at, path-based xattr calls: confinefs never uses
     // them, so a bug cannot either; linkat names only the daemon's own O_TMPFILE files, how stored
-    // links, FIFOs and sockets appear whole: fusefs/resolve/resolver.h link_unnamed)
+    // links, FIFOs and sockets appear whole: fusefs/resolve/resolver.h link_unnamed;
+    // name_to_handle_at only reads an inode's identity: Resolver::file_handle)
     "linkat",
+    "name_to_handle_at",
     "openat",
     "openat2",
     "newfstatat",

@@ -25,14 +25,16 @@ Request request(fuse_req_t req, Op op) {
 // The open file or directory behind fi->fh; nullptr (the request is answered EBADF) when the
 // mount holds no such handle of that kind (handles.h). A handle a predecessor daemon gave the
 // kernel (below this daemon's first number: fuse/connection_record.h) is opened again on node
-// ino, through every check of an OPEN or OPENDIR and with the open's own flags, under the same
-// number; a file the kernel reads and writes itself (passthrough) never comes here.
+// ino, through every check of an OPEN or OPENDIR and with the open's own flags (carried in its
+// number: handles.h), under the same number; a file the kernel reads and writes itself
+// (passthrough) comes here only for what the kernel still asks the daemon (SETATTR, FALLOCATE...).
 ops::OpenFile* file_of(fuse_req_t req, fuse_ino_t ino, const fuse_file_info* fi) {
   if (fi == nullptr) return nullptr;
   Handles& handles = state(req).handles;
   if (ops::OpenFile* file = handles.files.find(fi->fh)) return file;
   if (!handles.predecessors(fi->fh)) return nullptr;
-  auto opened = ops::open(request(req, Op::kOpen), ino, fi->flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+  int flags = HandleNumber::tagged(fi->fh) ? HandleNumber::flags_of(fi->fh) : fi->flags;
+  auto opened = ops::open(request(req, Op::kOpen), ino, flags & ~(O_CREAT | O_EXCL | O_TRUNC));
   return opened ? handles.files.adopt(fi->fh, std::move(opened.value())) : nullptr;
 }
 ops::OpenDir* dir_of(fuse_req_t req, fuse_ino_t ino, const fuse_file_info* fi) {

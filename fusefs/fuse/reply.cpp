@@ -36,7 +36,12 @@ void reply_opened(fuse_req_t req, std::unique_ptr<ops::OpenFile> file, fuse_file
   bool may = ops::may_pass_through(*st.fs);
   FdRef host = file->fd.ref();
   ops::OpenFile& opened = *file;
-  fi->fh = st.handles.files.add(std::move(file));
+  fi->fh = st.handles.files.add(file, opened.flags);
+  if (fi->fh == 0) {
+    ops::release(*st.fs, std::move(file));
+    fuse_reply_err(req, ENFILE);
+    return;
+  }
   auto io = st.passthrough.open(fi->fh, node, host, may);
   if (!io) {
     ops::release(*st.fs, st.handles.files.take(fi->fh));
@@ -105,7 +110,11 @@ void reply_opendir(fuse_req_t req, Result<std::unique_ptr<ops::OpenDir>> r, fuse
     return;
   }
   MountState& st = state(req);
-  fi->fh = st.handles.dirs.add(std::move(r.value()));
+  fi->fh = st.handles.dirs.add(r.value());
+  if (fi->fh == 0) {
+    fuse_reply_err(req, ENFILE);
+    return;
+  }
   if (fuse_reply_open(req, fi) == -ENOENT) st.handles.dirs.take(fi->fh);
 }
 

@@ -1,7 +1,11 @@
 #include "fusefs/guards/verify.h"
 
 #include <fcntl.h>
+#include <sched.h>
 
+#include <spdlog/spdlog.h>
+
+#include <atomic>
 #include <optional>
 
 #include "fusefs/guards/current_name.h"
@@ -90,9 +94,11 @@ Result<bool> prove_sole_name_once(Filesystem& fs, const Node& node, Purpose purp
          same_time(at_a.attr.st_ctim, c->st_ctim) && same_time(at_b.attr.st_ctim, c->st_ctim);
 }
 
-// How many attempts before ESTALE: an outside process writing the file without pause changes
-// its ctime between the reads now and then, and each attempt takes a few microseconds.
-constexpr int kProofAttempts = 16;
+// How many attempts before ESTALE: an outside process writing, renaming or exchanging the file
+// without pause changes its ctime between the reads now and then, and each attempt takes a few
+// microseconds; after the first few, each waits for the others to run (sched_yield).
+constexpr int kProofAttempts = 64;
+constexpr int kProofAttemptsBeforeYield = 4;
 
 // The check before an open: the proof once per node, the name's link count afterwards.
 Result<void> check_sole_name(Filesystem& fs, const Node& node, Purpose purpose) {
@@ -100,13 +106,34 @@ Result<void> check_sole_name(Filesystem& fs, const Node& node, Purpose purpose) 
     if (auto ok = verify_sole_name(fs, node, purpose); !ok) return ok.error();
     return {};
   }
+  // An inode proven before, by a node the kernel has since forgotten (nodes/proven_inodes.h).
+  auto handle = fs.resolver().file_handle(node.handle());
+  if (handle && fs.proven_inodes().contains(handle.value())) {
+    node.set_sole_name_proven();
+    if (auto ok = verify_sole_name(fs, node, purpose); !ok) return ok.error();
+    return {};
+  }
   for (int attempt = 0; attempt < kProofAttempts; ++attempt) {
     auto proven = prove_sole_name_once(fs, node, purpose);
+    if (!proven && proven.code() == EROFS) {
+      // BACKING's mount is read-only here: the barrier (a rename) cannot run, and nothing can be
+      // written through the mount anyway. The link counts stand alone, as the log says once.
+      static std::atomic<bool> said{false};
+      if (!said.exchange(true)) {
+        spdlog::warn(
+            "BACKING is mounted read-only: a hardlink raced in and out of a name is "
+            "stopped by the link-count checks and the BACKING bind only");
+      }
+      if (auto ok = verify_sole_name(fs, node, purpose); !ok) return ok.error();
+      return {};
+    }
     if (!proven) return proven.error();
     if (proven.value()) {
       node.set_sole_name_proven();
+      if (handle) fs.proven_inodes().insert(handle.value());
       return {};
     }
+    if (attempt >= kProofAttemptsBeforeYield) ::sched_yield();
   }
   return Error{ESTALE, Refusal::kHardlink};
 }

@@ -13,6 +13,7 @@
 #include "fusefs/audit/audit_log.h"
 #include "fusefs/mount/usage.h"
 #include "fusefs/nodes/node_table.h"
+#include "fusefs/nodes/proven_inodes.h"
 #include "fusefs/objects/made_here.h"
 #include "fusefs/resolve/mount_watch.h"
 #include "fusefs/resolve/resolver.h"
@@ -87,6 +88,7 @@ class Filesystem {
   Usage& usage() noexcept { return usage_; }
   // The FIFOs and sockets this mount made (objects/made_here.h).
   objects::MadeHere& made_here() noexcept { return made_here_; }
+  ProvenInodes& proven_inodes() noexcept { return proven_inodes_; }
 
   // Audits a refusal that looks like an escape attempt (docs/threat-model.md: planted or raced
   // links, special files, foreign mounts, hardlinks, swaps, hostile names) and passes the error
@@ -102,6 +104,7 @@ class Filesystem {
   audit::AuditLog audit_;
   Usage usage_;
   objects::MadeHere made_here_;
+  ProvenInodes proven_inodes_;
   std::optional<MountWatch> mount_watch_;
 };
 

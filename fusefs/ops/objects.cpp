@@ -85,7 +85,10 @@ bool still_there(Filesystem& fs, InodeKey object, InodeKey parent, std::string_v
   auto n = Name::parse(std::string(name).c_str());
   if (!n) return false;
   auto st = fs.resolver().stat_child(dir->handle(), n.value());
-  return st && st->st_dev == object.dev && st->st_ino == object.ino;
+  // Gone only when the name is gone or names another inode: an error of the look itself (EMFILE,
+  // EACCES) says nothing.
+  if (!st) return st.code() != ENOENT;
+  return st->st_dev == object.dev && st->st_ino == object.ino;
 }
 
 // A place in the record of FIFOs and sockets for the caller (its own budget: threat 44),

@@ -39,7 +39,8 @@ std::unique_ptr<OpenFile> new_open_file(Fd fd, NodeRef node, int flags, bool unc
                                                 .unchanged_since_last_open = unchanged && !stale,
                                                 .pages_stale = stale,
                                                 .append = append,
-                                                .direct = direct});
+                                                .direct = direct,
+                                                .flags = flags});
 }
 
 Result<std::unique_ptr<OpenFile>> finish_open(const Request& r, NodeRef node, int flags) {

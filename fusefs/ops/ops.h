@@ -29,6 +29,7 @@ struct OpenFile {
   bool pages_stale = false;  // a direct write since the last open: the kernel must drop them
   bool append = false;       // opened O_APPEND on the host: writes land at the real end of the file
   bool direct = false;       // opened O_DIRECT: the kernel's writes bypass its page cache
+  int flags = 0;  // the open's flags, for a successor daemon to reopen it (fuse/handles.h)
 };
 
 // An open directory: a verified fd and its getdents stream (one reader at a time).

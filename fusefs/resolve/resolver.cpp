@@ -374,6 +374,21 @@ Result<void> Resolver::rename(FdRef from_dir, const Name& from, FdRef to_dir, co
   return {};
 }
 
+Result<std::string> Resolver::file_handle(FdRef handle) const {
+  alignas(
+      struct ::file_handle) unsigned char buf[sizeof(struct ::file_handle) + MAX_HANDLE_SZ] = {};
+  auto* fh = reinterpret_cast<struct ::file_handle*>(buf);
+  fh->handle_bytes = MAX_HANDLE_SZ;
+  int mount_id = 0;
+  if (::name_to_handle_at(handle.get(), "", fh, &mount_id, AT_EMPTY_PATH) != 0) {
+    return last_error();
+  }
+  std::string key(reinterpret_cast<const char*>(&root_attr_.st_dev), sizeof root_attr_.st_dev);
+  key.append(reinterpret_cast<const char*>(&fh->handle_type), sizeof fh->handle_type);
+  key.append(reinterpret_cast<const char*>(fh->f_handle), fh->handle_bytes);
+  return key;
+}
+
 Result<void> Resolver::wait_for_directory_changes(FdRef dir, const Name& name) const {
   if (::renameat2(dir.get(), name.c_str(), dir.get(), name.c_str(), RENAME_NOREPLACE) == 0 ||
       errno == EEXIST || errno == ENOENT) {

@@ -76,6 +76,11 @@ class Resolver {
   Result<void> rename(FdRef from_dir, const Name& from, FdRef to_dir, const Name& to,
                       unsigned flags) const;
 
+  // The file handle of the inode behind handle (name_to_handle_at: its number and generation on
+  // its filesystem, never used to open anything), as bytes with BACKING's device; EOPNOTSUPP on
+  // a filesystem without handles.
+  Result<std::string> file_handle(FdRef handle) const;
+
   // Takes and releases dir's exclusive inode lock without changing anything: a rename of name
   // onto itself with RENAME_NOREPLACE, refused under that lock (EEXIST, or ENOENT when the name
   // is gone), before any permission hook, event or timestamp. Every unlink, rmdir and rename of

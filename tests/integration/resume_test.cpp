@@ -148,6 +148,62 @@ void session_survives(const fs::path& mnt, const std::function<void()>& replace)
   ASSERT_EQ(::chdir(cwd_before), 0);
 }
 
+// Files open before the daemon was replaced keep their access mode: the first request on each
+// after the restart is one that carries no open flags (SETATTR for ftruncate, FALLOCATE,
+// COPY_FILE_RANGE), and the previous build reopened such a handle read-only (ftruncate EINVAL,
+// fallocate and copy_file_range EBADF, and with passthrough off every later write EBADF too).
+void open_files_keep_their_access_mode(const fs::path& mnt, const std::function<void()>& replace) {
+  const fs::path d = mnt / "d";
+  write_file(d / "src", "0123456789");
+  int rw = ::open((d / "rw").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int wo = ::open((d / "wo").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  int ap = ::open((d / "ap").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int src = ::open((d / "src").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_TRUE(rw >= 0 && wo >= 0 && ap >= 0 && src >= 0) << std::strerror(errno);
+  ASSERT_EQ(::write(rw, "abcdef", 6), 6);
+  ASSERT_EQ(::write(ap, "a", 1), 1);
+
+  replace();
+
+  EXPECT_EQ(::ftruncate(rw, 3), 0) << "ftruncate first: " << std::strerror(errno);
+  EXPECT_EQ(::pwrite(rw, "XY", 2, 3), 2) << std::strerror(errno);
+  char buf[16] = {};
+  EXPECT_EQ(::pread(rw, buf, sizeof buf, 0), 5) << std::strerror(errno);
+  EXPECT_EQ(std::string(buf, 5), "abcXY");
+  loff_t in = 2, out = 0;
+  EXPECT_EQ(::copy_file_range(src, &in, wo, &out, 4, 0), 4)
+      << "copy_file_range into it first: " << std::strerror(errno);
+  EXPECT_EQ(::pwrite(wo, "!", 1, 4), 1) << std::strerror(errno);
+  EXPECT_EQ(::fallocate(ap, 0, 0, 8192), 0) << "fallocate first: " << std::strerror(errno);
+  EXPECT_EQ(::write(ap, "b", 1), 1) << "an append after it: " << std::strerror(errno);
+  EXPECT_EQ(::fsync(rw), 0);
+  ::close(rw);
+  ::close(wo);
+  ::close(ap);
+  ::close(src);
+  EXPECT_EQ(read_file(d / "rw"), "abcXY");
+  EXPECT_EQ(read_file(d / "wo"), "2345!");
+  std::string appended = read_file(d / "ap");
+  EXPECT_EQ(appended.size(), 8193u) << "fallocate kept the size it made, the append went after it";
+  EXPECT_EQ(appended.substr(0, 1), "a");
+  EXPECT_EQ(appended.back(), 'b');
+}
+
+TEST_F(ResumeTest, OpenFilesKeepTheirAccessModeAcrossSigkill) {
+  start();
+  open_files_keep_their_access_mode(mnt_, [&] { kill_daemon(); });
+}
+
+TEST_F(ResumeTest, OpenFilesKeepTheirAccessModeAcrossSigkillWithoutPassthrough) {
+  start(",passthrough=off");
+  open_files_keep_their_access_mode(mnt_, [&] { kill_daemon(); });
+}
+
+TEST_F(ResumeTest, OpenFilesKeepTheirAccessModeAcrossAPlannedRestart) {
+  start();
+  open_files_keep_their_access_mode(mnt_, [&] { planned_restart(); });
+}
+
 TEST_F(ResumeTest, ASessionSurvivesSigkill) {
   start();
   session_survives(mnt_, [&] { kill_daemon(); });
