@@ -12,9 +12,9 @@
 // own, a subvolume, an earlier daemon's bind); otherwise serve without it and say so.
 // require: refuse to start unless BACKING is or can be made a mount root.
 // off: never (the link-count checks alone; for comparisons in scripts/torture).
-// The bind stays after the daemon exits, so a restart opens no window; `umount BACKING` removes
-// it. What it does not cover is in docs/threat-model.md (fds opened inside BACKING before it was
-// made, other mounts of the same filesystem).
+// With resume=on the bind stays for the next daemon, so a restart opens no window; a daemon that
+// stops for good removes the bind it made (release_bind). What it does not cover (views of
+// BACKING older than it: cmd/older_views.h) is in docs/threat-model.md, rows 21 and 42.
 #pragma once
 
 #include <sys/stat.h>
