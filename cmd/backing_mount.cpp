@@ -1,11 +1,9 @@
 #include "cmd/backing_mount.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -116,6 +114,23 @@ Result<void> remove_bind(const Fd& bind) {
 
 namespace {
 
+// path (absolute) walked from / one component at a time, following no link (O_NOFOLLOW at each
+// step: no openat2 needed, which a unit's syscall filter may refuse).
+Fd open_without_links(const std::string& path) {
+  Fd dir(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  size_t at = 0;
+  while (dir.valid() && at < path.size()) {
+    size_t end = path.find('/', at);
+    if (end == std::string::npos) end = path.size();
+    std::string part = path.substr(at, end - at);
+    at = end + 1;
+    if (part.empty() || part == ".") continue;
+    if (part == "..") return Fd();
+    dir = Fd(::openat(dir.get(), part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  }
+  return dir;
+}
+
 std::string lock_path(dev_t dev, ino_t ino) {
   return control_dir() + "/backing-" + std::to_string(dev) + "-" + std::to_string(ino) + ".lock";
 }
@@ -150,11 +165,7 @@ std::string release_bind(const MountRecord& record, const Fd& bind) {
   if (bind.valid()) {
     top = Fd(::fcntl(bind.get(), F_DUPFD_CLOEXEC, 3));
   } else {
-    open_how how{};
-    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    top = Fd(static_cast<int>(
-        ::syscall(SYS_openat2, AT_FDCWD, record.backing.c_str(), &how, sizeof how)));
+    top = open_without_links(record.backing);
   }
   if (!top.valid()) return "the bind of " + record.backing + " is gone";
   MountIdentity now = statx_mount_ids(top.get(), "", AT_EMPTY_PATH);
