@@ -17,6 +17,7 @@ const char* refusal_name(Refusal r) noexcept {
     case Refusal::kHostileName: return "hostile-name";
     case Refusal::kLinkEscape: return "link-escape";
     case Refusal::kMovedOut: return "moved-out";
+    case Refusal::kDenied: return "denied";
   }
   return "unknown";
 }

@@ -1,6 +1,6 @@
 // Result<T>: a value or an error, never a sentinel mixed with data.
-// An Error carries the errno the client will see and, for refusals that look like escape attempts,
-// the reason, so the operations layer can audit them without re-deriving what happened.
+// An Error carries the errno the client will see and, for a refusal, its kind, so the one audit
+// point (guards/audit.h) can record it without re-deriving what happened.
 #pragma once
 
 #include <cerrno>
@@ -22,6 +22,9 @@ enum class Refusal : unsigned char {
   kHostileName,       // a name from the client that is not one plain component
   kLinkEscape,        // a link target that is absolute or climbs above the mount root
   kMovedOut,          // the node is no longer beneath BACKING (an outside rename took it out)
+  // Not the host's doing: the tenant's policy or limits refused it, or a name the kernel cached
+  // no longer leads to its node. The request keeps the particulars (mount/request.h, Denial).
+  kDenied,
 };
 
 const char* refusal_name(Refusal r) noexcept;
@@ -29,6 +32,9 @@ const char* refusal_name(Refusal r) noexcept;
 struct Error {
   int code;
   Refusal refusal = Refusal::kNone;
+  // Which of the request's subjects a refusal concerns: 0 its first (the node, or the directory
+  // and name), 1 its second (a rename's destination). Read by the audit point (guards/audit.h).
+  unsigned char subject = 0;
 };
 
 // Builds an Error from errno; call it immediately after the failing syscall.

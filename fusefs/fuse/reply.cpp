@@ -33,7 +33,7 @@ void reply_opened(fuse_req_t req, std::unique_ptr<ops::OpenFile> file, fuse_file
                   Send send) {
   MountState& st = state(req);
   uint64_t node = file->node->id();
-  bool may = ops::may_pass_through(*st.fs);
+  bool may = file->may_pass_through;
   FdRef host = file->fd.ref();
   ops::OpenFile& opened = *file;
   fi->fh = st.handles.files.add(file, opened.flags);

@@ -1,11 +1,8 @@
 #include "fusefs/guards/gate.h"
 
-#include <spdlog/spdlog.h>
-
 #include <vector>
 
-#include "fusefs/audit/escape.h"
-#include "fusefs/audit/log_limit.h"
+#include "fusefs/guards/audit.h"
 #include "fusefs/guards/current_name.h"
 #include "fusefs/sys/syscalls.h"
 
@@ -123,62 +120,19 @@ Result<std::string> verified_path(Filesystem& fs, uint64_t id, Intent intent) {
   return Error{ESTALE};
 }
 
-audit::Event event(audit::Kind kind, const Request& r, std::string_view path, int code) {
-  audit::Event e;
-  e.kind = kind;
-  e.op = r.op_name();
-  e.path = path;
-  e.code = code;
-  e.client = r.client();
-  return e;
+Error deny(const Request& r, const std::string& path, policy::Decision d, int code,
+           std::string target = {}) {
+  return denied(r, path, policy::access_name(d.access), d.rule, code, std::move(target));
 }
 
-void record(Filesystem& fs, const policy::Policy& pol, audit::Event e) {
-  if (e.rule >= 0 && static_cast<size_t>(e.rule) < pol.rules().size()) {
-    e.glob = pol.rules()[e.rule].glob;
-    e.line = pol.rules()[e.rule].line;
-  }
-  fs.audit().record(e, pol.tenant());
+Error stale_node(const Request& r, uint64_t node) {
+  return stale(r, r.fs.nodes().virtual_path(node));
 }
 
-Error deny(const Request& r, const policy::Policy& pol, const std::string& path, policy::Decision d,
-           int code, std::string_view target = {}) {
-  r.fs.counters().denials.fetch_add(1, std::memory_order_relaxed);
-  if (audit::admit_log_line()) {
-    spdlog::info("denied op={} tenant={} path={} access={} rule={} errno={} pid={} uid={}",
-                 r.op_name(), pol.tenant(), audit::escape_for_log(path),
-                 policy::access_name(d.access), d.rule, code, r.caller.pid, r.caller.uid);
-  }
-  audit::Event e = event(audit::Kind::kPolicy, r, path, code);
-  e.access = policy::access_name(d.access);
-  e.rule = d.rule;
-  e.target = target;
-  record(r.fs, pol, e);
-  return Error{code};
-}
-
-Error stale(const Request& r, const policy::Policy& pol, uint64_t node) {
-  std::string last = r.fs.nodes().virtual_path(node);
-  spdlog::debug("stale op={} path={}: the name no longer leads to the node", r.op_name(),
-                audit::escape_for_log(last));
-  record(r.fs, pol, event(audit::Kind::kStale, r, last, ESTALE));
-  return Error{ESTALE};
-}
-
-void allowed(const Request& r, const policy::Policy& pol, const std::string& path,
-             policy::Decision d) {
-  if (!r.fs.audit().log_allowed_mutations()) return;
-  audit::Event e = event(audit::Kind::kAllowed, r, path, 0);
-  e.access = policy::access_name(d.access);
-  e.rule = d.rule;
-  record(r.fs, pol, e);
-}
-
-Result<void> check_name_length(const Request& r, const policy::Policy& pol, uint64_t node,
-                               const Name* child, Intent intent) {
-  auto max = pol.limits().max_name_length;
+Result<void> check_name_length(const Request& r, const Name* child, Intent intent) {
+  auto max = r.policy->limits().max_name_length;
   if (intent != Intent::kCreate || child == nullptr || !max || child->size() <= *max) return {};
-  return deny_by_limit(r, node, child->view(), ENAMETOOLONG, "max_name_length");
+  return over_limit(r, ENAMETOOLONG, "max_name_length");
 }
 
 }  // namespace
@@ -196,104 +150,94 @@ Result<void> file_inside(Filesystem& fs, const Node& node) {
 
 }  // namespace
 
-Result<void> inside(const Request& r, uint64_t node) {
-  if (r.fs.policy()->has_rules()) return {};
-  NodeRef n = r.fs.nodes().get(node);
-  if (!n) return Error{ESTALE};
-  auto ok = r.fs.resolver().check_inside(n->handle());
+Result<void> inside(const Request& r, const Node& node) {
+  if (r.policy->has_rules()) return {};
+  auto ok = r.fs.resolver().check_inside(node.handle());
   // ENOTDIR: a file whose host path is longer than PATH_MAX (the walk up starts at its directory).
-  if (!ok && ok.code() == ENOTDIR && !n->is_dir()) ok = file_inside(r.fs, *n);
-  if (!ok) return r.fs.refuse(r, node, "", ok.error());
-  return {};
+  if (!ok && ok.code() == ENOTDIR && !node.is_dir()) ok = file_inside(r.fs, node);
+  return ok;
 }
 
 namespace {
 
 // The decision for child (or the node itself) in the directory whose verified path is base.
-Result<void> decide_at(const Request& r, const policy::Policy& pol, const std::string& base,
-                       const Name* child, Intent intent) {
+Result<void> decide_at(const Request& r, const std::string& base, const Name* child,
+                       Intent intent) {
+  const policy::Policy& pol = *r.policy;
   std::string_view name = child ? child->view() : std::string_view();
   if (child != nullptr && mutates(intent)) {
     // Adding or removing a name changes the directory's entries: a read-only directory keeps
     // its names even where a nearer rule makes one of them writable (/inputs/scratch).
     policy::Decision parent = pol.decide(base);
     if (int code = errno_for(parent.access, Intent::kModify); code != 0) {
-      return deny(r, pol, join(base, name), parent, code);
+      return deny(r, join(base, name), parent, code);
     }
   }
   std::string path = join(base, name);
   policy::Decision d = pol.decide(path);
   int code = errno_for(d.access, intent);
-  if (code != 0) return deny(r, pol, path, d, code);
-  if (mutates(intent)) allowed(r, pol, path, d);
+  if (code != 0) return deny(r, path, d, code);
+  if (mutates(intent)) allowed(r, path, policy::access_name(d.access), d.rule);
   return {};
 }
 
-// gate() that also hands out the verified path it decided on (nullopt without rules).
-Result<std::optional<std::string>> gate_at(const Request& r, uint64_t node, const Name* child,
+// The decision for node itself (child == nullptr) or for child inside it; hands out the verified
+// path it decided on (nullopt without rules).
+Result<std::optional<std::string>> gate_at(const Request& r, const Node& node, const Name* child,
                                            Intent intent) {
-  Filesystem& fs = r.fs;
-  auto pol = fs.policy();
-  if (auto ok = check_name_length(r, *pol, node, child, intent); !ok) return ok.error();
+  const policy::Policy& pol = *r.policy;
+  if (auto ok = check_name_length(r, child, intent); !ok) return ok.error();
   std::string_view name = child ? child->view() : std::string_view();
   // Fast path: without rules the answer depends only on the mount-wide mode, not on the path.
-  if (!pol->has_rules()) {
-    policy::Decision d{pol->mode(), -1};
+  if (!pol.has_rules()) {
+    policy::Decision d{pol.mode(), -1};
     int code = errno_for(d.access, intent);
-    if (code != 0) return deny(r, *pol, join(fs.nodes().virtual_path(node), name), d, code);
-    if (mutates(intent) && fs.audit().log_allowed_mutations()) {
-      allowed(r, *pol, join(fs.nodes().virtual_path(node), name), d);
+    if (code != 0) return deny(r, join(r.fs.nodes().virtual_path(node.id()), name), d, code);
+    if (mutates(intent) && r.fs.audit().log_allowed_mutations()) {
+      allowed(r, join(r.fs.nodes().virtual_path(node.id()), name), policy::access_name(d.access),
+              d.rule);
     }
     return std::optional<std::string>();
   }
-  auto base = verified_path(fs, node, child ? Intent::kRead : intent);
+  auto base = verified_path(r.fs, node.id(), child ? Intent::kRead : intent);
   if (!base && base.code() == ENAMETOOLONG) return base.error();
-  if (!base) return stale(r, *pol, node);
-  if (auto ok = decide_at(r, *pol, base.value(), child, intent); !ok) return ok.error();
+  if (!base) return stale_node(r, node.id());
+  if (auto ok = decide_at(r, base.value(), child, intent); !ok) return ok.error();
   return std::optional<std::string>(std::move(base.value()));
 }
 
 }  // namespace
 
-Result<void> gate(const Request& r, uint64_t node, const Name* child, Intent intent) {
-  auto decided = gate_at(r, node, child, intent);
+Result<void> gate(const Request& r, const Node& node, Intent intent) {
+  auto decided = gate_at(r, node, nullptr, intent);
   if (!decided) return decided.error();
   return {};
 }
 
-Result<MoveEnd> gate_end(const Request& r, uint64_t dir, const Name& name, Intent intent) {
-  auto decided = gate_at(r, dir, &name, intent);
+Result<std::optional<std::string>> gate_name(const Request& r, const Node& dir, const Name& name,
+                                             Intent intent) {
+  return gate_at(r, dir, &name, intent);
+}
+
+Result<void> confirm_lookup(const Request& r, const Place& place, const struct stat* found,
+                            bool parent_inside) {
+  // Decided after the name was resolved: the entry handed out was found in a directory that then
+  // still sat at the path decided on (with rules), or inside BACKING (without).
+  auto decided = gate_at(r, *place.dir, &place.name, Intent::kSee);
   if (!decided) return decided.error();
-  return MoveEnd{dir, name, std::move(decided.value())};
+  if (found == nullptr || r.policy->has_rules() || parent_inside) return {};
+  return inside(r, *place.dir);
 }
 
-Result<void> confirm_lookup(const Request& r, uint64_t parent, const Name& child,
-                            const InodeKey& key, bool parent_inside) {
-  Filesystem& fs = r.fs;
-  auto pol = fs.policy();
-  // After the name was resolved, so the entry handed out was inside at that instant.
-  if (!pol->has_rules()) return parent_inside ? Result<void>() : inside(r, parent);
-  NodeRef dir = fs.nodes().get(parent);
-  if (!dir) return Error{ESTALE};
-  auto st = fs.resolver().stat_child(dir->handle(), child);
-  if (!st || st->st_dev != key.dev || st->st_ino != key.ino) return Error{ESTALE};
-  // The parent may have moved meanwhile, to a place with other rules: decide again.
-  return gate(r, parent, &child, Intent::kSee);
-}
-
-Result<MoveCheck> gate_move(const Request& r, const MoveEnd& from, const MoveEnd& to,
+Result<MoveCheck> gate_move(const Request& r, const Place& from, const Place& to,
                             const MoveShape& shape) {
-  auto pol = r.fs.policy();
+  const policy::Policy* pol = r.policy.get();
   if (!pol->has_rules() || !from.dir_path || !to.dir_path) return MoveCheck::kAllowed;
   if (shape.exchange) {
     // The target travels the other way: it leaves `to` and takes the name `from`.
-    if (auto ok = check_name_length(r, *pol, from.dir, &from.name, Intent::kCreate); !ok) {
-      return ok.error();
-    }
-    if (auto ok = decide_at(r, *pol, *to.dir_path, &to.name, Intent::kModify); !ok) {
-      return ok.error();
-    }
-    if (auto ok = decide_at(r, *pol, *from.dir_path, &from.name, Intent::kCreate); !ok) {
+    if (auto ok = check_name_length(r, &from.name, Intent::kCreate); !ok) return ok.error();
+    if (auto ok = decide_at(r, *to.dir_path, &to.name, Intent::kModify); !ok) return ok.error();
+    if (auto ok = decide_at(r, *from.dir_path, &from.name, Intent::kCreate); !ok) {
       return ok.error();
     }
   }
@@ -306,7 +250,7 @@ Result<MoveCheck> gate_move(const Request& r, const MoveEnd& from, const MoveEnd
     int code = worst.access == Access::kReadOnly    ? EROFS
                : worst.access == Access::kReadWrite ? EXDEV
                                                     : EACCES;
-    return deny(r, *pol, src, worst, code, dst);
+    return deny(r, src, worst, code, dst);
   };
   if (shape.exchange) {
     if (auto ok = crossing(a, b); !ok) return ok.error();
@@ -320,29 +264,13 @@ Result<MoveCheck> gate_move(const Request& r, const MoveEnd& from, const MoveEnd
   return pol->rename_keeps_access(a, b) ? MoveCheck::kAllowed : MoveCheck::kAllowedIfNotDirectory;
 }
 
-Result<std::string> listing_path(Filesystem& fs, uint64_t dir) {
-  return verified_path(fs, dir, Intent::kRead);
+Result<std::string> listing_path(const Request& r, const Node& dir) {
+  return verified_path(r.fs, dir.id(), Intent::kRead);
 }
 
 bool hidden_from_listing(const policy::Policy& pol, const std::string& dir_path,
                          std::string_view name) {
   return pol.decide(join(dir_path, name)).access == Access::kHidden;
-}
-
-Error deny_by_limit(const Request& r, uint64_t node, std::string_view child, int code,
-                    std::string_view reason) {
-  Filesystem& fs = r.fs;
-  auto pol = fs.policy();
-  std::string path = join(fs.nodes().virtual_path(node), child);
-  fs.counters().denials.fetch_add(1, std::memory_order_relaxed);
-  if (audit::admit_log_line()) {
-    spdlog::info("denied op={} tenant={} path={} limit={} errno={}", r.op_name(), pol->tenant(),
-                 audit::escape_for_log(path), reason, code);
-  }
-  audit::Event e = event(audit::Kind::kLimit, r, path, code);
-  e.reason = reason;
-  record(fs, *pol, e);
-  return Error{code};
 }
 
 }  // namespace confinefs::guards

@@ -13,7 +13,6 @@
 #include <optional>
 #include <string>
 
-#include "fusefs/audit/event.h"
 #include "fusefs/mount/filesystem.h"
 #include "fusefs/mount/request.h"
 #include "fusefs/resolve/name.h"
@@ -27,6 +26,15 @@ enum class Intent : unsigned char {
   kCreate,  // a new name: create, mkdir, mknod, rename onto
 };
 
+// A name operation's subject, as ops/enter.h hands it to the operation: the directory, the
+// client's name parsed, and, when the policy has rules and the name was gated, the directory's
+// virtual path as verified for this request.
+struct Place {
+  NodeRef dir;
+  Name name;
+  std::optional<std::string> dir_path;
+};
+
 // ESTALE (audited) unless node is beneath BACKING now: an outside rename may take a directory
 // the kernel knows out of BACKING, and names, attributes and listings of what the host later
 // puts there must not show (Resolver::check_inside). Landlock keeps the daemon's opens, creates,
@@ -34,30 +42,26 @@ enum class Intent : unsigned char {
 // getattr and listings of an already open directory make: those call this (confirm_lookup
 // does for lookups). With rules it is the chain check's job: a chain that leaves BACKING does
 // not hold.
-Result<void> inside(const Request& r, uint64_t node);
+Result<void> inside(const Request& r, const Node& node);
 
-// Decides for node (child == nullptr) or for the entry child inside directory node.
-Result<void> gate(const Request& r, uint64_t node, const Name* child, Intent intent);
+// Decides intent for the node itself.
+Result<void> gate(const Request& r, const Node& node, Intent intent);
+// Decides intent for name inside dir; hands out dir's verified path when the policy has rules.
+Result<std::optional<std::string>> gate_name(const Request& r, const Node& dir, const Name& name,
+                                             Intent intent);
 
-// After a lookup resolved parent/child to key: the parent's chain must still hold and the name
-// still lead to key, so the entry was, at that instant, at the path the gate decided on. Without
-// rules, the parent must be inside BACKING (inside()), unless parent_inside says this request
-// checked that already (a READDIRPLUS, once for all its entries).
-Result<void> confirm_lookup(const Request& r, uint64_t parent, const Name& child,
-                            const InodeKey& key, bool parent_inside = false);
+// A lookup's decision, made once the name was resolved (found: what it led to, nullptr when the
+// resolution failed): with rules, the directory's chain is walked once, after the resolution, so
+// the entry was found in a directory that then still sat at the path decided on (kSee). A denial
+// wins over the resolution's own error, so a denied name's existence does not show. Without
+// rules, the directory must be inside BACKING after the resolution (inside()), unless
+// parent_inside says this request checked that already (a READDIRPLUS, once for all entries).
+Result<void> confirm_lookup(const Request& r, const Place& place, const struct stat* found,
+                            bool parent_inside = false);
 
-// One end of a rename, gated once (gate_end): the directory, the name and, when the policy has
-// rules, the directory's virtual path as verified for this request. gate_move() decides on those
-// paths rather than verifying both chains again.
-struct MoveEnd {
-  uint64_t dir;
-  const Name& name;
-  std::optional<std::string> dir_path;
-};
-Result<MoveEnd> gate_end(const Request& r, uint64_t dir, const Name& name, Intent intent);
-
-// A rename that passed both ends' gates: for a directory (or an exchange), also every path that
-// could exist beneath it must keep its access, else the stricter rule's errno.
+// A rename that passed both ends' gates (Place::dir_path set by gate_name): for a directory (or
+// an exchange), also every path that could exist beneath it must keep its access, else the
+// stricter rule's errno.
 struct MoveShape {
   bool source_is_dir = false;
   bool exchange = false;
@@ -68,19 +72,14 @@ struct MoveShape {
 // An exchange cannot be split, so both of its sides are checked as directories, whatever they
 // are now.
 enum class MoveCheck : unsigned char { kAllowed, kAllowedIfNotDirectory };
-Result<MoveCheck> gate_move(const Request& r, const MoveEnd& from, const MoveEnd& to,
+Result<MoveCheck> gate_move(const Request& r, const Place& from, const Place& to,
                             const MoveShape& shape);
 
 // The verified virtual path of dir for filtering a listing; ENOENT when dir's chain no longer
 // holds.
-Result<std::string> listing_path(Filesystem& fs, uint64_t dir);
+Result<std::string> listing_path(const Request& r, const Node& dir);
 // True when pol hides dir_path/name from listings.
 bool hidden_from_listing(const policy::Policy& pol, const std::string& dir_path,
                          std::string_view name);
-
-// Audits a refusal decided outside the rules (limits, chown, xattr namespaces, link creation)
-// and returns code.
-Error deny_by_limit(const Request& r, uint64_t node, std::string_view child, int code,
-                    std::string_view reason);
 
 }  // namespace confinefs::guards

@@ -2,15 +2,15 @@
 
 #include <sys/stat.h>
 
-#include "fusefs/guards/gate.h"
+#include "fusefs/guards/audit.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::guards {
 
-Result<void> check_file_size(const Request& r, uint64_t node, uint64_t new_end) {
-  const auto& limits = r.fs.policy()->limits();
+Result<void> check_file_size(const Request& r, uint64_t new_end) {
+  const auto& limits = r.policy->limits();
   if (!limits.max_file_size || new_end <= *limits.max_file_size) return {};
-  return deny_by_limit(r, node, "", EFBIG, "max_file_size");
+  return over_limit(r, EFBIG, "max_file_size");
 }
 
 Growth::~Growth() {
@@ -31,8 +31,8 @@ Result<Growth> begin_growth(const Request& r, FdRef fd, const Node& node,
   if (!before) return before.error();
   uint64_t size = static_cast<uint64_t>(before->st_size);
   uint64_t want = most_growth(size);
-  if (!fs.usage().take_bytes(want, fs.policy()->limits().quota_bytes)) {
-    return deny_by_limit(r, node.id(), "", EDQUOT, "quota_bytes");
+  if (!fs.usage().take_bytes(want, r.policy->limits().quota_bytes)) {
+    return over_limit(r, EDQUOT, "quota_bytes");
   }
   return Growth(&fs, fd, std::move(lock), size, want);
 }

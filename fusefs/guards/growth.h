@@ -15,7 +15,7 @@
 namespace confinefs::guards {
 
 // EFBIG (audited) when a file would end past limits.max_file_size.
-Result<void> check_file_size(const Request& r, uint64_t node, uint64_t new_end);
+Result<void> check_file_size(const Request& r, uint64_t new_end);
 
 // Bytes taken from the quota for one size-changing call, settled when it is destroyed (after the
 // call): the file's size is read again and the difference to what was taken goes back. Holds the

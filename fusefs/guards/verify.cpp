@@ -15,14 +15,19 @@
 namespace confinefs::guards {
 namespace {
 
-bool hardlinks_readable(const Filesystem& fs, Purpose purpose) {
-  return purpose == Purpose::kRead && fs.policy()->hardlinks() == policy::HardlinkMode::kReadOnly;
+// Whether a file seen with a second name may still be used: read under hardlinks: read-only.
+enum class Links : unsigned char { kSoleName, kMayBeShared };
+
+Links links_for(const Request& r, Purpose purpose) {
+  return purpose == Purpose::kRead && r.policy->hardlinks() == policy::HardlinkMode::kReadOnly
+             ? Links::kMayBeShared
+             : Links::kSoleName;
 }
 
 // Records a link count seen for node and refuses a node ever seen multiply linked (threat 5).
-Result<void> check_links(const Filesystem& fs, const Node& node, nlink_t nlink, Purpose purpose) {
+Result<void> check_links(const Node& node, nlink_t nlink, Links links) {
   node.saw_link_count(nlink);
-  if (node.multiply_linked() && !hardlinks_readable(fs, purpose)) {
+  if (node.multiply_linked() && links != Links::kMayBeShared) {
     return Error{EACCES, Refusal::kHardlink};
   }
   return {};
@@ -33,14 +38,13 @@ Result<void> check_links(const Filesystem& fs, const Node& node, nlink_t nlink, 
 // between the open and the fstat an outside process can remove the backing name of a hardlink to
 // an outside file, leaving the single, outside, link. ESTALE makes the kernel look the name up
 // again and retry. Returns where the name was found (nothing for a file with no name left).
-Result<std::optional<CurrentName>> verify_sole_name(Filesystem& fs, const Node& node,
-                                                    Purpose purpose) {
-  if (node.multiply_linked() && !hardlinks_readable(fs, purpose)) {
+Result<std::optional<CurrentName>> verify_sole_name(Filesystem& fs, const Node& node, Links links) {
+  if (node.multiply_linked() && links != Links::kMayBeShared) {
     return Error{EACCES, Refusal::kHardlink};
   }
   auto now = current_name(fs, node);
   if (now) {
-    if (auto ok = check_links(fs, node, now->attr.st_nlink, purpose); !ok) return ok.error();
+    if (auto ok = check_links(node, now->attr.st_nlink, links); !ok) return ok.error();
     return std::optional<CurrentName>(std::move(now.value()));
   }
   // A file with no name left anywhere (inside BACKING or out) is served as an open racing the
@@ -73,10 +77,10 @@ bool same_time(const struct timespec& a, const struct timespec& b) {
 // had already lowered the count: they are going, and none can come back (a name is given only
 // through another name or an open file, and an unlinked one needs O_TMPFILE). docs/design.md
 // ("Hardlinks raced in and out") cites the kernel code this rests on.
-Result<bool> prove_sole_name_once(Filesystem& fs, const Node& node, Purpose purpose) {
+Result<bool> prove_sole_name_once(Filesystem& fs, const Node& node, Links links) {
   auto c = sys::fstat(node.handle());
   if (!c) return c.error();
-  auto a = verify_sole_name(fs, node, purpose);
+  auto a = verify_sole_name(fs, node, links);
   if (!a) return a.error();
   if (!a->has_value()) return true;  // no name left at all
   const CurrentName& at_a = **a;
@@ -86,7 +90,7 @@ Result<bool> prove_sole_name_once(Filesystem& fs, const Node& node, Purpose purp
       !ok) {
     return ok.error();
   }
-  auto b = verify_sole_name(fs, node, purpose);
+  auto b = verify_sole_name(fs, node, links);
   if (!b) return b.error();
   if (!b->has_value()) return true;
   const CurrentName& at_b = **b;
@@ -101,20 +105,20 @@ constexpr int kProofAttempts = 64;
 constexpr int kProofAttemptsBeforeYield = 4;
 
 // The check before an open: the proof once per node, the name's link count afterwards.
-Result<void> check_sole_name(Filesystem& fs, const Node& node, Purpose purpose) {
+Result<void> check_sole_name(Filesystem& fs, const Node& node, Links links) {
   if (node.sole_name_proven() || !fs.config().prove_sole_names) {
-    if (auto ok = verify_sole_name(fs, node, purpose); !ok) return ok.error();
+    if (auto ok = verify_sole_name(fs, node, links); !ok) return ok.error();
     return {};
   }
   // An inode proven before, by a node the kernel has since forgotten (nodes/proven_inodes.h).
   auto handle = fs.resolver().file_handle(node.handle());
   if (handle && fs.proven_inodes().contains(handle.value())) {
     node.set_sole_name_proven();
-    if (auto ok = verify_sole_name(fs, node, purpose); !ok) return ok.error();
+    if (auto ok = verify_sole_name(fs, node, links); !ok) return ok.error();
     return {};
   }
   for (int attempt = 0; attempt < kProofAttempts; ++attempt) {
-    auto proven = prove_sole_name_once(fs, node, purpose);
+    auto proven = prove_sole_name_once(fs, node, links);
     if (!proven && proven.code() == EROFS) {
       // BACKING's mount is read-only here: the barrier (a rename) cannot run, and nothing can be
       // written through the mount anyway. The link counts stand alone, as the log says once.
@@ -124,7 +128,7 @@ Result<void> check_sole_name(Filesystem& fs, const Node& node, Purpose purpose) 
             "BACKING is mounted read-only: a hardlink raced in and out of a name is "
             "stopped by the link-count checks and the BACKING bind only");
       }
-      if (auto ok = verify_sole_name(fs, node, purpose); !ok) return ok.error();
+      if (auto ok = verify_sole_name(fs, node, links); !ok) return ok.error();
       return {};
     }
     if (!proven) return proven.error();
@@ -138,38 +142,44 @@ Result<void> check_sole_name(Filesystem& fs, const Node& node, Purpose purpose) 
   return Error{ESTALE, Refusal::kHardlink};
 }
 
-}  // namespace
-
-Result<void> verify_identity(const Filesystem& fs, const Node& node, const struct stat& st,
-                             Purpose purpose) {
+Result<void> verify_identity(const Node& node, const struct stat& st, Links links) {
   // Symlinks, FIFOs and sockets made through the mount are regular files on the host.
   if (S_ISDIR(st.st_mode) != node.is_dir() || (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) ||
       st.st_dev != node.key().dev || st.st_ino != node.key().ino) {
     return Error{EIO, Refusal::kIdentityMismatch};
   }
-  return check_links(fs, node, st.st_nlink, purpose);
+  return check_links(node, st.st_nlink, links);
 }
 
-Result<Fd> open_verified(Filesystem& fs, const Node& node, int flags, Purpose purpose,
+}  // namespace
+
+Result<void> verify_identity(const Request& r, const Node& node, const struct stat& st,
+                             Purpose purpose) {
+  return verify_identity(node, st, links_for(r, purpose));
+}
+
+Result<Fd> open_verified(const Request& r, const Node& node, int flags, Purpose purpose,
                          struct stat* attr) {
+  Filesystem& fs = r.fs;
+  const Links links = links_for(r, purpose);
   if (node.is_dir()) flags = (flags & ~O_ACCMODE) | O_RDONLY | O_DIRECTORY;
   // Before the open too: opening a file that may be outside BACKING is itself an effect on it
   // (its watchers see IN_OPEN and IN_CLOSE_WRITE, a lease on it is broken, a running binary
   // gives ETXTBSY). What is known (a second link seen at lookup) and what the name shows now
   // refuse it without touching it.
   if (!node.is_dir()) {
-    if (auto ok = check_sole_name(fs, node, purpose); !ok) return ok.error();
+    if (auto ok = check_sole_name(fs, node, links); !ok) return ok.error();
   }
   auto fd = fs.resolver().reopen(node.handle(), flags);
   if (!fd) return fd.error();
   auto st = sys::fstat(fd->ref());
   if (!st) return st.error();
-  if (auto ok = verify_identity(fs, node, st.value(), purpose); !ok) return ok.error();
+  if (auto ok = verify_identity(node, st.value(), links); !ok) return ok.error();
   if (attr != nullptr) *attr = st.value();
   // Directories cannot be hardlinked; a directory moved out of the tree is Landlock's to stop.
   // Again after the open: a link raced in between the first check and the open is seen here.
   if (!node.is_dir()) {
-    if (auto ok = verify_sole_name(fs, node, purpose); !ok) return ok.error();
+    if (auto ok = verify_sole_name(fs, node, links); !ok) return ok.error();
   }
   if (!(flags & O_NONBLOCK)) {
     auto status = sys::get_status_flags(fd->ref());

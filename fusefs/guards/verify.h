@@ -9,6 +9,7 @@
 #pragma once
 
 #include "fusefs/mount/filesystem.h"
+#include "fusefs/mount/request.h"
 #include "fusefs/nodes/node.h"
 
 namespace confinefs::guards {
@@ -20,12 +21,12 @@ enum class Purpose : unsigned char {
 };
 
 // Checks attributes read from an fd against the node it must be.
-Result<void> verify_identity(const Filesystem& fs, const Node& node, const struct stat& st,
+Result<void> verify_identity(const Request& r, const Node& node, const struct stat& st,
                              Purpose purpose);
 
 // Reopens the node's inode with flags (O_NONBLOCK is added, and cleared again after the checks
 // unless the client asked for it) and verifies it.
-Result<Fd> open_verified(Filesystem& fs, const Node& node, int flags, Purpose purpose,
+Result<Fd> open_verified(const Request& r, const Node& node, int flags, Purpose purpose,
                          struct stat* attr = nullptr);
 
 }  // namespace confinefs::guards

@@ -1,10 +1,16 @@
 // Request: the facts of one FUSE request, derived once by the FUSE adapter (fusefs/fuse/) and
 // passed down by reference to the operation and every check it passes (policy gate, limits,
-// refusal audit). Nothing below re-derives who asked or what for.
+// refusal audit). Nothing below re-derives who asked or what for, or which policy is in force.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
 
+#include "fusefs/audit/event.h"
 #include "fusefs/mount/filesystem.h"
 
 namespace confinefs {
@@ -42,11 +48,39 @@ enum class Op : unsigned char {
 
 const char* op_name(Op op) noexcept;
 
+// Where a request acts, as the guard that entered it recorded it (ops/enter.h): the directory and
+// name of a name operation, or the node itself (name empty). The audit point names refusals by it.
+struct Site {
+  uint64_t node = 0;
+  std::string_view name;  // the client's buffer, alive until the request is answered
+};
+
+// What a guard decided against a request (Refusal::kDenied), kept until the audit point
+// (guards/audit.h) writes it: the decision is made deep in a guard, the line is written once.
+struct Denial {
+  audit::Kind kind = audit::Kind::kPolicy;
+  std::string path;         // kPolicy, kStale: the path decided on; kLimit: empty (the Site's)
+  std::string target;       // kPolicy of a rename: the destination path
+  std::string_view access;  // kPolicy: the access decided
+  int rule = -1;            // kPolicy: the rule's index, -1 for the mount-wide mode
+  std::string_view reason;  // kLimit: which limit (a literal)
+};
+
 struct Request {
+  Request(Filesystem& fs_, Caller caller_, Op op_, uint64_t id_ = 0)
+      : fs(fs_), caller(caller_), op(op_), id(id_), policy(fs_.policy()) {}
+
   Filesystem& fs;
   Caller caller;  // the calling process, as the kernel reported it
   Op op;
   uint64_t id = 0;  // the kernel's unique id of the request (0 when a test builds one)
+  // The policy in force when the request arrived, taken once: a reload never straddles a request
+  // (one decision made under the old rules, the next under the new).
+  std::shared_ptr<const policy::Policy> policy;
+
+  // Filled as the request is served; read by the audit point only.
+  mutable std::array<Site, 2> sites{};   // [1]: a rename's destination
+  mutable std::optional<Denial> denial;  // set with an Error{..., Refusal::kDenied}
 
   const char* op_name() const noexcept { return confinefs::op_name(op); }
   audit::Client client() const noexcept { return {caller.pid, caller.uid, caller.gid}; }

@@ -2,37 +2,18 @@
 
 #include <fcntl.h>
 
+#include "fusefs/guards/audit.h"
 #include "fusefs/guards/gate.h"
 #include "fusefs/objects/marker.h"
 
 namespace confinefs::ops {
 
-Result<NodeRef> node_of(const Request& r, uint64_t id) {
-  if (NodeRef node = r.fs.nodes().get(id)) return node;
-  return resume(r, id);
-}
-
-Result<NodeRef> dir_of(const Request& r, uint64_t id) {
-  auto node = node_of(r, id);
-  if (node && !node.value()->is_dir()) return Error{ENOTDIR};
-  return node;
-}
-
-Result<Name> client_name(const Request& r, uint64_t parent, const char* name) {
-  auto parsed = Name::parse(name);
-  if (!parsed) return r.fs.refuse(r, parent, "", parsed.error());
-  if (is_parking_name(parsed->view())) {
-    return r.fs.refuse(r, parent, parsed->view(), Error{EACCES, Refusal::kHostileName});
-  }
-  return parsed;
-}
-
-Result<Entry> remember(const Request& r, uint64_t parent, const Name& name, ResolvedEntry found,
+Result<Entry> remember(const Request& r, const guards::Place& place, ResolvedEntry found,
                        NodeType type) {
   Filesystem& fs = r.fs;
   InodeKey key{found.attr.st_dev, found.attr.st_ino};
-  auto node =
-      fs.nodes().remember(key, type, std::move(found.handle), parent, name.view(), r.caller.uid);
+  auto node = fs.nodes().remember(key, type, std::move(found.handle), place.dir->id(),
+                                  place.name.view(), r.caller.uid);
   if (!node) return node.error();
   node.value()->saw_link_count(found.attr.st_nlink);
   return Entry{node.value()->id(), shown(fs, type, found.attr)};
@@ -59,9 +40,8 @@ void account_removal(Filesystem& fs, const struct stat& st, uint64_t xattrs) {
   fs.usage().give_inode();
 }
 
-Result<void> same_as_kernel_saw(Filesystem& fs, uint64_t dir, const Name& name,
-                                const struct stat& st) {
-  NodeRef known = fs.nodes().at(dir, name.view());
+Result<void> same_as_kernel_saw(Filesystem& fs, const guards::Place& place, const struct stat& st) {
+  NodeRef known = fs.nodes().at(place.dir->id(), place.name.view());
   if (known && !(known->key() == InodeKey{st.st_dev, st.st_ino})) {
     return Error{ESTALE, Refusal::kIdentityMismatch};
   }
@@ -74,9 +54,9 @@ struct stat shown(Filesystem& fs, NodeType type, const struct stat& st) {
   return objects::present(type, st, sticky);
 }
 
-Result<void> take_inode(const Request& r, uint64_t parent, std::string_view name) {
-  if (r.fs.usage().take_inode(r.fs.policy()->limits().quota_inodes)) return {};
-  return guards::deny_by_limit(r, parent, name, EDQUOT, "quota_inodes");
+Result<void> take_inode(const Request& r) {
+  if (r.fs.usage().take_inode(r.policy->limits().quota_inodes)) return {};
+  return guards::over_limit(r, EDQUOT, "quota_inodes");
 }
 
 }  // namespace confinefs::ops

@@ -1,6 +1,7 @@
-// Helpers shared by the operation files: node lookups by id and audited name parsing.
+// Helpers shared by the operation files, on the values ops/enter.h hands out.
 #pragma once
 
+#include "fusefs/guards/gate.h"
 #include "fusefs/mount/filesystem.h"
 #include "fusefs/mount/parking.h"
 #include "fusefs/mount/request.h"
@@ -8,22 +9,10 @@
 
 namespace confinefs::ops {
 
-// The node the kernel refers to: one this daemon serves, or one a predecessor handed to the
-// kernel, resumed now (ops/resume.cpp). ESTALE when it was forgotten (a kernel/daemon
-// disagreement) or its record no longer holds.
-Result<NodeRef> node_of(const Request& r, uint64_t id);
-// As node_of, and ENOTDIR unless it is a directory.
-Result<NodeRef> dir_of(const Request& r, uint64_t id);
-// A predecessor's node id, resumed: its recorded place is looked up again from the nearest node
-// served here, one component at a time, with every check of a fresh lookup, and the id is served
-// again only when that finds the very same inode and type (threat 41). ESTALE otherwise, for good.
-Result<NodeRef> resume(const Request& r, uint64_t id);
-// Parses a client-supplied name, auditing hostile ones.
-Result<Name> client_name(const Request& r, uint64_t parent, const char* name);
 // What the mount shows for an entry the resolver admitted at dir/name: a directory, a regular
 // file, or a symlink, FIFO or socket stored as a regular file (ops/objects.cpp). ENOENT with a
 // Refusal for objects the policy does not serve.
-Result<NodeType> kind_of(Filesystem& fs, const Node& dir, const Name& name,
+Result<NodeType> kind_of(const Request& r, const Node& dir, const Name& name,
                          const ResolvedEntry& found);
 // Marks dir as holding links, FIFOs or sockets (objects/marker.h, kHolderAttr), once.
 void mark_holder(Filesystem& fs, const Node& dir);
@@ -40,17 +29,23 @@ void account_removal(Filesystem& fs, const struct stat& st, uint64_t xattrs);
 // ESTALE when the kernel last learnt another inode at dir/name than the host holds there now
 // (st): it checked its permissions (the sticky bit included) against that one. The kernel then
 // looks the name up again and checks again before retrying (threat 36).
-Result<void> same_as_kernel_saw(Filesystem& fs, uint64_t dir, const Name& name,
-                                const struct stat& st);
+Result<void> same_as_kernel_saw(Filesystem& fs, const guards::Place& place, const struct stat& st);
 // The attributes the client sees for a node of type with host attributes st (objects::present,
 // with a FIFO's or socket's own sticky bit from the mount's record).
 struct stat shown(Filesystem& fs, NodeType type, const struct stat& st);
 // Records a successful resolution in the node table (on the caller's node budget) and builds the
 // kernel's entry, with the attributes the mount shows for type.
-Result<Entry> remember(const Request& r, uint64_t parent, const Name& name, ResolvedEntry found,
+Result<Entry> remember(const Request& r, const guards::Place& place, ResolvedEntry found,
                        NodeType type);
 // One inode of limits.quota_inodes for a new name (EDQUOT, audited, when none is left); give it
 // back with fs.usage().give_inode() if the creation fails.
-Result<void> take_inode(const Request& r, uint64_t parent, std::string_view name);
+Result<void> take_inode(const Request& r);
+// Creates (or, without O_EXCL, opens) the regular file at place (ops/open.cpp); mknod of a
+// regular file makes one this way too.
+struct Created;
+Result<Created> create_at(const Request& r, const guards::Place& place, mode_t mode, int flags);
+// The steps of a lookup of place (entered without a decision): resolve, decide once, classify,
+// remember (ops/lookup.cpp). parent_inside: a READDIRPLUS checked its directory already.
+Result<Entry> look_up(const Request& r, const guards::Place& place, bool parent_inside);
 
 }  // namespace confinefs::ops

@@ -9,6 +9,7 @@
 #include "fusefs/guards/verify.h"
 #include "fusefs/objects/marker.h"
 #include "fusefs/ops/common.h"
+#include "fusefs/ops/enter.h"
 #include "fusefs/ops/ops.h"
 #include "fusefs/sys/syscalls.h"
 
@@ -47,48 +48,35 @@ bool visible(Filesystem& fs, OpenDir& dir, const ListingScope& scope, sys::DirEn
   return true;
 }
 
-}  // namespace
-
-Result<std::unique_ptr<OpenDir>> opendir(const Request& r, uint64_t id) {
-  Filesystem& fs = r.fs;
-  auto node = dir_of(r, id);
-  if (!node) return node.error();
-  if (auto ok = guards::gate(r, id, nullptr, guards::Intent::kRead); !ok) return ok.error();
-  auto fd =
-      guards::open_verified(fs, *node.value(), O_RDONLY | O_DIRECTORY, guards::Purpose::kRead);
-  if (!fd) return fs.refuse(r, id, "", fd.error());
+Result<std::unique_ptr<OpenDir>> open_directory(const Request& r, NodeRef node) {
+  auto fd = guards::open_verified(r, *node, O_RDONLY | O_DIRECTORY, guards::Purpose::kRead);
+  if (!fd) return fd.error();
   return std::unique_ptr<OpenDir>(
-      new OpenDir{std::move(node.value()), {}, sys::DirStream(std::move(fd.value()))});
+      new OpenDir{std::move(node), {}, sys::DirStream(std::move(fd.value()))});
 }
 
-Result<ListingScope> listing_scope(const Request& r, OpenDir& dir, bool check_visible, bool plain) {
-  Filesystem& fs = r.fs;
-  ListingScope scope{fs.policy(), std::nullopt, check_visible, false};
+Result<ListingScope> scope_of(const Request& r, OpenDir& dir, bool check_visible, bool plain) {
+  ListingScope scope{r.policy, std::nullopt, check_visible, false};
   // Only a directory where links, FIFOs or sockets were made needs its regular files' modes.
   scope.objects_possible =
       plain && sys::fgetxattr(dir.stream.fd(), objects::kHolderAttr, nullptr, 0).ok();
   if (scope.policy->has_rules()) {
-    auto path = guards::listing_path(fs, dir.node->id());
+    auto path = guards::listing_path(r, *dir.node);
     if (!path) return path.error();
     scope.dir_path = std::move(path.value());
-  } else if (auto ok = guards::inside(r, dir.node->id()); !ok) {
+  } else if (auto ok = guards::inside(r, *dir.node); !ok) {
     return ok.error();  // opened before an outside rename took it out of BACKING
   }
   return scope;
 }
 
-Result<void> listing_done(const Request& r, OpenDir& dir) {
-  return guards::inside(r, dir.node->id());
-}
-
-Result<std::optional<sys::DirEntry>> peek_entry(const Request& r, OpenDir& dir,
-                                                const ListingScope& scope) {
-  Filesystem& fs = r.fs;
+Result<std::optional<sys::DirEntry>> next_visible(const Request& r, OpenDir& dir,
+                                                  const ListingScope& scope) {
   for (;;) {
     auto e = dir.stream.peek();
     if (!e || !e->has_value()) return e;
     sys::DirEntry entry = e->value();
-    if (visible(fs, dir, scope, entry)) {
+    if (visible(r.fs, dir, scope, entry)) {
       // Never report the host's parent of the backing root: ".." of the root is the root.
       if (dir.node->id() == NodeTable::kRootId && is_dot_or_dotdot(entry.name)) {
         entry.ino = dir.node->key().ino;
@@ -99,56 +87,77 @@ Result<std::optional<sys::DirEntry>> peek_entry(const Request& r, OpenDir& dir,
   }
 }
 
-Result<void> fsyncdir(OpenDir& dir, bool data_only) {
-  return sys::fsync(dir.stream.fd(), data_only);
-}
-
-Result<Entry> mkdir(const Request& r, uint64_t parent, const char* name, mode_t mode) {
+Result<Entry> make_directory(const Request& r, const guards::Place& place, mode_t mode) {
   Filesystem& fs = r.fs;
-  auto dir = dir_of(r, parent);
-  if (!dir) return dir.error();
-  auto n = client_name(r, parent, name);
-  if (!n) return n.error();
-  if (auto ok = guards::gate(r, parent, &n.value(), guards::Intent::kCreate); !ok)
-    return ok.error();
-  if (auto ok = take_inode(r, parent, n->view()); !ok) return ok.error();
+  if (auto ok = take_inode(r); !ok) return ok.error();
   {
     guards::CallerCredentials as_caller(fs, r.caller);
     // No setuid/setgid from the client; the policy's create.umask on top of the client's own.
-    auto made = fs.resolver().make_directory(dir.value()->handle(), n.value(),
-                                             mode & 01777 & ~fs.policy()->create().umask);
+    auto made = fs.resolver().make_directory(place.dir->handle(), place.name,
+                                             mode & 01777 & ~r.policy->create().umask);
     if (!made) {
       fs.usage().give_inode();
       return made.error();
     }
   }
   // A swap between mkdirat and this lookup is refused like any other planted entry.
-  auto found = fs.resolver().lookup(dir.value()->handle(), n.value());
-  if (!found) return fs.refuse(r, parent, n->view(), found.error());
-  if (!S_ISDIR(found->attr.st_mode)) {
-    return fs.refuse(r, parent, n->view(), Error{EIO, Refusal::kIdentityMismatch});
-  }
-  return remember(r, parent, n.value(), std::move(found.value()), NodeType::kDirectory);
+  auto found = fs.resolver().lookup(place.dir->handle(), place.name);
+  if (!found) return found.error();
+  if (!S_ISDIR(found->attr.st_mode)) return Error{EIO, Refusal::kIdentityMismatch};
+  return remember(r, place, std::move(found.value()), NodeType::kDirectory);
 }
 
-Result<void> rmdir(const Request& r, uint64_t parent, const char* name) {
+Result<void> remove_directory(const Request& r, const guards::Place& place) {
   Filesystem& fs = r.fs;
-  auto dir = dir_of(r, parent);
-  if (!dir) return dir.error();
-  auto n = client_name(r, parent, name);
-  if (!n) return n.error();
-  if (auto ok = guards::gate(r, parent, &n.value(), guards::Intent::kModify); !ok)
-    return ok.error();
-  auto st = fs.resolver().stat_child(dir.value()->handle(), n.value());
-  if (!st) return fs.refuse(r, parent, n->view(), st.error());
+  auto st = fs.resolver().stat_child(place.dir->handle(), place.name);
+  if (!st) return st.error();
   if (!S_ISDIR(st->st_mode)) return Error{ENOTDIR};
-  if (auto ok = same_as_kernel_saw(fs, parent, n.value(), st.value()); !ok) {
-    return fs.refuse(r, parent, n->view(), ok.error());
-  }
-  uint64_t xattrs = xattr_bytes_at(fs, *dir.value(), n.value(), st.value());
-  auto removed = fs.resolver().remove(dir.value()->handle(), n.value(), true);
+  if (auto ok = same_as_kernel_saw(fs, place, st.value()); !ok) return ok;
+  uint64_t xattrs = xattr_bytes_at(fs, *place.dir, place.name, st.value());
+  auto removed = fs.resolver().remove(place.dir->handle(), place.name, true);
   if (removed) account_removal(fs, st.value(), xattrs);
   return removed;
+}
+
+}  // namespace
+
+Outcome<std::unique_ptr<OpenDir>> opendir(const Request& r, uint64_t id) {
+  auto node = enter(r, id, guards::Intent::kRead);
+  if (!node) return refused<std::unique_ptr<OpenDir>>(r, node.error());
+  if (!node.value()->is_dir()) return refused<std::unique_ptr<OpenDir>>(r, Error{ENOTDIR});
+  return answer(r, open_directory(r, std::move(node.value())));
+}
+
+Outcome<ListingScope> listing_scope(const Request& r, OpenDir& dir, bool check_visible,
+                                    bool plain) {
+  enter(r, *dir.node);
+  return answer(r, scope_of(r, dir, check_visible, plain));
+}
+
+Outcome<void> listing_done(const Request& r, OpenDir& dir) {
+  enter(r, *dir.node);
+  return answer(r, guards::inside(r, *dir.node));
+}
+
+Outcome<std::optional<sys::DirEntry>> peek_entry(const Request& r, OpenDir& dir,
+                                                 const ListingScope& scope) {
+  return answer(r, next_visible(r, dir, scope));
+}
+
+Result<void> fsyncdir(OpenDir& dir, bool data_only) {
+  return sys::fsync(dir.stream.fd(), data_only);
+}
+
+Outcome<Entry> mkdir(const Request& r, uint64_t parent, const char* name, mode_t mode) {
+  auto place = enter(r, parent, name, guards::Intent::kCreate);
+  if (!place) return refused<Entry>(r, place.error());
+  return answer(r, make_directory(r, place.value(), mode));
+}
+
+Outcome<void> rmdir(const Request& r, uint64_t parent, const char* name) {
+  auto place = enter(r, parent, name, guards::Intent::kModify);
+  if (!place) return refused<void>(r, place.error());
+  return answer(r, remove_directory(r, place.value()));
 }
 
 }  // namespace confinefs::ops

@@ -4,6 +4,7 @@
 #include "fusefs/guards/gate.h"
 #include "fusefs/objects/marker.h"
 #include "fusefs/ops/common.h"
+#include "fusefs/ops/enter.h"
 #include "fusefs/ops/ops.h"
 #include "fusefs/sys/syscalls.h"
 
@@ -30,58 +31,63 @@ struct statvfs with_quota(struct statvfs st, const policy::Limits& limits, Usage
   return st;
 }
 
-Result<Entry> lookup_in(const Request& r, uint64_t parent, const char* name, bool parent_inside) {
-  Filesystem& fs = r.fs;
-  auto dir = dir_of(r, parent);
-  if (!dir) return dir.error();
-  auto n = client_name(r, parent, name);
-  if (!n) return n.error();
-  if (auto ok = guards::gate(r, parent, &n.value(), guards::Intent::kSee); !ok) return ok.error();
-  auto found = fs.resolver().lookup(dir.value()->handle(), n.value());
-  if (!found) return fs.refuse(r, parent, n->view(), found.error());
-  InodeKey key{found->attr.st_dev, found->attr.st_ino};
-  if (auto ok = guards::confirm_lookup(r, parent, n.value(), key, parent_inside); !ok)
-    return ok.error();
-  auto kind = kind_of(fs, *dir.value(), n.value(), found.value());
-  if (!kind) return fs.refuse(r, parent, n->view(), kind.error());
-  auto entry = remember(r, parent, n.value(), std::move(found.value()), kind.value());
-  if (!entry) return fs.refuse(r, parent, n->view(), entry.error());
-  return entry;
-}
-
 }  // namespace
 
-Result<Entry> lookup(const Request& r, uint64_t parent, const char* name) {
-  return lookup_in(r, parent, name, false);
+Result<Entry> look_up(const Request& r, const guards::Place& place, bool parent_inside) {
+  Filesystem& fs = r.fs;
+  auto found = fs.resolver().lookup(place.dir->handle(), place.name);
+  // Decided after the resolution, whatever it found: one walk of the directory's chain.
+  if (auto ok = guards::confirm_lookup(r, place, found ? &found->attr : nullptr, parent_inside);
+      !ok) {
+    return ok.error();
+  }
+  if (!found) return found.error();
+  auto kind = kind_of(r, *place.dir, place.name, found.value());
+  if (!kind) return kind.error();
+  return remember(r, place, std::move(found.value()), kind.value());
 }
 
-Result<Entry> lookup_listed(const Request& r, uint64_t parent, const char* name) {
-  return lookup_in(r, parent, name, true);
+Outcome<Entry> lookup(const Request& r, uint64_t parent, const char* name) {
+  auto place = enter(r, parent, name, std::nullopt);
+  if (!place) return refused<Entry>(r, place.error());
+  return answer(r, look_up(r, place.value(), false));
+}
+
+Outcome<Entry> lookup_listed(const Request& r, uint64_t parent, const char* name) {
+  auto place = enter(r, parent, name, std::nullopt);
+  if (!place) return refused<Entry>(r, place.error());
+  return answer(r, look_up(r, place.value(), true));
 }
 
 void forget(const Request& r, uint64_t node, uint64_t count) { r.fs.nodes().forget(node, count); }
 
-Result<struct stat> getattr(const Request& r, uint64_t id) {
-  Filesystem& fs = r.fs;
-  auto node = node_of(r, id);
-  if (!node) return node.error();
-  if (auto ok = guards::gate(r, id, nullptr, guards::Intent::kSee); !ok) return ok.error();
-  if (auto ok = guards::inside(r, id); !ok) return ok.error();
+namespace {
+
+Result<struct stat> attributes_of(const Request& r, const Node& node) {
+  if (auto ok = guards::inside(r, node); !ok) return ok.error();
   // The O_PATH handle pins the inode, so this reports the node's own attributes even when an
   // outside process renamed or replaced its name.
-  auto attr = fs.resolver().stat_handle(node.value()->handle());
-  if (!attr) return fs.refuse(r, id, "", attr.error());
-  node.value()->saw_link_count(attr->st_nlink);
-  return shown(fs, node.value()->type(), attr.value());
+  auto attr = r.fs.resolver().stat_handle(node.handle());
+  if (!attr) return attr.error();
+  node.saw_link_count(attr->st_nlink);
+  return shown(r.fs, node.type(), attr.value());
 }
 
-Result<struct statvfs> statfs(const Request& r, uint64_t id) {
-  Filesystem& fs = r.fs;
-  auto node = node_of(r, id);
-  if (!node) return node.error();
+}  // namespace
+
+Outcome<struct stat> getattr(const Request& r, uint64_t id) {
+  auto node = enter(r, id, guards::Intent::kSee);
+  if (!node) return refused<struct stat>(r, node.error());
+  return answer(r, attributes_of(r, *node.value()));
+}
+
+Outcome<struct statvfs> statfs(const Request& r, uint64_t id) {
+  auto node = enter(r, id, std::nullopt);
+  if (!node) return refused<struct statvfs>(r, node.error());
   auto host = sys::fstatvfs(node.value()->handle());
-  if (!host) return host;
-  return with_quota(host.value(), fs.policy()->limits(), fs.usage().totals());
+  if (!host) return answer(r, std::move(host));
+  return answer(r, Result<struct statvfs>(
+                       with_quota(host.value(), r.policy->limits(), r.fs.usage().totals())));
 }
 
 }  // namespace confinefs::ops

@@ -6,10 +6,11 @@
 #include <linux/fs.h>
 #include <unistd.h>
 
-#include "fusefs/guards/credentials.h"
+#include "fusefs/guards/audit.h"
 #include "fusefs/guards/gate.h"
 #include "fusefs/objects/marker.h"
 #include "fusefs/ops/common.h"
+#include "fusefs/ops/enter.h"
 #include "fusefs/ops/ops.h"
 #include "fusefs/sys/syscalls.h"
 
@@ -39,13 +40,13 @@ void record_move(Filesystem& fs, const struct stat& st, const Node& dir, const N
 // in the kernel's cache (the node the kernel last learnt at the name, whatever the host holds
 // there now), must keep the links served beneath it inside the mount (node_table.h). EXDEV
 // makes mv copy instead, and the copies are checked like new links.
-Result<void> admit_move(Filesystem& fs, const struct stat& host, uint64_t from_dir,
-                        const Name& from, uint64_t to_dir) {
+Result<void> admit_move(Filesystem& fs, const struct stat& host, const guards::Place& from,
+                        const Node& to_dir) {
   std::vector<NodeRef> moving = fs.nodes().find_all(InodeKey{host.st_dev, host.st_ino});
-  moving.push_back(fs.nodes().at(from_dir, from.view()));
+  moving.push_back(fs.nodes().at(from.dir->id(), from.name.view()));
   for (const NodeRef& node : moving) {
     if (!node) continue;
-    if (auto ok = fs.nodes().admit_move(node->id(), to_dir); !ok) return ok;
+    if (auto ok = fs.nodes().admit_move(node->id(), to_dir.id()); !ok) return ok;
   }
   return {};
 }
@@ -54,16 +55,13 @@ bool same_inode(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-// One rename as rename() decided it: what was seen at `from`.
+// One rename as rename() decided it: its two ends as gated (with the directories' verified
+// paths) and what was seen at `from`.
 struct Move {
-  const Node& from_dir;
-  const Name& from;
-  const Node& to_dir;
-  const Name& to;
+  const guards::Place& from;
+  const guards::Place& to;
   unsigned flags;
   const struct stat& seen;
-  const guards::MoveEnd& from_end;  // as gated: the directories' verified paths
-  const guards::MoveEnd& to_end;
 };
 
 // A move the policy allows for the file that was seen but not for a directory
@@ -78,128 +76,119 @@ Result<void> move_checked(const Request& r, const Move& m) {
   auto tmp = Name::parse(parking.c_str());
   if (!tmp) return tmp.error();
   const Resolver& host = fs.resolver();
-  if (auto ok = host.rename(m.from_dir.handle(), m.from, m.to_dir.handle(), tmp.value(),
-                            RENAME_NOREPLACE);
-      !ok) {
+  FdRef from_dir = m.from.dir->handle(), to_dir = m.to.dir->handle();
+  if (auto ok = host.rename(from_dir, m.from.name, to_dir, tmp.value(), RENAME_NOREPLACE); !ok) {
     return ok.code() == EEXIST ? Error{EAGAIN} : ok;
   }
-  auto parked = host.stat_child(m.to_dir.handle(), tmp.value());
+  auto parked = host.stat_child(to_dir, tmp.value());
   if (parked && same_inode(parked.value(), m.seen) && !S_ISDIR(parked->st_mode)) {
-    auto done = host.rename(m.to_dir.handle(), tmp.value(), m.to_dir.handle(), m.to,
-                            m.flags & RENAME_NOREPLACE);
+    auto done = host.rename(to_dir, tmp.value(), to_dir, m.to.name, m.flags & RENAME_NOREPLACE);
     if (!done) {  // e.g. RENAME_NOREPLACE onto a taken name: the first step is undone
-      (void)host.rename(m.to_dir.handle(), tmp.value(), m.from_dir.handle(), m.from,
-                        RENAME_NOREPLACE);
+      (void)host.rename(to_dir, tmp.value(), from_dir, m.from.name, RENAME_NOREPLACE);
     }
     return done;
   }
   // Not what was decided on: back to its name (if that is taken meanwhile, it stays parked,
   // invisible), and the answer a directory would have had.
-  (void)host.rename(m.to_dir.handle(), tmp.value(), m.from_dir.handle(), m.from, RENAME_NOREPLACE);
+  (void)host.rename(to_dir, tmp.value(), from_dir, m.from.name, RENAME_NOREPLACE);
   guards::MoveShape as_dir{true, false};
-  auto verdict = guards::gate_move(r, m.from_end, m.to_end, as_dir);
+  auto verdict = guards::gate_move(r, m.from, m.to, as_dir);
   if (!verdict) return verdict.error();
   return Error{EAGAIN};
 }
 
-}  // namespace
+// The name `to`'s end of a rename: its refusals are audited at the request's second site.
+Error at_target(Error e) {
+  e.subject = 1;
+  return e;
+}
 
-Result<void> unlink(const Request& r, uint64_t parent, const char* name) {
+Result<void> remove_file(const Request& r, const guards::Place& place) {
   Filesystem& fs = r.fs;
-  auto dir = dir_of(r, parent);
-  if (!dir) return dir.error();
-  auto n = client_name(r, parent, name);
-  if (!n) return n.error();
-  if (auto ok = guards::gate(r, parent, &n.value(), guards::Intent::kModify); !ok)
-    return ok.error();
-  auto st = fs.resolver().stat_child(dir.value()->handle(), n.value());
-  if (!st) return fs.refuse(r, parent, n->view(), st.error());
+  auto st = fs.resolver().stat_child(place.dir->handle(), place.name);
+  if (!st) return st.error();
   if (S_ISDIR(st->st_mode)) return Error{EISDIR};
-  if (auto ok = same_as_kernel_saw(fs, parent, n.value(), st.value()); !ok) {
-    return fs.refuse(r, parent, n->view(), ok.error());
-  }
-  uint64_t xattrs = xattr_bytes_at(fs, *dir.value(), n.value(), st.value());
-  auto removed = fs.resolver().remove(dir.value()->handle(), n.value(), false);
+  if (auto ok = same_as_kernel_saw(fs, place, st.value()); !ok) return ok;
+  uint64_t xattrs = xattr_bytes_at(fs, *place.dir, place.name, st.value());
+  auto removed = fs.resolver().remove(place.dir->handle(), place.name, false);
   if (!removed) return removed;
   account_removal(fs, st.value(), xattrs);
   return removed;
 }
 
-Result<void> rename(const Request& r, uint64_t parent, const char* name, uint64_t new_parent,
-                    const char* new_name, unsigned flags) {
+Result<void> move(const Request& r, const guards::Place& from, const guards::Place& to,
+                  unsigned flags) {
   Filesystem& fs = r.fs;
-  if ((flags & ~kKnownRenameFlags) || (flags & RENAME_WHITEOUT)) return Error{EINVAL};
-  auto from_dir = dir_of(r, parent);
-  if (!from_dir) return from_dir.error();
-  auto to_dir = dir_of(r, new_parent);
-  if (!to_dir) return to_dir.error();
-  auto from = client_name(r, parent, name);
-  if (!from) return from.error();
-  auto to = client_name(r, new_parent, new_name);
-  if (!to) return to.error();
-  auto from_end = guards::gate_end(r, parent, from.value(), guards::Intent::kModify);
-  if (!from_end) return from_end.error();
-  auto to_end = guards::gate_end(r, new_parent, to.value(), guards::Intent::kCreate);
-  if (!to_end) return to_end.error();
-
-  auto source = fs.resolver().stat_child(from_dir.value()->handle(), from.value());
-  if (!source) return fs.refuse(r, parent, from->view(), source.error());
-  auto target = target_state(fs, *to_dir.value(), to.value());
-  if (!target) return fs.refuse(r, new_parent, to->view(), target.error());
-  if (auto ok = same_as_kernel_saw(fs, parent, from.value(), source.value()); !ok) {
-    return fs.refuse(r, parent, from->view(), ok.error());
-  }
+  const Node& from_dir = *from.dir;
+  const Node& to_dir = *to.dir;
+  auto source = fs.resolver().stat_child(from_dir.handle(), from.name);
+  if (!source) return source.error();
+  auto target = target_state(fs, to_dir, to.name);
+  if (!target) return at_target(target.error());
+  if (auto ok = same_as_kernel_saw(fs, from, source.value()); !ok) return ok;
   if (target->has_value()) {
-    if (auto ok = same_as_kernel_saw(fs, new_parent, to.value(), target->value()); !ok) {
-      return fs.refuse(r, new_parent, to->view(), ok.error());
-    }
+    if (auto ok = same_as_kernel_saw(fs, to, target->value()); !ok) return at_target(ok.error());
   }
   guards::MoveShape shape{S_ISDIR(source->st_mode), (flags & RENAME_EXCHANGE) != 0};
-  auto verdict = guards::gate_move(r, from_end.value(), to_end.value(), shape);
+  auto verdict = guards::gate_move(r, from, to, shape);
   if (!verdict) return verdict.error();
   // A name replaced by the rename takes its attributes with it.
   uint64_t replaced_xattrs = target->has_value() && !(flags & RENAME_EXCHANGE)
-                                 ? xattr_bytes_at(fs, *to_dir.value(), to.value(), target->value())
+                                 ? xattr_bytes_at(fs, to_dir, to.name, target->value())
                                  : 0;
 
-  if (auto ok = admit_move(fs, source.value(), parent, from.value(), new_parent); !ok) {
-    return fs.refuse(r, parent, from->view(), ok.error());
-  }
+  if (auto ok = admit_move(fs, source.value(), from, to_dir); !ok) return ok;
   if ((flags & RENAME_EXCHANGE) && target->has_value()) {
-    if (auto ok = admit_move(fs, target->value(), new_parent, to.value(), parent); !ok) {
-      return fs.refuse(r, new_parent, to->view(), ok.error());
-    }
+    if (auto ok = admit_move(fs, target->value(), to, from_dir); !ok) return at_target(ok.error());
   }
 
   auto moved =
       verdict.value() == guards::MoveCheck::kAllowedIfNotDirectory
-          ? move_checked(r, Move{*from_dir.value(), from.value(), *to_dir.value(), to.value(),
-                                 flags, source.value(), from_end.value(), to_end.value()})
-          : fs.resolver().rename(from_dir.value()->handle(), from.value(), to_dir.value()->handle(),
-                                 to.value(), flags);
+          ? move_checked(r, Move{from, to, flags, source.value()})
+          : fs.resolver().rename(from_dir.handle(), from.name, to_dir.handle(), to.name, flags);
   if (!moved) return moved;
   if (S_ISREG(source->st_mode) && (source->st_mode & objects::kObjectBit)) {
-    mark_holder(fs, *to_dir.value());
+    mark_holder(fs, to_dir);
   }
   if ((flags & RENAME_EXCHANGE) && target->has_value() && S_ISREG(target->value().st_mode) &&
       (target->value().st_mode & objects::kObjectBit)) {
-    mark_holder(fs, *from_dir.value());
+    mark_holder(fs, from_dir);
   }
-  record_move(fs, source.value(), *to_dir.value(), to.value());
+  record_move(fs, source.value(), to_dir, to.name);
   if ((flags & RENAME_EXCHANGE) && target->has_value()) {
-    record_move(fs, target->value(), *from_dir.value(), from.value());
+    record_move(fs, target->value(), from_dir, from.name);
   } else if (target->has_value() && !same_inode(source.value(), target->value())) {
     account_removal(fs, target->value(), replaced_xattrs);  // the replaced name is gone
   }
   return {};
 }
 
-Result<void> refuse_hardlink(const Request& r, uint64_t parent, const char* name) {
+}  // namespace
+
+Outcome<void> unlink(const Request& r, uint64_t parent, const char* name) {
+  auto place = enter(r, parent, name, guards::Intent::kModify);
+  if (!place) return refused<void>(r, place.error());
+  return answer(r, remove_file(r, place.value()));
+}
+
+Outcome<void> rename(const Request& r, uint64_t parent, const char* name, uint64_t new_parent,
+                     const char* new_name, unsigned flags) {
+  if ((flags & ~kKnownRenameFlags) || (flags & RENAME_WHITEOUT)) {
+    return refused<void>(r, Error{EINVAL});
+  }
+  auto from = enter(r, parent, name, guards::Intent::kModify, 0);
+  if (!from) return refused<void>(r, from.error());
+  auto to = enter(r, new_parent, new_name, guards::Intent::kCreate, 1);
+  if (!to) return refused<void>(r, to.error());
+  return answer(r, move(r, from.value(), to.value(), flags));
+}
+
+Outcome<void> refuse_hardlink(const Request& r, uint64_t parent, const char* name) {
   // Threat 5: a hardlink gives an inode a second name, and every open proves its file has one
   // name only; a second name made through the mount would make the mount's own files unusable.
-  auto n = client_name(r, parent, name);
-  if (!n) return n.error();
-  return guards::deny_by_limit(r, parent, n->view(), EPERM, "no-hardlinks");
+  auto place = enter(r, parent, name, std::nullopt);
+  if (!place) return refused<void>(r, place.error());
+  return refused<void>(r, guards::over_limit(r, EPERM, "no-hardlinks"));
 }
 
 }  // namespace confinefs::ops

@@ -9,12 +9,14 @@
 
 #include <string>
 
+#include "fusefs/guards/audit.h"
 #include "fusefs/guards/credentials.h"
 #include "fusefs/guards/gate.h"
 #include "fusefs/guards/verify.h"
 #include "fusefs/objects/link_target.h"
 #include "fusefs/objects/marker.h"
 #include "fusefs/ops/common.h"
+#include "fusefs/ops/enter.h"
 #include "fusefs/ops/ops.h"
 #include "fusefs/sys/syscalls.h"
 
@@ -56,16 +58,17 @@ Result<void> fill_and_name(Filesystem& fs, FdRef file, const Node& dir, const Na
 
 // Stores a new object at dir/name as the caller, complete before it has a name, and returns what
 // a lookup of it would have found.
-Result<ResolvedEntry> store(const Request& r, const Node& dir, const Name& name, NodeType type,
+Result<ResolvedEntry> store(const Request& r, const guards::Place& place, NodeType type,
                             mode_t host_mode, std::string_view content) {
   Filesystem& fs = r.fs;
   Fd file;
   {
     guards::CallerCredentials as_caller(fs, r.caller);
-    auto made = fs.resolver().make_unnamed(dir.handle(), host_mode & 0777);
+    auto made = fs.resolver().make_unnamed(place.dir->handle(), host_mode & 0777);
     if (!made) return made.error();
     file = std::move(made.value());
-    if (auto ok = fill_and_name(fs, file.ref(), dir, name, type, host_mode, content); !ok) {
+    if (auto ok = fill_and_name(fs, file.ref(), *place.dir, place.name, type, host_mode, content);
+        !ok) {
       return ok.error();
     }
   }
@@ -93,7 +96,7 @@ bool still_there(Filesystem& fs, InodeKey object, InodeKey parent, std::string_v
 
 // A place in the record of FIFOs and sockets for the caller (its own budget: threat 44),
 // after dropping its records of files an outside process removed.
-Result<void> reserve_record(const Request& r, uint64_t parent, const Name& name) {
+Result<void> reserve_record(const Request& r) {
   Filesystem& fs = r.fs;
   auto room = fs.made_here().reserve(r.caller.uid);
   if (!room && room.code() == ENOSPC) {
@@ -102,26 +105,23 @@ Result<void> reserve_record(const Request& r, uint64_t parent, const Name& name)
     });
     room = fs.made_here().reserve(r.caller.uid);
   }
-  if (!room) return guards::deny_by_limit(r, parent, name.view(), room.code(), "objects per user");
+  if (!room) return guards::over_limit(r, room.code(), "objects per user");
   return {};
 }
 
-// The common part of symlink() and mknod(): gate, inode quota, store, remember.
-Result<Entry> make(const Request& r, uint64_t parent, const Name& name, NodeType type,
-                   mode_t host_mode, std::string_view content, bool client_sticky = false) {
+// The common part of symlink() and mknod(): inode quota, store, remember.
+Result<Entry> make(const Request& r, const guards::Place& place, NodeType type, mode_t host_mode,
+                   std::string_view content, bool client_sticky = false) {
   Filesystem& fs = r.fs;
-  auto dir = dir_of(r, parent);
-  if (!dir) return dir.error();
-  if (auto ok = guards::gate(r, parent, &name, guards::Intent::kCreate); !ok) return ok.error();
   const bool recorded = type != NodeType::kSymlink;
   if (recorded) {
-    if (auto ok = reserve_record(r, parent, name); !ok) return ok.error();
+    if (auto ok = reserve_record(r); !ok) return ok.error();
   }
-  if (auto ok = take_inode(r, parent, name.view()); !ok) {
+  if (auto ok = take_inode(r); !ok) {
     if (recorded) fs.made_here().cancel(r.caller.uid);
     return ok.error();
   }
-  auto stored = store(r, *dir.value(), name, type, host_mode, content);
+  auto stored = store(r, place, type, host_mode, content);
   if (!stored) {
     fs.usage().give_inode();
     if (recorded) fs.made_here().cancel(r.caller.uid);
@@ -130,24 +130,72 @@ Result<Entry> make(const Request& r, uint64_t parent, const Name& name, NodeType
   // Content and marker are stored bytes (quota_bytes), given back when the name goes.
   fs.usage().adjust_bytes(static_cast<int64_t>(
       stored->attr.st_size + xattr_cost(objects::kMarkerAttr, objects::marker_of(type).size())));
-  mark_holder(fs, *dir.value());
+  mark_holder(fs, *place.dir);
   InodeKey key{stored->attr.st_dev, stored->attr.st_ino};
   if (recorded) {
-    fs.made_here().add(key, type, dir.value()->key(), name.view(), client_sticky, r.caller.uid);
+    fs.made_here().add(key, type, place.dir->key(), place.name.view(), client_sticky, r.caller.uid);
   }
-  return remember(r, parent, name, std::move(stored.value()), type);
+  return remember(r, place, std::move(stored.value()), type);
 }
 
-Error refuse_target(const Request& r, uint64_t parent, std::string_view name, const Error& e) {
+Error refuse_target(const Request& r, const Error& e) {
   if (e.refusal == Refusal::kLinkEscape) {
-    return guards::deny_by_limit(
-        r, parent, name, EPERM,
-        "links: contained (the target is absolute, climbs above the mount root, "
-        "or has '..' after a name)");
+    return guards::over_limit(r, EPERM,
+                              "links: contained (the target is absolute, climbs above the mount "
+                              "root, or has '..' after a name)");
   }
-  if (e.refusal != Refusal::kNone)
-    return guards::deny_by_limit(r, parent, name, e.code, "links: target");
+  if (e.refusal != Refusal::kNone) return guards::over_limit(r, e.code, "links: target");
   return e;
+}
+
+Result<Entry> make_link(const Request& r, const guards::Place& place, const char* target) {
+  if (r.policy->objects().links == LinkMode::kRefuse) {
+    return guards::over_limit(r, EPERM, "links: refuse");
+  }
+  auto shape = objects::parse_link_target(target);
+  if (!shape) return refuse_target(r, shape.error());
+  // Served only while contained, so refused now if it already climbs out from here.
+  if (r.fs.nodes().depth(place.dir->id()) < shape->climb) {
+    return refuse_target(r, Error{EPERM, Refusal::kLinkEscape});
+  }
+  return make(r, place, NodeType::kSymlink, objects::kLinkHostMode, target);
+}
+
+Result<Entry> make_node(const Request& r, const guards::Place& place, mode_t mode) {
+  if ((mode & S_IFMT) == 0 || S_ISREG(mode)) {
+    auto made = create_at(r, place, mode & 07777, O_WRONLY | O_EXCL);
+    if (!made) return made.error();
+    release(r.fs, std::move(made->file));
+    return made->entry;
+  }
+  // Threat 10: devices are never made through the mount.
+  if (!S_ISFIFO(mode) && !S_ISSOCK(mode)) return guards::over_limit(r, EPERM, "devices");
+  NodeType kind = S_ISFIFO(mode) ? NodeType::kFifo : NodeType::kSocket;
+  if (!made_allowed(r.policy->objects(), kind)) {
+    return guards::over_limit(r, EPERM,
+                              kind == NodeType::kFifo ? "fifos: refuse" : "sockets: refuse");
+  }
+  mode_t perms = mode & 0777 & ~r.policy->create().umask;
+  return make(r, place, kind, objects::kObjectBit | perms, "", (mode & S_ISVTX) != 0);
+}
+
+// A link's target, checked each time it is served: the file may have been rewritten outside,
+// and the link or a directory above it moved since. The kernel is never told to cache a link body.
+Result<std::string> link_target(const Request& r, const Node& node) {
+  if (node.type() != NodeType::kSymlink) return Error{EINVAL};
+  if (r.policy->objects().links == LinkMode::kRefuse) {
+    return guards::over_limit(r, EACCES, "links: refuse");
+  }
+  auto fd = guards::open_verified(r, node, O_RDONLY, guards::Purpose::kRead);
+  if (!fd) return fd.error();
+  std::string target(objects::kMaxLinkTarget + 1, '\0');
+  auto n = sys::pread(fd->ref(), target.data(), target.size(), 0);
+  if (!n) return n.error();
+  target.resize(n.value());
+  auto shape = objects::parse_link_target(target);
+  if (!shape) return Error{EACCES, Refusal::kLinkEscape};
+  if (auto ok = r.fs.nodes().serve_link(node.id(), shape->climb); !ok) return ok.error();
+  return target;
 }
 
 }  // namespace
@@ -164,12 +212,13 @@ void mark_holder(Filesystem& fs, const Node& dir) {
   if (set || set.code() == EEXIST) dir.set_marked_holder();
 }
 
-Result<NodeType> kind_of(Filesystem& fs, const Node& dir, const Name& name,
+Result<NodeType> kind_of(const Request& r, const Node& dir, const Name& name,
                          const ResolvedEntry& found) {
+  Filesystem& fs = r.fs;
   const struct stat& attr = found.attr;
   if (S_ISDIR(attr.st_mode)) return NodeType::kDirectory;
   if (!(attr.st_mode & objects::kObjectBit)) return NodeType::kRegular;
-  const policy::Objects& modes = fs.policy()->objects();
+  const policy::Objects& modes = r.policy->objects();
   InodeKey key{attr.st_dev, attr.st_ino};
   if (auto made = fs.made_here().find(key, dir.key(), name.view())) {
     if (!made_allowed(modes, *made)) return Error{ENOENT, Refusal::kSpecialFile};
@@ -186,69 +235,22 @@ Result<NodeType> kind_of(Filesystem& fs, const Node& dir, const Name& name,
   return NodeType::kSymlink;
 }
 
-Result<Entry> symlink(const Request& r, uint64_t parent, const char* name, const char* target) {
-  Filesystem& fs = r.fs;
-  auto n = client_name(r, parent, name);
-  if (!n) return n.error();
-  if (fs.policy()->objects().links == LinkMode::kRefuse) {
-    return guards::deny_by_limit(r, parent, n->view(), EPERM, "links: refuse");
-  }
-  auto shape = objects::parse_link_target(target);
-  if (!shape) return refuse_target(r, parent, n->view(), shape.error());
-  // Served only while contained, so refused now if it already climbs out from here.
-  if (fs.nodes().depth(parent) < shape->climb) {
-    return refuse_target(r, parent, n->view(), Error{EPERM, Refusal::kLinkEscape});
-  }
-  return make(r, parent, n.value(), NodeType::kSymlink, objects::kLinkHostMode, target);
+Outcome<Entry> symlink(const Request& r, uint64_t parent, const char* name, const char* target) {
+  auto place = enter(r, parent, name, guards::Intent::kCreate);
+  if (!place) return refused<Entry>(r, place.error());
+  return answer(r, make_link(r, place.value(), target));
 }
 
-Result<Entry> mknod(const Request& r, uint64_t parent, const char* name, mode_t mode) {
-  Filesystem& fs = r.fs;
-  mode_t type = mode & S_IFMT;
-  if (type == 0 || S_ISREG(mode)) {
-    auto made = create(r, parent, name, mode & 07777, O_WRONLY | O_EXCL);
-    if (!made) return made.error();
-    release(fs, std::move(made->file));
-    return made->entry;
-  }
-  auto n = client_name(r, parent, name);
-  if (!n) return n.error();
-  // Threat 10: devices are never made through the mount.
-  if (!S_ISFIFO(mode) && !S_ISSOCK(mode)) {
-    return guards::deny_by_limit(r, parent, n->view(), EPERM, "devices");
-  }
-  NodeType kind = S_ISFIFO(mode) ? NodeType::kFifo : NodeType::kSocket;
-  if (!made_allowed(fs.policy()->objects(), kind)) {
-    return guards::deny_by_limit(r, parent, n->view(), EPERM,
-                                 kind == NodeType::kFifo ? "fifos: refuse" : "sockets: refuse");
-  }
-  mode_t perms = mode & 0777 & ~fs.policy()->create().umask;
-  return make(r, parent, n.value(), kind, objects::kObjectBit | perms, "", (mode & S_ISVTX) != 0);
+Outcome<Entry> mknod(const Request& r, uint64_t parent, const char* name, mode_t mode) {
+  auto place = enter(r, parent, name, guards::Intent::kCreate);
+  if (!place) return refused<Entry>(r, place.error());
+  return answer(r, make_node(r, place.value(), mode));
 }
 
-Result<std::string> readlink(const Request& r, uint64_t id) {
-  Filesystem& fs = r.fs;
-  auto node = node_of(r, id);
-  if (!node) return node.error();
-  if (node.value()->type() != NodeType::kSymlink) return Error{EINVAL};
-  if (fs.policy()->objects().links == LinkMode::kRefuse) {
-    return guards::deny_by_limit(r, id, "", EACCES, "links: refuse");
-  }
-  if (auto ok = guards::gate(r, id, nullptr, guards::Intent::kRead); !ok) return ok.error();
-  auto fd = guards::open_verified(fs, *node.value(), O_RDONLY, guards::Purpose::kRead);
-  if (!fd) return fs.refuse(r, id, "", fd.error());
-  std::string target(objects::kMaxLinkTarget + 1, '\0');
-  auto n = sys::pread(fd->ref(), target.data(), target.size(), 0);
-  if (!n) return n.error();
-  target.resize(n.value());
-  // Checked each time it is served: the file may have been rewritten outside, and the link or a
-  // directory above it moved since. The kernel is never told to cache a link body.
-  auto shape = objects::parse_link_target(target);
-  if (!shape) return fs.refuse(r, id, "", Error{EACCES, Refusal::kLinkEscape});
-  if (auto ok = fs.nodes().serve_link(id, shape->climb); !ok) {
-    return fs.refuse(r, id, "", ok.error());
-  }
-  return target;
+Outcome<std::string> readlink(const Request& r, uint64_t id) {
+  auto node = enter(r, id, guards::Intent::kRead);
+  if (!node) return refused<std::string>(r, node.error());
+  return answer(r, link_target(r, *node.value()));
 }
 
 }  // namespace confinefs::ops

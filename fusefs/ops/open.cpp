@@ -10,6 +10,7 @@
 #include "fusefs/guards/growth.h"
 #include "fusefs/guards/verify.h"
 #include "fusefs/ops/common.h"
+#include "fusefs/ops/enter.h"
 #include "fusefs/ops/ops.h"
 #include "fusefs/sys/syscalls.h"
 
@@ -29,34 +30,48 @@ int host_flags(int client_flags) {
 
 bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC); }
 
-std::unique_ptr<OpenFile> new_open_file(Fd fd, NodeRef node, int flags, bool unchanged = false) {
+// Whether the kernel may do an open's reads and writes without the daemon (FUSE passthrough,
+// fuse/passthrough.h): not while byte limits are in force (quota_bytes, max_file_size), whose
+// writes must be counted. Not even a read-only open then: the kernel requires every open of a
+// file to pass through once one does, and a write open may come next.
+bool limits_allow_passthrough(const policy::Policy& pol) {
+  return !pol.limits().quota_bytes && !pol.limits().max_file_size;
+}
+
+std::unique_ptr<OpenFile> new_open_file(const Request& r, Fd fd, NodeRef node, int flags,
+                                        bool unchanged = false) {
   node->opened();  // counted for the quota of a file removed while open (release() below)
   bool append = (host_flags(flags) & O_APPEND) != 0;
   bool direct = (flags & O_DIRECT) != 0;
   bool stale = node->take_pages_stale();
-  return std::unique_ptr<OpenFile>(new OpenFile{.fd = std::move(fd),
-                                                .node = std::move(node),
-                                                .unchanged_since_last_open = unchanged && !stale,
-                                                .pages_stale = stale,
-                                                .append = append,
-                                                .direct = direct,
-                                                .flags = flags});
+  return std::unique_ptr<OpenFile>(
+      new OpenFile{.fd = std::move(fd),
+                   .node = std::move(node),
+                   .unchanged_since_last_open = unchanged && !stale,
+                   .pages_stale = stale,
+                   .append = append,
+                   .direct = direct,
+                   .flags = flags,
+                   .may_pass_through = limits_allow_passthrough(*r.policy)});
 }
 
-Result<std::unique_ptr<OpenFile>> finish_open(const Request& r, NodeRef node, int flags) {
-  Filesystem& fs = r.fs;
+Result<std::unique_ptr<OpenFile>> open_file(const Request& r, NodeRef node, int flags) {
+  // The kernel follows links and opens FIFOs and sockets itself; an OPEN for one is a bug or a
+  // forgery, and its host file is not what the client would get.
+  if (node->is_dir()) return Error{EISDIR};
+  if (node->type() != NodeType::kRegular) return Error{ELOOP};
   struct stat attr {};
-  auto fd = guards::open_verified(fs, *node, host_flags(flags),
+  auto fd = guards::open_verified(r, *node, host_flags(flags),
                                   writes(flags) ? guards::Purpose::kWrite : guards::Purpose::kRead,
                                   &attr);
-  if (!fd) return fs.refuse(r, node->id(), "", fd.error());
+  if (!fd) return fd.error();
   if (flags & O_TRUNC) {
     // Linux truncates on O_RDONLY|O_TRUNC too; a read-only fd cannot, so a verified writer does.
     Fd writer;
     FdRef target = fd->ref();
     if ((flags & O_ACCMODE) == O_RDONLY) {
-      auto w = guards::open_verified(fs, *node, O_WRONLY, guards::Purpose::kWrite);
-      if (!w) return fs.refuse(r, node->id(), "", w.error());
+      auto w = guards::open_verified(r, *node, O_WRONLY, guards::Purpose::kWrite);
+      if (!w) return w.error();
       writer = std::move(w.value());
       target = writer.ref();
     }
@@ -65,7 +80,7 @@ Result<std::unique_ptr<OpenFile>> finish_open(const Request& r, NodeRef node, in
     if (!cut) return cut.error();
   }
   bool unchanged = !(flags & O_TRUNC) && node->same_content_as_last_open(attr);
-  return new_open_file(std::move(fd.value()), std::move(node), flags, unchanged);
+  return new_open_file(r, std::move(fd.value()), std::move(node), flags, unchanged);
 }
 
 // The existing-file half of create-or-open. The kernel sends CREATE only for a name it believes
@@ -74,30 +89,24 @@ Result<std::unique_ptr<OpenFile>> finish_open(const Request& r, NodeRef node, in
 // here, it would be opened with the daemon's rights, another user's 0600 file included. ESTALE
 // instead makes the kernel look the name up again (LOOKUP_REVAL) and, finding the file, check the
 // caller's full credentials against it and send OPEN. ENOENT without a refusal: the name vanished.
-Error existing_entry(const Request& r, uint64_t parent, const Name& name) {
-  Filesystem& fs = r.fs;
-  auto dir = fs.nodes().get(parent);
-  if (!dir) return Error{ESTALE};
-  auto found = fs.resolver().lookup(dir->handle(), name);
+Error existing_entry(const Request& r, const guards::Place& place) {
+  auto found = r.fs.resolver().lookup(place.dir->handle(), place.name);
   if (!found) {
     if (found.error().refusal == Refusal::kNone) return found.error();
     // Occupied by something the mount never shows (a symlink, FIFO, mount...): never followed.
-    return fs.refuse(r, parent, name.view(), Error{EACCES, found.error().refusal});
+    return Error{EACCES, found.error().refusal};
   }
   if (S_ISDIR(found->attr.st_mode)) return Error{EISDIR};
   return Error{ESTALE};
 }
 
-Result<Created> create_new(const Request& r, uint64_t parent, const Name& name, mode_t mode,
-                           int flags) {
+Result<Created> create_new(const Request& r, const guards::Place& place, mode_t mode, int flags) {
   Filesystem& fs = r.fs;
-  auto dir = fs.nodes().get(parent);
-  if (!dir) return Error{ESTALE};
   Result<ResolvedEntry> made = Error{EIO};
-  if (auto ok = take_inode(r, parent, name.view()); !ok) return ok.error();
+  if (auto ok = take_inode(r); !ok) return ok.error();
   {
     guards::CallerCredentials as_caller(fs, r.caller);
-    made = fs.resolver().create_exclusive(dir->handle(), name, host_flags(flags), mode);
+    made = fs.resolver().create_exclusive(place.dir->handle(), place.name, host_flags(flags), mode);
   }
   if (!made) {
     fs.usage().give_inode();
@@ -106,61 +115,40 @@ Result<Created> create_new(const Request& r, uint64_t parent, const Name& name, 
   auto handle = fs.resolver().path_handle(made->handle.ref());
   if (!handle) return handle.error();
   Fd io = std::move(made->handle);
-  auto entry = remember(r, parent, name, ResolvedEntry{std::move(handle.value()), made->attr},
-                        NodeType::kRegular);
+  auto entry =
+      remember(r, place, ResolvedEntry{std::move(handle.value()), made->attr}, NodeType::kRegular);
   if (!entry) return entry.error();
   NodeRef node = fs.nodes().get(entry->id);
   // Made here by an exclusive create: no name outside ever named it (threat 42).
   if (node) node->set_sole_name_proven();
-  return Created{entry.value(), new_open_file(std::move(io), std::move(node), flags)};
+  return Created{entry.value(), new_open_file(r, std::move(io), std::move(node), flags)};
 }
 
 }  // namespace
 
-bool may_pass_through(const Filesystem& fs) {
-  const auto& limits = fs.policy()->limits();
-  return !limits.quota_bytes && !limits.max_file_size;
-}
-
-Result<std::unique_ptr<OpenFile>> open(const Request& r, uint64_t id, int flags) {
-  auto node = node_of(r, id);
-  if (!node) return node.error();
-  if (node.value()->is_dir()) return Error{EISDIR};
-  // The kernel follows links and opens FIFOs and sockets itself; an OPEN for one is a bug or a
-  // forgery, and its host file is not what the client would get.
-  if (node.value()->type() != NodeType::kRegular) return Error{ELOOP};
-  if (auto ok = guards::gate(r, id, nullptr,
-                             writes(flags) ? guards::Intent::kModify : guards::Intent::kRead);
-      !ok) {
-    return ok.error();
-  }
-  return finish_open(r, std::move(node.value()), flags);
-}
-
-Result<Created> create(const Request& r, uint64_t parent, const char* name, mode_t mode,
-                       int flags) {
-  Filesystem& fs = r.fs;
-  auto dir = dir_of(r, parent);
-  if (!dir) return dir.error();
-  auto n = client_name(r, parent, name);
-  if (!n) return n.error();
-  if (auto ok = guards::gate(r, parent, &n.value(), guards::Intent::kCreate); !ok)
-    return ok.error();
+Result<Created> create_at(const Request& r, const guards::Place& place, mode_t mode, int flags) {
   // No setuid/setgid from the client; the policy's create.umask on top of the client's own.
-  mode = (mode & 07777) & ~static_cast<mode_t>(S_ISUID | S_ISGID) & ~fs.policy()->create().umask;
-
+  mode = (mode & 07777) & ~static_cast<mode_t>(S_ISUID | S_ISGID) & ~r.policy->create().umask;
   for (int round = 0; round < kCreateOrOpenRounds; ++round) {
-    auto made = create_new(r, parent, n.value(), mode, flags);
-    if (made || made.code() != EEXIST) {
-      if (!made) return fs.refuse(r, parent, n->view(), made.error());
-      return made;
-    }
+    auto made = create_new(r, place, mode, flags);
+    if (made || made.code() != EEXIST) return made;
     if (flags & O_EXCL) return made.error();
-    if (auto existing = existing_entry(r, parent, n.value()); existing.code != ENOENT) {
-      return existing;
-    }
+    if (auto existing = existing_entry(r, place); existing.code != ENOENT) return existing;
   }
   return Error{EAGAIN};
+}
+
+Outcome<std::unique_ptr<OpenFile>> open(const Request& r, uint64_t id, int flags) {
+  auto node = enter(r, id, writes(flags) ? guards::Intent::kModify : guards::Intent::kRead);
+  if (!node) return refused<std::unique_ptr<OpenFile>>(r, node.error());
+  return answer(r, open_file(r, std::move(node.value()), flags));
+}
+
+Outcome<Created> create(const Request& r, uint64_t parent, const char* name, mode_t mode,
+                        int flags) {
+  auto place = enter(r, parent, name, guards::Intent::kCreate);
+  if (!place) return refused<Created>(r, place.error());
+  return answer(r, create_at(r, place.value(), mode, flags));
 }
 
 void release(Filesystem& fs, std::unique_ptr<OpenFile> file) {

@@ -8,8 +8,9 @@
 // the node table hands out only for the same (dev, ino) and type. Anything else (another inode,
 // another type, a symlink, another mount, a name moved out of BACKING) drops the record: the
 // kernel's requests on that id then get ESTALE until it forgets it. Never a guess.
+#include "fusefs/guards/audit.h"
 #include "fusefs/ops/common.h"
-#include "fusefs/ops/ops.h"
+#include "fusefs/ops/enter.h"
 
 namespace confinefs::ops {
 namespace {
@@ -24,13 +25,16 @@ Result<void> resume_one(const Request& r, uint64_t id) {
   NodeTable& nodes = r.fs.nodes();
   auto place = nodes.resumed_at(id);
   if (!place) return nodes.get(id) ? Result<void>{} : Result<void>{Error{ESTALE}};
-  auto entry = lookup(r, place->first, place->second.c_str());
+  // Entered and looked up as a LOOKUP would be; its refusals count as this one's below.
+  auto parent = enter(r, place->first, place->second.c_str(), std::nullopt);
+  auto entry = parent ? look_up(r, parent.value(), false) : Result<Entry>(parent.error());
   if (entry && entry->id == id) return {};
   if (!entry && transient(entry.code())) return entry.error();
   if (entry) nodes.forget(entry->id, 1);  // a node the kernel never hears of
   nodes.drop_resumed(id);
   if (nodes.get(id)) return {};  // another request resumed it meanwhile
-  return r.fs.refuse(r, place->first, place->second, Error{ESTALE, Refusal::kIdentityMismatch});
+  std::string where = guards::site_path(r);
+  return guards::refused_at(r, Error{ESTALE, Refusal::kIdentityMismatch}, std::move(where));
 }
 
 }  // namespace

@@ -12,7 +12,7 @@ while IFS= read -r file; do
   # Strip comments, then look for a call that is not a member or namespaced call
   # (x.open(, x->open(, ops::open(, sys::fstat( are the project's own wrappers).
   hits=$(sed -e 's|//.*||' "$file" | grep -nE "(^|[^.>:A-Za-z0-9_]|[^A-Za-z0-9_]::)($calls)\s*\(|SYS_openat2" |
-    grep -vE "^[0-9]+:\s*(Result<|void |bool |inline |static )" |
+    grep -vE "^[0-9]+:\s*(Result<|Outcome<|void |bool |inline |static )" |
     grep -vE 'statx\(fd\.get\(\), "", AT_EMPTY_PATH' || true)
   case "$file" in
     */fusefs/audit/audit_log.cpp) hits=$(echo "$hits" | grep -vE '::open\(path\.c_str\(\)' || true) ;;
