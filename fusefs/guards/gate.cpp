@@ -1,5 +1,6 @@
 #include "fusefs/guards/gate.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "fusefs/guards/audit.h"
@@ -38,51 +39,32 @@ int errno_for(Access access, Intent intent) {
 
 bool mutates(Intent intent) { return intent == Intent::kModify || intent == Intent::kCreate; }
 
-struct Link {
-  uint64_t id;
-  uint64_t parent;
-  std::string name;
-  bool operator==(const Link&) const = default;
-};
+using Link = NodeTable::Link;
 
-// The (parent, name) links from id up to the root as the node table has them now.
-Result<std::vector<Link>> chain_of(Filesystem& fs, uint64_t id) {
-  std::vector<Link> chain;
-  while (id != NodeTable::kRootId) {
-    auto [parent, name] = fs.nodes().location(id);
-    if (parent == 0) return Error{ENOENT};                      // forgotten: stale
-    if (chain.size() >= kMaxChain) return Error{ENAMETOOLONG};  // too deep to look at each time
-    chain.push_back({id, parent, std::move(name)});
-    id = parent;
-  }
-  return chain;
+bool same_chain(const std::vector<Link>& a, const std::vector<Link>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const Link& x, const Link& y) {
+    return x.node == y.node && x.parent == y.parent && x.name == y.name;
+  });
 }
 
-// Whether parent/name still leads to the inode of node `id`.
+// Whether parent/name still leads to the link's node's inode.
 bool link_holds(Filesystem& fs, const Link& link) {
-  NodeRef node = fs.nodes().get(link.id);
-  NodeRef parent = fs.nodes().get(link.parent);
-  if (!node || !parent) return false;
   auto name = Name::parse(link.name.c_str());
   if (!name) return false;
-  auto st = fs.resolver().stat_child(parent->handle(), name.value());
-  return st && st->st_dev == node->key().dev && st->st_ino == node->key().ino;
+  auto st = fs.resolver().stat_child(link.parent->handle(), name.value());
+  return st && st->st_dev == link.node->key().dev && st->st_ino == link.node->key().ino;
 }
 
 // A file unlinked through the mount (or outside) has no path left; its attributes may still be
 // read through fds the client holds. Only its own name may be missing, and only for kSee.
-bool unlinked_but_seen(Filesystem& fs, const Link& link, Intent intent) {
-  if (intent != Intent::kSee) return false;
-  NodeRef node = fs.nodes().get(link.id);
-  return node && nameless(*node);
+bool unlinked_but_seen(const Link& link, Intent intent) {
+  return intent == Intent::kSee && nameless(*link.node);
 }
 
 // Whether the node of link is now under another name of the same directory; link then carries
 // that name.
 bool moved_within(Filesystem& fs, Link& link) {
-  NodeRef node = fs.nodes().get(link.id);
-  if (!node) return false;
-  auto now = current_name(fs, *node);
+  auto now = current_name(fs, *link.node);
   if (!now) return false;
   link.name = std::move(now->name);
   return true;
@@ -102,19 +84,20 @@ std::string path_of(const std::vector<Link>& chain) {
 // The node's own name may have changed within its directory (an outside exchange or rename): it
 // is then decided where it is now (guards/current_name.h), as a fresh lookup of that name would be.
 Result<std::string> verified_path(Filesystem& fs, uint64_t id, Intent intent) {
-  auto chain = chain_of(fs, id);
+  // Bounded (threat 44): each level costs a look at its name on every request under rules.
+  auto chain = fs.nodes().chain(id, kMaxChain);
   if (!chain && chain.code() == ENAMETOOLONG) return chain.error();
   for (int attempt = 0; chain && attempt < kChainAttempts; ++attempt) {
     bool holds = true;
     for (size_t i = 0; i < chain->size() && holds; ++i) {
       Link& link = (*chain)[i];
       holds = link_holds(fs, link) ||
-              (i == 0 && (unlinked_but_seen(fs, link, intent) || moved_within(fs, link)));
+              (i == 0 && (unlinked_but_seen(link, intent) || moved_within(fs, link)));
     }
     if (holds) return path_of(chain.value());
     // A rename through the mount may have moved a link while we checked: look again.
-    auto again = chain_of(fs, id);
-    if (!again || again.value() == chain.value()) break;
+    auto again = fs.nodes().chain(id, kMaxChain);
+    if (!again || same_chain(again.value(), chain.value())) break;
     chain = std::move(again);
   }
   return Error{ESTALE};

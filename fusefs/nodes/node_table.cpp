@@ -412,6 +412,21 @@ std::pair<uint64_t, std::string> NodeTable::location(uint64_t id) const {
   return {it->second->parent_, it->second->name_};
 }
 
+Result<std::vector<NodeTable::Link>> NodeTable::chain(uint64_t id, size_t max) const {
+  std::vector<Link> links;
+  std::lock_guard lock(mutex_);
+  while (id != kRootId) {
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) return Error{ENOENT};
+    auto parent = by_id_.find(it->second->parent_);
+    if (parent == by_id_.end()) return Error{ENOENT};
+    if (links.size() >= max) return Error{ENAMETOOLONG};
+    links.push_back({it->second, parent->second, it->second->name_});
+    id = it->second->parent_;
+  }
+  return links;
+}
+
 size_t NodeTable::size() const {
   std::lock_guard lock(mutex_);
   return by_id_.size();

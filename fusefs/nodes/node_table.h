@@ -100,6 +100,14 @@ class NodeTable {
   std::string virtual_path(uint64_t id) const;
   // Parent node id and name the node was last resolved as.
   std::pair<uint64_t, std::string> location(uint64_t id) const;
+  // The (parent, name) links from id up to the root as the table has them now, nearest first,
+  // read under one lock: ENOENT when a node on the way was forgotten, ENAMETOOLONG past max links.
+  struct Link {
+    NodeRef node;
+    NodeRef parent;
+    std::string name;
+  };
+  Result<std::vector<Link>> chain(uint64_t id, size_t max) const;
   size_t size() const;
 
   // Nodes that have left the table since it was made (a progress counter for reclaiming).

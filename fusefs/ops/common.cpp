@@ -9,14 +9,16 @@
 namespace confinefs::ops {
 
 Result<Entry> remember(const Request& r, const guards::Place& place, ResolvedEntry found,
-                       NodeType type) {
+                       NodeType type, NodeRef* remembered) {
   Filesystem& fs = r.fs;
   InodeKey key{found.attr.st_dev, found.attr.st_ino};
   auto node = fs.nodes().remember(key, type, std::move(found.handle), place.dir->id(),
                                   place.name.view(), r.caller.uid);
   if (!node) return node.error();
   node.value()->saw_link_count(found.attr.st_nlink);
-  return Entry{node.value()->id(), shown(fs, type, found.attr)};
+  Entry entry{node.value()->id(), shown(fs, type, found.attr)};
+  if (remembered != nullptr) *remembered = std::move(node.value());
+  return entry;
 }
 
 uint64_t xattr_bytes_at(Filesystem& fs, const Node& dir, const Name& name, const struct stat& st) {

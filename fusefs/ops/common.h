@@ -34,9 +34,10 @@ Result<void> same_as_kernel_saw(Filesystem& fs, const guards::Place& place, cons
 // with a FIFO's or socket's own sticky bit from the mount's record).
 struct stat shown(Filesystem& fs, NodeType type, const struct stat& st);
 // Records a successful resolution in the node table (on the caller's node budget) and builds the
-// kernel's entry, with the attributes the mount shows for type.
+// kernel's entry, with the attributes the mount shows for type; remembered (when given) gets the
+// node itself.
 Result<Entry> remember(const Request& r, const guards::Place& place, ResolvedEntry found,
-                       NodeType type);
+                       NodeType type, NodeRef* remembered = nullptr);
 // One inode of limits.quota_inodes for a new name (EDQUOT, audited, when none is left); give it
 // back with fs.usage().give_inode() if the creation fails.
 Result<void> take_inode(const Request& r);

@@ -115,12 +115,12 @@ Result<Created> create_new(const Request& r, const guards::Place& place, mode_t 
   auto handle = fs.resolver().path_handle(made->handle.ref());
   if (!handle) return handle.error();
   Fd io = std::move(made->handle);
-  auto entry =
-      remember(r, place, ResolvedEntry{std::move(handle.value()), made->attr}, NodeType::kRegular);
+  NodeRef node;
+  auto entry = remember(r, place, ResolvedEntry{std::move(handle.value()), made->attr},
+                        NodeType::kRegular, &node);
   if (!entry) return entry.error();
-  NodeRef node = fs.nodes().get(entry->id);
   // Made here by an exclusive create: no name outside ever named it (threat 42).
-  if (node) node->set_sole_name_proven();
+  node->set_sole_name_proven();
   return Created{entry.value(), new_open_file(r, std::move(io), std::move(node), flags)};
 }
 

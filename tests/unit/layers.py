@@ -7,6 +7,11 @@ includes only reach down. Layers, bottom first (docs/design.md "Layers"):
 
 A folder may include itself and any folder below it, never one above: so there are no cycles, and
 an operation cannot be reached from the guards every operation passes.
+
+And the request path's one entrance: the kernel's raw ids (a node id, a parent's id) are taken only
+by the public operations (fusefs/ops/ops.h) and by entering (fusefs/ops/enter.h, and resume.cpp,
+which entering calls). Every step after them, and every guard, takes the values entering hands out
+(a NodeRef, a guards::Place), never an id to look up again.
 """
 import pathlib
 import re
@@ -61,14 +66,47 @@ def check(root):
     return problems
 
 
+RAW_ID = re.compile(r"\buint64_t (id|node|parent|new_parent|dir)\b")
+PARAMS = re.compile(r"\b(\w+)\(([^()]*)\)")
+ENTRANCE = ["fusefs/ops/ops.h", "fusefs/ops/enter.h"]
+ENTRANCE_FILES = {"fusefs/ops/enter.cpp", "fusefs/ops/resume.cpp"}
+
+
+def entry_points(root):
+    names = set()
+    for rel in ENTRANCE:
+        for name, params in PARAMS.findall((root / rel).read_text()):
+            if "const Request& r" in params:
+                names.add(name)
+    return names
+
+
+def check_raw_ids(root):
+    problems = []
+    allowed = entry_points(root)
+    paths = sorted((root / "fusefs/ops").glob("*.[ch]*")) + sorted(
+        (root / "fusefs/guards").glob("*.h"))
+    for path in paths:
+        rel = str(path.relative_to(root))
+        if rel in ENTRANCE_FILES or rel in ENTRANCE:
+            continue
+        text = re.sub(r"//.*", "", path.read_text())
+        for name, params in PARAMS.findall(text):
+            if RAW_ID.search(params) and name not in allowed:
+                problems.append(f"{rel}: {name}() takes a raw id past the entrance "
+                                "(take the NodeRef or guards::Place that ops/enter.h hands out)")
+    return problems
+
+
 def main():
     root = pathlib.Path(sys.argv[1])
-    problems = check(root)
+    problems = check(root) + check_raw_ids(root)
     for p in problems:
         print(p, file=sys.stderr)
     if problems:
         return 1
-    print("layers hold: namespaces follow folders, includes reach down only")
+    print("layers hold: namespaces follow folders, includes reach down only, ids stop at the "
+          "entrance")
     return 0
 
 
