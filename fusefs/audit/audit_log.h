@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "fusefs/lock_order.h"
 #include "fusefs/audit/event.h"
 #include "fusefs/audit/rate_limit.h"
 #include "fusefs/fd.h"
@@ -39,7 +40,7 @@ class AuditLog {
  private:
   void write_line(const std::string& line);
 
-  std::mutex mutex_;  // guards everything below; held across the write so lines stay whole
+  OrderedMutex<LockLevel::kAudit> mutex_;  // guards everything below; held across the write so lines stay whole
   policy::AuditSink sink_ = policy::AuditSink::kStderr;
   std::string file_path_;
   Fd file_;

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "fusefs/lock_order.h"
 #include "fusefs/fuse/session.h"
 #include "fusefs/nodes/node_table.h"
 
@@ -45,7 +46,7 @@ class NodeReclaimer {
   Session& session_;
   NodeTable& nodes_;
   const NodeBudget budget_;
-  std::mutex mutex_;
+  OrderedMutex<LockLevel::kReclaimer> mutex_;  // taken under the table's, never around it
   std::condition_variable_any wake_;
   bool pressure_ = false;  // guarded by mutex_
   std::jthread thread_;    // last: started once everything above exists

@@ -64,31 +64,21 @@ const char* Passthrough::state_name() const noexcept {
   return "?";
 }
 
-Result<KernelIo> Passthrough::choose(KernelOpens& inode, FdRef file, bool may_pass_through) {
-  if (inode.passed_through > 0) {
-    if (!may_pass_through) return Error{EBUSY};
-    return KernelIo{inode.backing_id};
+int32_t Passthrough::add_backing(FdRef file) {
+  auto id = registrar_->add(file);
+  if (id) return id.value();
+  // Once at info: a BACKING on a stacked filesystem (overlayfs, another FUSE mount) gets ELOOP
+  // for every file, and the operator should know why the data goes through the daemon.
+  if (!refusal_logged_.exchange(true)) {
+    spdlog::info(
+        "passthrough: the kernel refused a backing file ({}{}); such opens go through "
+        "the daemon",
+        std::strerror(id.code()), id.code() == ELOOP ? ": BACKING is on a stacked filesystem" : "");
+  } else {
+    spdlog::debug("passthrough: backing file refused ({}); through the daemon",
+                  std::strerror(id.code()));
   }
-  if (may_pass_through && inode.cached == 0) {
-    auto id = registrar_->add(file);
-    if (id) {
-      inode.backing_id = id.value();
-      return KernelIo{id.value()};
-    }
-    // Once at info: a BACKING on a stacked filesystem (overlayfs, another FUSE mount) gets ELOOP
-    // for every file, and the operator should know why the data goes through the daemon.
-    if (!refusal_logged_.exchange(true)) {
-      spdlog::info(
-          "passthrough: the kernel refused a backing file ({}{}); such opens go through "
-          "the daemon",
-          std::strerror(id.code()),
-          id.code() == ELOOP ? ": BACKING is on a stacked filesystem" : "");
-    } else {
-      spdlog::debug("passthrough: backing file refused ({}); through the daemon",
-                    std::strerror(id.code()));
-    }
-  }
-  return KernelIo{};
+  return 0;
 }
 
 Result<KernelIo> Passthrough::open(uint64_t fh, uint64_t node, FdRef file, bool may_pass_through) {
@@ -98,17 +88,34 @@ Result<KernelIo> Passthrough::open(uint64_t fh, uint64_t node, FdRef file, bool 
   // Pending: the kernel may already serve opens while the registrar's probe is under way. Such an
   // open goes through the page cache and is recorded as cached, so that no open of its inode
   // passes through once passthrough is on (the kernel would fail that open with EIO).
-  std::lock_guard lock(mutex_);
+  const bool may = may_pass_through && now == State::kOn;
+  std::unique_lock lock(mutex_);
+  // Another open of this inode is registering it: what it gets decides for this one too.
+  registered_.wait(lock, [&] { return !registering_.contains(node); });
+  KernelIo io;
+  if (const KernelOpens& inode = inodes_[node]; inode.passed_through > 0) {
+    if (!may) return Error{EBUSY};
+    io.backing_id = inode.backing_id;
+  } else if (may && inode.cached == 0) {
+    // The round trip to the registrar runs with no lock held: opens of other inodes go on
+    // (fusefs/lock_order.h); opens of this one wait above.
+    registering_.insert(node);
+    lock.unlock();
+    int32_t id = add_backing(file);
+    lock.lock();
+    registering_.erase(node);
+    registered_.notify_all();
+    io.backing_id = id;
+  }
   KernelOpens& inode = inodes_[node];
-  auto io = choose(inode, file, may_pass_through && now == State::kOn);
-  if (!io) return io;
-  if (io->backing_id > 0) {
+  if (io.backing_id > 0) {
+    inode.backing_id = io.backing_id;
     ++inode.passed_through;
   } else {
     ++inode.cached;
   }
   if (kept_in_ != nullptr) kept_in_->record_opens(node, inode);
-  opens_.emplace(fh, Open{node, io.value()});
+  opens_.emplace(fh, Open{node, io});
   return io;
 }
 

@@ -14,14 +14,17 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "fusefs/fd.h"
 #include "fusefs/fuse/passthrough_wire.h"
+#include "fusefs/lock_order.h"
 #include "fusefs/nodes/node_table.h"
 #include "fusefs/result.h"
 
@@ -88,7 +91,8 @@ class Passthrough {
     uint64_t node;
     KernelIo io;
   };
-  Result<KernelIo> choose(KernelOpens& inode, FdRef file, bool may_pass_through);
+  // Registers file with the kernel (the registrar's round trip); 0 when it was refused.
+  int32_t add_backing(FdRef file);
   // One open fewer of node (it_passed_through: of which kind); the backing id to release, if any.
   int32_t closed_locked(uint64_t node, bool it_passed_through);
 
@@ -101,8 +105,10 @@ class Passthrough {
   std::atomic<bool> init_replied_{false};
   std::atomic<bool> refusal_logged_{false};
   std::atomic<State> state_{State::kOff};
-  std::mutex mutex_;
+  OrderedMutex<LockLevel::kPassthrough> mutex_;       // then the node table's (record_opens)
   std::unordered_map<uint64_t, KernelOpens> inodes_;  // by node id
+  std::unordered_set<uint64_t> registering_;          // nodes whose first open is being registered
+  std::condition_variable_any registered_;
   NodeTable* kept_in_ = nullptr;
   std::unordered_map<uint64_t, Open> opens_;
 };

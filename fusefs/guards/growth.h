@@ -23,7 +23,7 @@ Result<void> check_file_size(const Request& r, uint64_t new_end);
 class Growth {
  public:
   Growth() = default;
-  Growth(Filesystem* fs, FdRef fd, std::unique_lock<std::mutex> lock, uint64_t size_before,
+  Growth(Filesystem* fs, FdRef fd, std::unique_lock<Usage::FileLock> lock, uint64_t size_before,
          uint64_t taken)
       : fs_(fs), fd_(fd), lock_(std::move(lock)), size_before_(size_before), taken_(taken) {}
   Growth(Growth&& o) noexcept
@@ -38,7 +38,7 @@ class Growth {
  private:
   Filesystem* fs_ = nullptr;
   FdRef fd_{-1};
-  std::unique_lock<std::mutex> lock_;
+  std::unique_lock<Usage::FileLock> lock_;
   uint64_t size_before_ = 0;
   uint64_t taken_ = 0;
 };

@@ -71,7 +71,7 @@ void Usage::give_inode() noexcept {
   }
 }
 
-std::mutex& Usage::file_lock(const InodeKey& key) noexcept {
+Usage::FileLock& Usage::file_lock(const InodeKey& key) noexcept {
   return stripes_[InodeKeyHash()(key) % stripes_.size()];
 }
 

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "fusefs/lock_order.h"
 #include "fusefs/nodes/node.h"
 #include "fusefs/resolve/resolver.h"
 #include "fusefs/result.h"
@@ -52,7 +53,8 @@ class Usage {
   void give_inode() noexcept;
 
   // Serializes size-changing operations on one inode while accounting.
-  std::mutex& file_lock(const InodeKey& key) noexcept;
+  using FileLock = OrderedMutex<LockLevel::kUsageFile>;
+  FileLock& file_lock(const InodeKey& key) noexcept;
 
  private:
   static bool take(std::atomic<uint64_t>& counter, uint64_t n,
@@ -60,7 +62,7 @@ class Usage {
   std::atomic<bool> tracking_{false};
   std::atomic<uint64_t> bytes_{0};
   std::atomic<uint64_t> inodes_{0};
-  std::array<std::mutex, 64> stripes_;
+  std::array<FileLock, 64> stripes_;
 };
 
 // Bytes the extended attributes of the file behind fd take: every name (with its NUL) and value.

@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fusefs/lock_order.h"
 #include "fusefs/nodes/node.h"
 #include "fusefs/nodes/node_journal.h"
 #include "fusefs/result.h"
@@ -137,7 +138,7 @@ class NodeTable {
   void journal_locked(const RecordedNode& record);
   std::shared_ptr<Node> take_resumed_locked(const NodeKey& key, Fd& handle);
 
-  mutable std::mutex mutex_;
+  mutable OrderedMutex<LockLevel::kNodeTable> mutex_;  // after Passthrough (fusefs/lock_order.h)
   std::unordered_map<uint64_t, std::shared_ptr<Node>> by_id_;
   std::unordered_map<NodeKey, uint64_t, NodeKeyHash> by_key_;
   std::unordered_map<std::string, uint64_t> by_location_;  // location_key(parent, name) -> id

@@ -16,6 +16,8 @@
 #include <string>
 #include <unordered_set>
 
+#include "fusefs/lock_order.h"
+
 namespace confinefs {
 inline namespace nodes {
 
@@ -38,7 +40,7 @@ class ProvenInodes {
   }
 
  private:
-  mutable std::mutex mutex_;
+  mutable OrderedMutex<LockLevel::kProvenInodes> mutex_;
   std::unordered_set<std::string> set_;
   std::deque<std::string> order_;
   const size_t capacity_;

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "fusefs/lock_order.h"
 #include "fusefs/fd.h"
 #include "fusefs/nodes/node.h"
 #include "fusefs/result.h"
@@ -71,7 +72,7 @@ class MadeHere {
   };
   void record_locked(InodeKey object);  // appends object's place now (or its removal)
   void erase_locked(std::unordered_map<InodeKey, Place, InodeKeyHash>::iterator it);
-  mutable std::mutex mutex_;
+  mutable OrderedMutex<LockLevel::kMadeHere> mutex_;
   std::unordered_map<InodeKey, Place, InodeKeyHash> places_;
   std::unordered_map<uid_t, size_t> per_caller_count_;  // records and reservations per caller
   size_t reserved_ = 0;                                 // reservations not yet added

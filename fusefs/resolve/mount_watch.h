@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 
+#include "fusefs/lock_order.h"
 #include "fusefs/fd.h"
 #include "fusefs/resolve/resolver.h"
 
@@ -39,7 +40,7 @@ class MountWatch {
 
   const Resolver& resolver_;
   Fd mountinfo_;
-  std::mutex mutex_;
+  OrderedMutex<LockLevel::kMountWatch> mutex_;
   bool possible_ = true;  // guarded by mutex_
 };
 

@@ -6,6 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 namespace confinefs::fuse {
@@ -145,6 +150,58 @@ TEST(PassthroughState, RequireStopsServingWhenTheKernelDoesNotTakeIt) {
   pt.offered(wire::KernelOffer{2, 7, 45, false});
   pt.replied(pt.wants(false));
   EXPECT_TRUE(stopped);
+}
+
+// A registrar whose first round trip waits until the test lets it answer.
+class SlowRegistrar : public BackingRegistrar {
+ public:
+  std::promise<void> entered;
+  std::shared_future<void> go;
+  std::atomic<int> added{0};
+
+  Result<int32_t> add(FdRef) override {
+    if (added.fetch_add(1) == 0) {
+      entered.set_value();
+      go.wait();
+    }
+    return static_cast<int32_t>(added.load());
+  }
+  Result<void> remove(int32_t) override { return {}; }
+  Result<void> probe() override { return {}; }
+};
+
+// The registrar is another process: no mount-wide lock is held across its round trip
+// (fusefs/lock_order.h). Opens of other inodes go on meanwhile; opens of the same inode wait for
+// it, and share the backing file it gets (the kernel's rule).
+TEST(PassthroughRegistration, ARoundTripToTheRegistrarHoldsUpOnlyItsOwnInode) {
+  auto owned = std::make_unique<SlowRegistrar>();
+  SlowRegistrar& slow = *owned;
+  std::promise<void> release;
+  slow.go = release.get_future().share();
+  Passthrough pt;
+  pt.configure(PassthroughMode::kAuto, std::move(owned), nullptr);
+  pt.offered(wire::KernelOffer{2, 7, 45, true});
+  ASSERT_TRUE(pt.takes_init_reply(2));
+  pt.replied(true);  // probe() answers at once
+  ASSERT_EQ(pt.state(), Passthrough::State::kOn);
+
+  FdRef fd{-1};
+  auto first = std::async(std::launch::async, [&] { return pt.open(1, 100, fd, true); });
+  slow.entered.get_future().wait();  // the first open of inode 100 is in its round trip
+  auto same = std::async(std::launch::async, [&] { return pt.open(2, 100, fd, true); });
+  auto other = std::async(std::launch::async, [&] { return pt.open(3, 200, fd, false); });
+  ASSERT_EQ(other.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "an open of another inode waited for the registrar";
+  EXPECT_EQ(other.get()->backing_id, 0);
+  EXPECT_EQ(same.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout)
+      << "an open of the same inode must wait for the first one's backing file";
+  release.set_value();
+  auto a = first.get();
+  auto b = same.get();
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_GT(a->backing_id, 0);
+  EXPECT_EQ(b->backing_id, a->backing_id);
+  EXPECT_EQ(slow.added.load(), 1) << "registered once";
 }
 
 }  // namespace
