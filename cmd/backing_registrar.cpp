@@ -16,7 +16,7 @@
 
 #include "cmd/landlock.h"
 #include "cmd/privileges.h"
-#include "fusefs/fuse/passthrough_wire.h"
+#include "fusefs/fuse/libfuse314/wire.h"
 
 namespace confinefs::cmd {
 namespace {

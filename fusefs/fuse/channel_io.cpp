@@ -4,20 +4,18 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <array>
 #include <cstring>
 #include <optional>
 #include <span>
 
 #include "fusefs/fuse/connection_record.h"
 #include "fusefs/fuse/fuse_api.h"
+#include "fusefs/fuse/libfuse314/reply_patch.h"
+#include "fusefs/fuse/libfuse314/wire.h"
 #include "fusefs/fuse/mount_state.h"
-#include "fusefs/fuse/passthrough_wire.h"
 
 namespace confinefs::fuse {
 namespace {
-
-thread_local int32_t t_reply_backing = 0;
 
 MountState& state_of(void* userdata) { return *static_cast<MountState*>(userdata); }
 
@@ -45,28 +43,13 @@ ssize_t read_request(int fd, void* buf, size_t len, void* userdata) {
 
 ssize_t write_all(int fd, const iovec* iov, int count) { return ::writev(fd, iov, count); }
 
-// The reply's body (iov[1]) copied and changed by patch, then sent with the header and any
-// further parts as they were. libfuse's own buffers are never written to.
-template <typename Patch, typename Send>
-ssize_t send_patched(int fd, const iovec* iov, int count, Patch patch, Send send, bool& patched) {
-  std::array<std::byte, 512> body{};
-  if (count < 2 || count > 8 || iov[1].iov_len > body.size()) return send(fd, iov, count);
-  std::memcpy(body.data(), iov[1].iov_base, iov[1].iov_len);
-  patched = patch(std::span<std::byte>(body.data(), iov[1].iov_len));
-  std::array<iovec, 8> parts{};
-  std::copy(iov, iov + count, parts.begin());
-  parts[1].iov_base = body.data();
-  return send(fd, parts.data(), count);
-}
-
 ssize_t send_reply(int fd, iovec* iov, int count, void* userdata) {
   wire::OutHeader out{};
   if (count < 2 || iov[0].iov_len != sizeof out) return ::writev(fd, iov, count);
   std::memcpy(&out, iov[0].iov_base, sizeof out);
   if (out.error != 0) return ::writev(fd, iov, count);
   bool patched = false;
-  if (t_reply_backing > 0) {
-    int32_t id = t_reply_backing;
+  if (int32_t id = PassthroughReply::current(); id > 0) {
     return send_patched(
         fd, iov, count, [id](std::span<std::byte> b) { return wire::set_backing(b, id); },
         write_all, patched);
@@ -124,8 +107,5 @@ const fuse_custom_io kChannelIo = {
 }  // namespace
 
 const fuse_custom_io& channel_io() { return kChannelIo; }
-
-PassthroughReply::PassthroughReply(int32_t backing_id) noexcept { t_reply_backing = backing_id; }
-PassthroughReply::~PassthroughReply() { t_reply_backing = 0; }
 
 }  // namespace confinefs::fuse

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "fusefs/fuse/passthrough_wire.h"
+#include "fusefs/fuse/libfuse314/wire.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::fuse {

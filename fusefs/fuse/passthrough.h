@@ -23,7 +23,7 @@
 #include <unordered_set>
 
 #include "fusefs/fd.h"
-#include "fusefs/fuse/passthrough_wire.h"
+#include "fusefs/fuse/libfuse314/wire.h"
 #include "fusefs/lock_order.h"
 #include "fusefs/nodes/node_table.h"
 #include "fusefs/result.h"

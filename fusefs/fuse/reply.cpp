@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 
-#include "fusefs/fuse/channel_io.h"
+#include "fusefs/fuse/libfuse314/reply_patch.h"
 
 namespace confinefs::fuse {
 namespace {

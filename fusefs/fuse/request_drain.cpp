@@ -8,7 +8,7 @@
 #include <cstring>
 #include <thread>
 
-#include "fusefs/fuse/passthrough_wire.h"
+#include "fusefs/fuse/libfuse314/wire.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::fuse {

@@ -14,7 +14,7 @@
 #include <future>
 #include <vector>
 
-#include "fusefs/fuse/passthrough_wire.h"
+#include "fusefs/fuse/libfuse314/wire.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::fuse {

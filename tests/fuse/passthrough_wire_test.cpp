@@ -1,7 +1,7 @@
-// The bytes the channel hook reads and changes (fuse/passthrough_wire.h), against the kernel's
+// The bytes the channel hook reads and changes (fuse/libfuse314/wire.h), against the kernel's
 // FUSE protocol 7.40: INIT request flags, the INIT reply's flags2 and max_stack_depth, and the
 // OPEN and CREATE replies' open_flags and backing_id.
-#include "fusefs/fuse/passthrough_wire.h"
+#include "fusefs/fuse/libfuse314/wire.h"
 
 #include <gtest/gtest.h>
 

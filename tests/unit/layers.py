@@ -22,7 +22,7 @@ LAYERS = ["fusefs", "policy", "sys", "resolve", "nodes", "audit", "objects", "mo
 # Folders whose names are the vocabulary of every layer above them: inline namespaces, so those
 # names read unqualified (confinefs::resolve::Resolver is also confinefs::Resolver).
 INLINE = {"resolve", "nodes", "mount"}
-INCLUDE = re.compile(r'^#include "((?:fusefs/)?[a-z_]+)/[a-z_]+\.h"', re.M)
+INCLUDE = re.compile(r'^#include "((?:fusefs/)?[a-z_]+)/(?:[a-z0-9_]+/)?[a-z_]+\.h"', re.M)
 
 
 def folder_of(path, root):

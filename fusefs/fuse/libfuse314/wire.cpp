@@ -1,4 +1,4 @@
-#include "fusefs/fuse/passthrough_wire.h"
+#include "fusefs/fuse/libfuse314/wire.h"
 
 #include <cstring>
 

@@ -2,7 +2,8 @@
 // fields of the kernel's FUSE protocol (7.40, Linux 6.9) that carry it, read from the INIT request
 // and written into the INIT and OPEN/CREATE replies as they pass libfuse's custom I/O hook
 // (fuse/channel_io.cpp). Nothing else here knows byte offsets; the layouts are checked below
-// against the kernel's, field by field.
+// against the kernel's, field by field. A shim: README.md in this folder says what replaces each
+// part on libfuse >= 3.17, and which headers stay for the connection record and the drain.
 #pragma once
 
 #include <sys/ioctl.h>
