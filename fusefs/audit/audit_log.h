@@ -10,10 +10,10 @@
 #include <mutex>
 #include <string>
 
-#include "fusefs/lock_order.h"
 #include "fusefs/audit/event.h"
 #include "fusefs/audit/rate_limit.h"
 #include "fusefs/fd.h"
+#include "fusefs/lock_order.h"
 #include "fusefs/result.h"
 #include "policy/policy.h"
 
@@ -40,7 +40,8 @@ class AuditLog {
  private:
   void write_line(const std::string& line);
 
-  OrderedMutex<LockLevel::kAudit> mutex_;  // guards everything below; held across the write so lines stay whole
+  OrderedMutex<LockLevel::kAudit>
+      mutex_;  // guards everything below; held across the write so lines stay whole
   policy::AuditSink sink_ = policy::AuditSink::kStderr;
   std::string file_path_;
   Fd file_;

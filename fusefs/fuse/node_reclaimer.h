@@ -13,8 +13,8 @@
 #include <mutex>
 #include <thread>
 
-#include "fusefs/lock_order.h"
 #include "fusefs/fuse/session.h"
+#include "fusefs/lock_order.h"
 #include "fusefs/nodes/node_table.h"
 
 namespace confinefs::fuse {

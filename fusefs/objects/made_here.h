@@ -21,8 +21,8 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "fusefs/lock_order.h"
 #include "fusefs/fd.h"
+#include "fusefs/lock_order.h"
 #include "fusefs/nodes/node.h"
 #include "fusefs/result.h"
 

@@ -12,8 +12,8 @@
 #include <mutex>
 #include <string>
 
-#include "fusefs/lock_order.h"
 #include "fusefs/fd.h"
+#include "fusefs/lock_order.h"
 #include "fusefs/resolve/resolver.h"
 
 namespace confinefs {
