@@ -1,6 +1,7 @@
 #include "fusefs/guards/current_name.h"
 
 #include <fcntl.h>
+#include <sched.h>
 
 #include "fusefs/mount/parking.h"
 #include "fusefs/resolve/name.h"
@@ -14,8 +15,10 @@ namespace {
 constexpr int kScanEntries = 2048;
 // How many looks before ESTALE: an outside process exchanging two names in a loop can move the
 // file between the listing and the look at the name, and ESTALE, retried once by the kernel,
-// reaches the application when the retry loses the race too.
-constexpr int kLooks = 4;
+// reaches the application when the retry loses the race too. A look costs a few microseconds;
+// after the first two, each waits for the other threads to run (sched_yield), out of step with
+// the exchanger.
+constexpr int kLooks = 16;
 
 bool is(const struct stat& st, const Node& node) {
   return st.st_dev == node.key().dev && st.st_ino == node.key().ino;
@@ -27,11 +30,19 @@ Result<struct stat> stat_at(Filesystem& fs, const Node& dir, const char* name) {
   return fs.resolver().stat_child(dir.handle(), n.value());
 }
 
-// One look: the recorded name, then the directory's entries with the node's inode number.
+// One look: the recorded name, the kernel's own name for the inode, then the directory's entries
+// with the node's inode number. The kernel's name matters under an outside exchange loop: a
+// listing takes the directory's lock, which the exchanger waits for, so the look at a listed name
+// that follows lands right after the next exchange, every time, and finds the other inode.
 Result<CurrentName> look_once(Filesystem& fs, const Node& node, const NodeRef& parent,
                               const std::string& recorded) {
   if (auto st = stat_at(fs, *parent, recorded.c_str()); st && is(st.value(), node)) {
     return CurrentName{parent, recorded, st.value()};
+  }
+  if (auto name = fs.resolver().kernel_name(node.handle()); name && *name != recorded) {
+    if (auto st = stat_at(fs, *parent, name->c_str()); st && is(st.value(), node)) {
+      return CurrentName{parent, std::move(name.value()), st.value()};
+    }
   }
   auto fd = fs.resolver().reopen(parent->handle(), O_RDONLY | O_DIRECTORY);
   if (!fd) return fd.error();
@@ -62,6 +73,9 @@ Result<CurrentName> current_name(Filesystem& fs, const Node& node) {
   for (int look = 0; look < kLooks; ++look) {
     if (auto found = look_once(fs, node, parent, recorded)) return found;
     if (nameless(node)) return Error{ENOENT};  // no name to find
+    // Out of step with an exchanger that keeps landing between our look at a name and our
+    // look at what it leads to.
+    if (look >= 2) ::sched_yield();
   }
   return Error{ESTALE};
 }

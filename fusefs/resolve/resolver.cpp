@@ -211,6 +211,15 @@ Result<std::string> Resolver::kernel_path(FdRef handle) const {
   return std::string(target, static_cast<size_t>(n));
 }
 
+Result<std::string> Resolver::kernel_name(FdRef handle) const {
+  auto path = kernel_path(handle);
+  if (!path) return path.error();
+  if (path->ends_with(" (deleted)")) return Error{ENOENT};
+  size_t slash = path->rfind('/');
+  if (slash == std::string::npos || slash + 1 == path->size()) return Error{ENOENT};
+  return path->substr(slash + 1);
+}
+
 Result<std::string> Resolver::root_path() const {
   auto path = kernel_path(root_.ref());
   if (!path) return path.error();

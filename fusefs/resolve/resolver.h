@@ -117,6 +117,11 @@ class Resolver {
   // on BACKING's mount (lookups never cross one), so this is ancestry, not a string guess.
   Result<void> check_inside(FdRef handle) const;
 
+  // The last component of the kernel's name for handle (its /proc/self/fd link): the name its
+  // dentry has now, read under the kernel's rename lock, so never half of a rename. A hint only:
+  // the caller looks the name up again before believing it. ENOENT for an unlinked inode.
+  Result<std::string> kernel_name(FdRef handle) const;
+
   // Where BACKING is now, as the kernel names it (the /proc/self/fd link of the root handle):
   // for reading the mount table only, never for opening anything. ENOENT once it is deleted.
   Result<std::string> root_path() const;
