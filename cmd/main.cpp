@@ -3,11 +3,14 @@
 //   open BACKING (no following) -> clear a stale mount at MOUNTPOINT, refuse a live one -> check
 //   MOUNTPOINT -> load policy -> build the session (validates mount options) -> bind BACKING onto
 //   itself unless it is a mount root (the first step that leaves something mounted) -> exit
-//   signals -> mount -> daemonize unless -f -> fork the unmount helper, bind the control socket ->
+//   signals -> mount (or adopt a predecessor's connection) -> keep state for a successor ->
+//   daemonize unless -f -> fork the unmount helper, bind the control socket ->
 //   confine: no_new_privs, Landlock, privileges (tenant uid, or the serving capabilities as root or
 //   as the service user), seccomp
 //   -> start the threads (SIGHUP reload, control), which inherit all of it -> serve (READY=1 once
 //   the kernel completed INIT) -> STOPPING=1 -> the helper unmounts.
+// The steps where resume=on and resume=off differ are the mount's life (cmd/startup.h,
+// MountLife), chosen once; run() itself never asks which.
 // Every restriction is applied while the daemon has a single thread: Landlock and seccomp bind
 // the calling thread and its later children, and libfuse creates its workers inside serve().
 // Exit status: 0 after a clean unmount (signal or fusermount3 -u), 2 for usage and configuration
@@ -50,6 +53,7 @@
 #include "cmd/reload.h"
 #include "cmd/seccomp_filter.h"
 #include "cmd/stale_mount.h"
+#include "cmd/startup.h"
 #include "cmd/takeover.h"
 #include "cmd/unmount_helper.h"
 #include "fusefs/fuse/fuse_api.h"
@@ -63,7 +67,11 @@ namespace {
 using namespace confinefs;
 
 using cmd::Failure;
+using cmd::Identity;
+using cmd::MountLife;
+using cmd::MountTarget;
 using cmd::Phase;
+using cmd::Serving;
 
 void raise_fd_limit() {
   rlimit lim{};
@@ -89,14 +97,6 @@ Failure backing_failure(const std::string& path, int code) {
     case ENOTDIR: return Failure::usage("BACKING " + path + " is not a directory");
     default: return Failure::usage(cmd::with_errno("BACKING " + path, code));
   }
-}
-
-std::vector<std::string> mount_options(const cmd::Options& o) {
-  // Ours come last, so nothing on the command line can take them away.
-  std::vector<std::string> all = {"fsname=confinefs", "subtype=confinefs"};
-  all.insert(all.end(), o.mount_options.begin(), o.mount_options.end());
-  for (const char* forced : {"default_permissions", "nosuid", "nodev"}) all.emplace_back(forced);
-  return all;
 }
 
 // With mount.fuse3's drop_privileges the kernel mount already exists (MOUNTPOINT is /dev/fd/N),
@@ -140,25 +140,6 @@ Phase<> check_options(const cmd::Options& opts) {
   }
   return {};
 }
-
-// What the daemon is, for STATUS=, the control socket and the logs.
-struct Identity {
-  std::string tenant, backing, mountpoint;
-  int landlock_abi = 0;
-  bool seccomp = false;
-  cmd::BackingMountState backing_mount = cmd::BackingMountState::kNone;
-  Fd bind{};  // the bind of BACKING onto itself this daemon made, if it made one
-  // Held for this daemon's life: while it is, no stop removes BACKING's bind (cmd/backing_mount.h).
-  Fd backing_lock{};
-  cmd::MountRecord record{};  // what root-run steps after this daemon may unmount
-  // passthrough=require, and the kernel did not take it at INIT: serving stopped (exit 1).
-  std::atomic<bool> passthrough_refused{false};
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-
-  std::string line() const {
-    return "tenant=" + tenant + " backing=" + backing + " mountpoint=" + mountpoint;
-  }
-};
 
 // on: a file's first open proves its name was its only link (guards/verify.cpp); coarse-ctime:
 // the proof runs, but BACKING's timestamps do not show every change, which it rests on.
@@ -223,27 +204,6 @@ Phase<> apply_landlock(const cmd::Options& opts, Filesystem& fs, Identity& id) {
       std::strerror(abi.code()));
   return {};
 }
-
-// The mount as mount_filesystem left it.
-struct Mounted {
-  std::optional<cmd::KernelMount> own;  // the mount this process made with the new mount API
-  Fd channel;  // a copy of that mount's /dev/fuse fd, for the passthrough registrar
-  // -o resume=on: the connection's record (fuse/connection_record.h), new or taken over, and
-  // the reading that lets a planned hand-over answer every request it took.
-  std::optional<fuse::ConnectionRecord> connection;
-  std::optional<fuse::RequestDrain> drain;
-};
-
-// What serving needs, gathered by run() once the filesystem is mounted.
-struct Serving {
-  Filesystem& fs;
-  fuse::Session& session;
-  fuse::MountState& state;
-  const cmd::MountPlace* place;  // none when mount.fuse3 mounted it for us
-  Mounted& mounted;
-  const std::optional<cmd::Tenant>& tenant;
-  Identity& id;
-};
 
 // The passthrough registrar (cmd/backing_registrar.h), when -o passthrough= asks and this daemon
 // can have one: root, on a mount of its own (not with cache=full, whose writeback cache the
@@ -310,104 +270,16 @@ Phase<> confine(const cmd::Options& opts, Serving& s) {
   return {};
 }
 
-// Mounts with the new mount API when it can, so the mount's ids are exact (kernel_mount.h);
-// otherwise (not root, or allow_root/auto_unmount) libfuse mounts, with fusermount3 if need be.
-Phase<Mounted> mount_filesystem(const cmd::Options& opts, Identity& id,
-                                const cmd::MountPlace* place, const Fd& checked_dir,
-                                fuse::Session& session) {
-  if (opts.resume && !(place && checked_dir.valid())) {
-    return Failure::runtime("internal error: resume=on without a mount point to mount on");
-  }
-  auto words = cmd::kernel_mount_options(mount_options(opts));
-  if (words && place && checked_dir.valid()) {
-    auto own = cmd::KernelMount::mount(checked_dir.ref(), *place, *words);
-    if (own) {
-      Fd channel = own->take_channel();
-      auto copy = sys::dup(channel.ref());
-      if (!copy) return Failure::runtime(cmd::with_errno("cannot copy the channel", copy.code()));
-      if (auto ok = session.adopt(std::move(channel)); !ok) {
-        return Failure::runtime(cmd::with_errno("cannot serve the mount", ok.code()));
-      }
-      // What root-run steps after this daemon may unmount (cmd/mount_record.h).
-      if (::geteuid() == 0) {
-        id.record.mount = own->identity();
-        if (auto ok = cmd::record_mount(place->canonical(), id.record); !ok) {
-          spdlog::warn("cannot record the mount at {} ({}): unmount-after-stop will leave it",
-                       place->canonical(), std::strerror(ok.code()));
-        }
-      }
-      return Mounted{std::move(own.value()), std::move(copy.value()), std::nullopt, std::nullopt};
-    }
-    if (own.code() != EPERM && own.code() != ENOSYS) {
-      return Failure::runtime(cmd::with_errno("cannot mount at " + id.mountpoint, own.code()));
-    }
-    if (opts.resume) {
-      return Failure::runtime(cmd::with_errno("resume=on: cannot mount by itself", own.code()));
-    }
-    spdlog::debug("fsopen: {}; libfuse mounts", std::strerror(own.code()));
-  }
-  if (opts.resume) {
-    return Failure::runtime("resume=on: allow_root and auto_unmount are libfuse's, not kept");
-  }
-  for (const auto& w : opts.mount_options) {
-    if (cmd::kernel_only_option(w) && !opts.mountpoint.starts_with("/dev/fd/")) {
-      return Failure::runtime("option " + w +
-                              " needs confinefs to mount by itself (as root, without allow_root "
-                              "or auto_unmount)");
-    }
-  }
-  if (auto ok = session.mount(); !ok) {
-    return Failure::runtime("cannot mount at " + id.mountpoint + " (libfuse said why above)");
-  }
-  return Mounted{};
-}
-
-// resume=on, once serving ended: a stop signal leaves the mount and the stored state to the next
-// daemon (the supervisor decides whether one comes: docs/deployment.md); anything else (the mount
-// was unmounted, the connection could not be resumed) takes them out of the store.
-Phase<> leave_for_successor(const fuse::Session& session, const fuse::ConnectionRecord& connection,
-                            const Result<void>& served) {
-  if (connection.replaying() && !connection.agreed()) {
-    cmd::unstore_all();
-    return Failure::runtime(
-        "cannot resume the mount: this daemon answers INIT otherwise than the kernel agreed to "
-        "(other options or another version); its sessions lose it, the next start mounts afresh");
-  }
-  if (served && session.exit_signal() != 0) {
-    spdlog::info("stopped by signal {}; the mount stays for the next daemon (resume=on)",
-                 session.exit_signal());
-    return {};
-  }
-  cmd::unstore_all();
-  if (!served) return Failure::runtime(cmd::with_errno("session ended with error", served.code()));
-  spdlog::info("the mount is gone; nothing is kept for a next daemon");
-  return {};
-}
-
-Phase<> serve_confined(const cmd::Options& opts, Serving& s) {
+Phase<> serve_confined(const cmd::Options& opts, Serving& s, MountLife& life) {
   Filesystem& fs = s.fs;
   fuse::Session& session = s.session;
-  const cmd::MountPlace* place = s.place;
-  std::optional<cmd::KernelMount>& own_mount = s.mounted.own;
-  Identity& id = s.id;
   std::unique_ptr<cmd::ControlServer> control;
-  std::unique_ptr<cmd::UnmountHelper> helper;
-  if (place != nullptr) {  // none when mount.fuse3 mounted it for us
-    std::string socket = cmd::control_socket_path(id.mountpoint);
-    // The helper first: whatever happens from here on, it removes the socket with the mount.
-    // Not with resume=on: the mount outlives this process, for the next daemon.
-    if (!opts.resume) {
-      // The mount this process made, so the helper never unmounts anyone else's.
-      auto ours = own_mount ? own_mount->identity() : cmd::mount_identity_at(*place);
-      auto started = cmd::UnmountHelper::start(*place, ours, socket, id.bind);
-      if (!started) {
-        return Failure::runtime(cmd::with_errno("cannot start the unmount helper", started.code()));
-      }
-      helper = std::move(started.value());
-    }
-    if (own_mount) own_mount->release();
-    auto bound =
-        cmd::ControlServer::bind(socket, [&] { return status_text(id, fs, s.state.passthrough); });
+  if (s.place != nullptr) {  // none when mount.fuse3 mounted it for us
+    if (auto ok = life.before_confinement(s); !ok) return ok;
+    if (s.mounted.own) s.mounted.own->release();
+    std::string socket = cmd::control_socket_path(s.id.mountpoint);
+    auto bound = cmd::ControlServer::bind(
+        socket, [&] { return status_text(s.id, fs, s.state.passthrough); });
     if (bound) {
       control = std::move(bound.value());
     } else {
@@ -426,34 +298,12 @@ Phase<> serve_confined(const cmd::Options& opts, Serving& s) {
   cmd::ReloadOnHangup hangup([&] { cmd::reload_policy(opts, fs); });
   if (!hangup.installed()) spdlog::warn("cannot install the SIGHUP handler: no policy reload");
   if (control) control->start();
-  std::unique_ptr<cmd::HandOver> hand_over;
-  if (opts.resume) {
-    auto started = cmd::HandOver::start(*s.mounted.drain, id.line());
-    if (!started) {
-      return Failure::runtime(cmd::with_errno("resume=on: stop signals", started.code()));
-    }
-    hand_over = std::move(started.value());
-  }
+  if (auto ok = life.serving(s); !ok) return ok;
   fuse::NodeReclaimer reclaimer(session, fs.nodes(), fuse::node_budget(opts.max_nodes, fd_limit()));
   auto served = session.serve();
-  cmd::notify_stopping("stopping: " + id.line());
+  cmd::notify_stopping("stopping: " + s.id.line());
   control.reset();
-  if (opts.resume) return leave_for_successor(session, *s.mounted.connection, served);
-  // This daemon no longer serves BACKING: the helper may remove a bind it made.
-  id.backing_lock.reset();
-  if (helper) {
-    if (auto ok = helper->unmount(); ok) {
-      session.forget_mount();
-    } else {
-      spdlog::warn("unmount helper: {}", std::strerror(ok.code()));
-    }
-  }
-  spdlog::info("unmounted {}", opts.mountpoint);
-  if (!served) return Failure::runtime(cmd::with_errno("session ended with error", served.code()));
-  if (id.passthrough_refused) {
-    return Failure::runtime("passthrough=require: the kernel did not take FUSE passthrough");
-  }
-  return {};
+  return life.after_serving(s, served);
 }
 
 // Whether BACKING keeps every spelling of a name apart (threat 34), probed through a second
@@ -491,29 +341,18 @@ FilesystemConfig::Ctime probe_ctime(const Fd& dir, const cmd::Options& opts) {
   return every_change ? FilesystemConfig::Ctime::kCoarse : FilesystemConfig::Ctime::kUnknown;
 }
 
-// MOUNTPOINT, named once: every later step finds its directory from the held parent. A stale
-// mount there is cleared, a live one refused; then the top directory is checked against BACKING.
-// None when mount.fuse3 mounted it for us (MOUNTPOINT is /dev/fd/N).
-struct MountTarget {
-  std::optional<cmd::MountPlace> place;
-  Fd checked_dir;  // the directory that was checked: the mount goes onto this fd
-  std::optional<cmd::Takeover> takeover;  // resume=on: a predecessor's live connection
-};
-
-Phase<MountTarget> open_mount_target(const cmd::Options& opts, const struct stat& backing) {
+Phase<MountTarget> open_mount_target(const cmd::Options& opts, const struct stat& backing,
+                                     MountLife& life) {
   MountTarget target;
   if (opts.mountpoint.starts_with("/dev/fd/")) return target;
   auto opened = cmd::MountPlace::open(opts.mountpoint);
   if (!opened) return Failure::usage("mountpoint " + opened.error().message);
   target.place = std::move(opened.value());
-  if (opts.resume) {
-    auto taken =
-        cmd::take_over(cmd::take_stored(), *target.place, InodeKey{backing.st_dev, backing.st_ino});
-    if (!taken) return taken.error();
-    if (taken.value()) {
-      target.takeover.emplace(std::move(*taken.value()));
-      return target;  // the predecessor's mount, checked by its ids: nothing to clear or check
-    }
+  auto taken = life.predecessor(*target.place, backing);
+  if (!taken) return taken.error();
+  if (taken.value()) {
+    target.takeover.emplace(std::move(*taken.value()));
+    return target;  // the predecessor's mount, checked by its ids: nothing to clear or check
   }
   if (auto ok = cmd::clear_stale_mount(*target.place); !ok) return ok.error();
   auto checked = cmd::check_mountpoint(*target.place, backing);
@@ -522,63 +361,12 @@ Phase<MountTarget> open_mount_target(const cmd::Options& opts, const struct stat
   return target;
 }
 
-// resume=on, a predecessor's connection: served as it is, nothing is mounted.
-Phase<Mounted> adopt_connection(cmd::Takeover& takeover, fuse::Session& session) {
-  auto copy = sys::dup(takeover.channel.ref());
-  if (!copy) return Failure::runtime(cmd::with_errno("cannot copy the channel", copy.code()));
-  if (auto ok = session.adopt(std::move(takeover.channel)); !ok) {
-    return Failure::runtime(cmd::with_errno("cannot serve the resumed connection", ok.code()));
-  }
-  spdlog::info("resuming the mount: {} nodes the kernel holds are verified as it asks for them",
-               takeover.kept.journal.recorded().size());
-  return Mounted{std::nullopt, std::move(copy.value()), std::nullopt, std::nullopt};
-}
-
-// resume=on: the node journal and the connection's record, taken over or new (then stored with
-// the connection), in force before the first request.
-Phase<> keep_state(const cmd::Options& opts, MountTarget& target, Mounted& mounted, Filesystem& fs,
-                   fuse::MountState& state) {
-  Fd objects;
-  if (target.takeover) {
-    fs.nodes().keep_journal(std::move(target.takeover->kept.journal));
-    mounted.connection.emplace(std::move(target.takeover->kept.connection));
-    objects = std::move(target.takeover->kept.objects);
-  } else {
-    auto kept = cmd::keep_for_successor(mounted.channel.ref(), mounted.own->identity(),
-                                        fs.nodes().root()->key(), opts.max_nodes);
-    if (!kept) return kept.error();
-    fs.nodes().keep_journal(std::move(kept->journal));
-    mounted.connection.emplace(std::move(kept->connection));
-    objects = std::move(kept->objects);
-  }
-  if (auto ok = fs.made_here().keep_in(std::move(objects)); !ok) {
-    return Failure::runtime(cmd::with_errno("resume=on: objects log", ok.code()));
-  }
-  auto drain = fuse::RequestDrain::create();
-  if (!drain) return Failure::runtime(cmd::with_errno("resume=on", drain.code()));
-  // A worker blocked in a read when a hand-over begins is woken by a statfs of the mount's root,
-  // held as an fd (opening it asks the filesystem nothing; the daemon is confined later).
-  auto top = target.place->open_top();
-  if (!top) return Failure::runtime(cmd::with_errno("resume=on: the mount's root", top.code()));
-  auto root = std::make_shared<Fd>(std::move(top.value()));
-  drain->wake_with([root] {
-    struct statfs st {};
-    (void)::fstatfs(root->get(), &st);
-  });
-  mounted.drain.emplace(std::move(drain.value()));
-  state.drain = &*mounted.drain;
-  state.passthrough.keep_in(fs.nodes());
-  state.connection = &*mounted.connection;
-  state.handles.start_at(mounted.connection->first_handle());
-  return {};
-}
-
 // The libfuse session, not yet mounted; it validates the mount options.
 Phase<std::unique_ptr<fuse::Session>> make_session(const cmd::Options& opts,
                                                    fuse::MountState& state) {
   fuse::SessionOptions so;
   so.mountpoint = opts.mountpoint;
-  so.mount_options = mount_options(opts);
+  so.mount_options = cmd::mount_options(opts);
   std::erase_if(so.mount_options, [](const std::string& w) { return cmd::kernel_only_option(w); });
   so.debug = opts.debug;
   if (opts.single_thread) so.max_threads = 1;
@@ -697,7 +485,8 @@ Phase<> run(const cmd::Options& opts) {
   if (!dir) return backing_failure(opts.backing, dir.code());
   auto dir_attr = sys::fstat(dir->ref());
   if (!dir_attr) return backing_failure(opts.backing, dir_attr.code());
-  auto target = open_mount_target(opts, dir_attr.value());
+  std::unique_ptr<MountLife> life = life_for(opts);
+  auto target = open_mount_target(opts, dir_attr.value(), *life);
   if (!target) return target.error();
   auto policy = cmd::load_startup_policy(opts);
   if (!policy) return policy.error();
@@ -727,17 +516,13 @@ Phase<> run(const cmd::Options& opts) {
   if (!session.value()->install_exit_signals()) {
     return Failure::runtime("cannot install signal handlers");
   }
-  auto own_mount = target->takeover
-                       ? adopt_connection(*target->takeover, *session.value())
-                       : mount_filesystem(opts, id, place, target->checked_dir, *session.value());
-  if (!own_mount) return own_mount.error();
+  auto mounted = life->mount(target.value(), id, *session.value());
+  if (!mounted) return mounted.error();
   target->checked_dir.reset();
-  if (opts.resume) {
-    if (auto ok = keep_state(opts, target.value(), own_mount.value(), fs, state); !ok) return ok;
-  }
+  if (auto ok = life->keep(target.value(), mounted.value(), fs, state); !ok) return ok;
   if (auto ok = daemonize(opts, fs); !ok) return ok;
-  Serving serving{fs, *session.value(), state, place, own_mount.value(), tenant.value(), id};
-  return serve_confined(opts, serving);
+  Serving serving{fs, *session.value(), state, place, mounted.value(), tenant.value(), id};
+  return serve_confined(opts, serving, *life);
 }
 
 // "confinefs status MOUNTPOINT", "confinefs unmount-stale MOUNTPOINT",
