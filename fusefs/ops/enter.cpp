@@ -35,7 +35,11 @@ Result<NodeRef> enter(const Request& r, uint64_t id, std::optional<guards::Inten
 
 Result<guards::Place> enter(const Request& r, uint64_t dir, const char* name,
                             std::optional<guards::Intent> intent, unsigned site) {
+  // Resuming dir enters its recorded place (ops/resume.cpp), which names the first site: a
+  // rename's destination must leave its source's site as it was.
+  const Site first = r.sites[0];
   auto node = node_of(r, dir);
+  if (site != 0) r.sites[0] = first;
   r.sites[site] = Site{dir, {}};
   if (!node) return node.error();
   if (!node.value()->is_dir()) return Error{ENOTDIR};
