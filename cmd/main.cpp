@@ -522,7 +522,11 @@ Phase<> run(const cmd::Options& opts) {
   if (auto ok = life->keep(target.value(), mounted.value(), fs, state); !ok) return ok;
   if (auto ok = daemonize(opts, fs); !ok) return ok;
   Serving serving{fs, *session.value(), state, place, mounted.value(), tenant.value(), id};
-  return serve_confined(opts, serving, *life);
+  auto served = serve_confined(opts, serving, *life);
+  // What the life started (unmount helper, hand-over) ends here, while this daemon still holds
+  // BACKING and its session, whichever way serving ended.
+  life.reset();
+  return served;
 }
 
 // "confinefs status MOUNTPOINT", "confinefs unmount-stale MOUNTPOINT",

@@ -101,7 +101,16 @@ Result<KernelIo> Passthrough::open(uint64_t fh, uint64_t node, FdRef file, bool 
     // (fusefs/lock_order.h); opens of this one wait above.
     registering_.insert(node);
     lock.unlock();
-    int32_t id = add_backing(file);
+    int32_t id = 0;
+    try {
+      id = add_backing(file);
+    } catch (...) {
+      // Never leave the inode marked: every later open of it would wait forever.
+      lock.lock();
+      registering_.erase(node);
+      registered_.notify_all();
+      throw;
+    }
     lock.lock();
     registering_.erase(node);
     registered_.notify_all();

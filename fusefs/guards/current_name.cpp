@@ -39,7 +39,9 @@ Result<CurrentName> look_once(Filesystem& fs, const Node& node, const NodeRef& p
   if (auto st = stat_at(fs, *parent, recorded.c_str()); st && is(st.value(), node)) {
     return CurrentName{parent, recorded, st.value()};
   }
-  if (auto name = fs.resolver().kernel_name(node.handle()); name && *name != recorded) {
+  // Never a name the mount does not show (a rename parked under mount/parking.h's prefix).
+  if (auto name = fs.resolver().kernel_name(node.handle());
+      name && *name != recorded && !is_parking_name(*name)) {
     if (auto st = stat_at(fs, *parent, name->c_str()); st && is(st.value(), node)) {
       return CurrentName{parent, std::move(name.value()), st.value()};
     }

@@ -202,6 +202,18 @@ Result<std::optional<std::string>> gate_name(const Request& r, const Node& dir, 
   return gate_at(r, dir, &name, intent);
 }
 
+Result<void> refuse_before_lookup(const Request& r, const Place& place) {
+  const policy::Policy& pol = *r.policy;
+  policy::Decision guess{pol.mode(), -1};
+  if (pol.has_rules()) {
+    guess = pol.decide(join(r.fs.nodes().virtual_path(place.dir->id()), place.name.view()));
+  }
+  if (errno_for(guess.access, Intent::kSee) == 0) return {};
+  auto decided = gate_at(r, *place.dir, &place.name, Intent::kSee);
+  if (!decided) return decided.error();
+  return {};  // moved to where it is allowed: resolved and decided again like any other
+}
+
 Result<void> confirm_lookup(const Request& r, const Place& place, const struct stat* found,
                             bool parent_inside) {
   // Decided after the name was resolved: the entry handed out was found in a directory that then

@@ -50,6 +50,12 @@ Result<void> gate(const Request& r, const Node& node, Intent intent);
 Result<std::optional<std::string>> gate_name(const Request& r, const Node& dir, const Name& name,
                                              Intent intent);
 
+// Before a lookup resolves anything: a name whose last known path the policy refuses (hidden,
+// deny) is decided at once on its verified path, and never looked at on the host, so whether it
+// exists shows neither in the answer nor in how long it takes. Allowed (the common case, no
+// host call, no chain walk): the lookup resolves, then decides (confirm_lookup).
+Result<void> refuse_before_lookup(const Request& r, const Place& place);
+
 // A lookup's decision, made once the name was resolved (found: what it led to, nullptr when the
 // resolution failed): with rules, the directory's chain is walked once, after the resolution, so
 // the entry was found in a directory that then still sat at the path decided on (kSee). A denial

@@ -35,6 +35,7 @@ struct statvfs with_quota(struct statvfs st, const policy::Limits& limits, Usage
 
 Result<Entry> look_up(const Request& r, const guards::Place& place, bool parent_inside) {
   Filesystem& fs = r.fs;
+  if (auto ok = guards::refuse_before_lookup(r, place); !ok) return ok.error();
   auto found = fs.resolver().lookup(place.dir->handle(), place.name);
   // Decided after the resolution, whatever it found: one walk of the directory's chain.
   if (auto ok = guards::confirm_lookup(r, place, found ? &found->attr : nullptr, parent_inside);

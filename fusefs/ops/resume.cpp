@@ -33,6 +33,8 @@ Result<void> resume_one(const Request& r, uint64_t id) {
   if (entry) nodes.forget(entry->id, 1);  // a node the kernel never hears of
   nodes.drop_resumed(id);
   if (nodes.get(id)) return {};  // another request resumed it meanwhile
+  // The policy refuses the place now (a reload hid it): its own answer and audit line.
+  if (!entry && entry.error().refusal == Refusal::kDenied) return entry.error();
   std::string where = guards::site_path(r);
   return guards::refused_at(r, Error{ESTALE, Refusal::kIdentityMismatch}, std::move(where));
 }
