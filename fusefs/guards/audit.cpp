@@ -95,6 +95,7 @@ void audit(const Request& r, const Error& e) {
     decided(r, *r.denial, e);
   }
   r.denial.reset();
+  r.allowed.clear();  // refused: nothing it was allowed to do happened
 }
 
 Error refused_at(const Request& r, const Error& e, std::string path) {
@@ -123,10 +124,20 @@ Error stale(const Request& r, std::string path) {
 
 void allowed(const Request& r, const std::string& path, std::string_view access, int rule) {
   if (!r.fs.audit().log_allowed_mutations()) return;
-  audit::Event e = event(r, audit::Kind::kAllowed, path, 0);
-  e.access = access;
-  e.rule = rule;
-  record(r, e);
+  Denial d = denial(audit::Kind::kAllowed, path);
+  d.access = access;
+  d.rule = rule;
+  r.allowed.push_back(std::move(d));
+}
+
+void audit_allowed(const Request& r) {
+  for (const Denial& d : r.allowed) {
+    audit::Event e = event(r, audit::Kind::kAllowed, d.path, 0);
+    e.access = d.access;
+    e.rule = d.rule;
+    record(r, e);
+  }
+  r.allowed.clear();
 }
 
 std::string site_path(const Request& r, unsigned index) {

@@ -16,6 +16,8 @@ namespace confinefs::guards {
 // link, special file, mount, hardlink, swap, hostile name) named at the request's site, or the
 // request's Denial. Anything else (plain errors) writes nothing.
 void audit(const Request& r, const Error& e);
+// A request that succeeded: the lines of the decisions that allowed its changes, if kept.
+void audit_allowed(const Request& r);
 
 // A refusal decided outside the rules (limits, chown, xattr namespaces, link creation): code,
 // audited as the limit `reason` (a literal) at the request's site.
@@ -30,7 +32,8 @@ Error refused_at(const Request& r, const Error& e, std::string path);
 // ESTALE, audited as stale at path (the node's last known one): the name the kernel cached no
 // longer leads to the node.
 Error stale(const Request& r, std::string path);
-// An allowed mutation (audit.log_allowed_mutations), written at once: it is not a refusal.
+// An allowed mutation (audit.log_allowed_mutations), kept for audit_allowed(): written once the
+// request succeeded.
 void allowed(const Request& r, const std::string& path, std::string_view access, int rule);
 
 // The virtual path of the request's site `index` (Site: directory and name, or node).

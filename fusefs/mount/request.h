@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fusefs/audit/event.h"
 #include "fusefs/mount/filesystem.h"
@@ -81,6 +82,9 @@ struct Request {
   // Filled as the request is served; read by the audit point only.
   mutable std::array<Site, 2> sites{};   // [1]: a rename's destination
   mutable std::optional<Denial> denial;  // set with an Error{..., Refusal::kDenied}
+  // audit.log_allowed_mutations: the decisions that allowed this request's changes, written
+  // only if it succeeds (an allowed line never precedes the same request's refusal).
+  mutable std::vector<Denial> allowed;
 
   const char* op_name() const noexcept { return confinefs::op_name(op); }
   audit::Client client() const noexcept { return {caller.pid, caller.uid, caller.gid}; }

@@ -22,7 +22,11 @@ class [[nodiscard]] Outcome : public Result<T> {
 
 template <typename T>
 Outcome<T> answer(const Request& r, Result<T> result) {
-  if (!result) guards::audit(r, result.error());
+  if (result) {
+    guards::audit_allowed(r);
+  } else {
+    guards::audit(r, result.error());
+  }
   r.denial.reset();  // a decision a step overruled (tried again, or answered otherwise)
   return Outcome<T>(std::move(result));
 }

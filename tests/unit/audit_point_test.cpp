@@ -39,9 +39,9 @@ class AuditPointTest : public ::testing::Test {
   }
 
   // A filesystem over backing_ whose policy is yaml plus a file sink for the audit log.
-  void start(const std::string& yaml = "version: 1\n") {
-    auto loaded =
-        policy::load_policy_string(yaml + "audit:\n  sink: " + log_.string() + "\n", "test.yaml");
+  void start(const std::string& yaml = "version: 1\n", const std::string& audit_extra = "") {
+    auto loaded = policy::load_policy_string(
+        yaml + "audit:\n  sink: " + log_.string() + "\n" + audit_extra, "test.yaml");
     ASSERT_TRUE(loaded.ok());
     auto r = Resolver::open_root(backing_.c_str());
     ASSERT_TRUE(r.ok());
@@ -148,6 +148,16 @@ TEST_F(AuditPointTest, AStaleChainIsAuditedOnceAndNotCountedAsADenial) {
   EXPECT_EQ(ops::lookup(req(Op::kLookup), a, "x").code(), ESTALE);
   expect_one_line({R"("kind":"stale")", R"("path":"/a")"});
   EXPECT_EQ(fs_->counters().denials.load(), 0u);
+}
+
+TEST_F(AuditPointTest, AnAllowedLineIsWrittenOnlyForWhatHappened) {
+  start("version: 1\nlinks: refuse\n", "  log_allowed_mutations: true\n");
+  // The gate allows the new name, then the link limit refuses it: one line, the refusal.
+  EXPECT_EQ(ops::symlink(req(Op::kSymlink), kRoot, "l", "target").code(), EPERM);
+  expect_one_line({R"("event":"denied")", R"("reason":"links: refuse")"});
+  std::filesystem::resize_file(log_, 0);
+  EXPECT_TRUE(ops::mkdir(req(Op::kMkdir), kRoot, "made", 0755));
+  expect_one_line({R"("event":"allowed")", R"("op":"mkdir")", R"("path":"/made")"});
 }
 
 TEST_F(AuditPointTest, PlainErrorsWriteNothing) {
