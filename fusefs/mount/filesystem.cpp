@@ -4,9 +4,6 @@
 
 #include <cstring>
 
-#include "fusefs/audit/escape.h"
-#include "fusefs/audit/log_limit.h"
-#include "fusefs/mount/request.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs {
@@ -62,31 +59,6 @@ Result<void> Filesystem::set_policy(std::shared_ptr<const policy::Policy> p) {
   }
   std::atomic_store(&policy_, std::move(p));
   return {};
-}
-
-Error Filesystem::refuse(const Request& r, uint64_t node, std::string_view name,
-                         const Error& error) {
-  if (error.refusal == Refusal::kNone) return error;
-  counters_.refusals.fetch_add(1, std::memory_order_relaxed);
-  auto pol = policy();
-  std::string where = nodes_.virtual_path(node);
-  if (!name.empty()) {
-    if (where.size() > 1) where += '/';
-    where += name;
-  }
-  if (audit::admit_log_line()) {
-    spdlog::warn("refused op={} tenant={} path={} reason={} errno={}", r.op_name(), pol->tenant(),
-                 audit::escape_for_log(where), refusal_name(error.refusal), error.code);
-  }
-  audit::Event e;
-  e.kind = audit::Kind::kEscape;
-  e.op = r.op_name();
-  e.path = where;
-  e.code = error.code;
-  e.reason = refusal_name(error.refusal);
-  e.client = r.client();
-  audit_.record(e, pol->tenant());
-  return error;
 }
 
 }  // namespace mount

@@ -22,8 +22,6 @@
 namespace confinefs {
 inline namespace mount {
 
-struct Request;
-
 // The client process a request comes from, as the kernel reported it.
 struct Caller {
   uid_t uid = 0;
@@ -89,11 +87,6 @@ class Filesystem {
   // The FIFOs and sockets this mount made (objects/made_here.h).
   objects::MadeHere& made_here() noexcept { return made_here_; }
   ProvenInodes& proven_inodes() noexcept { return proven_inodes_; }
-
-  // Audits a refusal that looks like an escape attempt (docs/threat-model.md: planted or raced
-  // links, special files, foreign mounts, hardlinks, swaps, hostile names) and passes the error
-  // through.
-  Error refuse(const Request& r, uint64_t node, std::string_view name, const Error& error);
 
  private:
   Resolver resolver_;
