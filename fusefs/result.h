@@ -23,7 +23,7 @@ enum class Refusal : unsigned char {
   kLinkEscape,        // a link target that is absolute or climbs above the mount root
   kMovedOut,          // the node is no longer beneath BACKING (an outside rename took it out)
   // Not the host's doing: the tenant's policy or limits refused it, or a name the kernel cached
-  // no longer leads to its node. The request keeps the particulars (mount/request.h, Denial).
+  // no longer leads to its node. The request keeps the particulars (mount/request.h, Verdict).
   kDenied,
 };
 

@@ -48,38 +48,47 @@ void escape(const Request& r, const Error& error) {
   record(r, e);
 }
 
-void decided(const Request& r, const Denial& d, const Error& error) {
-  std::string where = d.kind == audit::Kind::kLimit ? site_path(r, error.subject) : d.path;
-  if (d.kind == audit::Kind::kStale) {
-    spdlog::debug("stale op={} path={}: the name no longer leads to the node", r.op_name(),
-                  audit::escape_for_log(where));
-  } else {
-    r.fs.counters().denials.fetch_add(1, std::memory_order_relaxed);
-    if (!audit::admit_log_line()) {
-    } else if (d.kind == audit::Kind::kLimit) {
-      spdlog::info("denied op={} tenant={} path={} limit={} errno={}", r.op_name(),
-                   r.policy->tenant(), audit::escape_for_log(where), d.reason, error.code);
-    } else {
-      spdlog::info("denied op={} tenant={} path={} access={} rule={} errno={} pid={} uid={}",
-                   r.op_name(), r.policy->tenant(), audit::escape_for_log(where), d.access, d.rule,
-                   error.code, r.caller.pid, r.caller.uid);
-    }
-  }
-  audit::Event e = event(r, d.kind, where, error.code);
+// The audit event of verdict d at path (code: the errno answered, 0 for kAllowed).
+audit::Event event_of(const Request& r, const Verdict& d, std::string_view path, int code) {
+  audit::Event e = event(r, d.kind, path, code);
   e.access = d.access;
   e.rule = d.rule;
   e.reason = d.reason;
   e.target = d.target;
-  record(r, e);
+  return e;
 }
 
-Error keep(const Request& r, Denial d, int code) {
+void log_denial(const Request& r, const Verdict& d, const std::string& where, int code) {
+  if (d.kind == audit::Kind::kStale) {
+    spdlog::debug("stale op={} path={}: the name no longer leads to the node", r.op_name(),
+                  audit::escape_for_log(where));
+    return;
+  }
+  r.fs.counters().denials.fetch_add(1, std::memory_order_relaxed);
+  if (!audit::admit_log_line()) return;
+  if (d.kind == audit::Kind::kLimit) {
+    spdlog::info("denied op={} tenant={} path={} limit={} errno={}", r.op_name(),
+                 r.policy->tenant(), audit::escape_for_log(where), d.reason, code);
+  } else {
+    spdlog::info("denied op={} tenant={} path={} access={} rule={} errno={} pid={} uid={}",
+                 r.op_name(), r.policy->tenant(), audit::escape_for_log(where), d.access, d.rule,
+                 code, r.caller.pid, r.caller.uid);
+  }
+}
+
+void decided(const Request& r, const Verdict& d, const Error& error) {
+  std::string where = d.kind == audit::Kind::kLimit ? site_path(r, error.subject) : d.path;
+  log_denial(r, d, where, error.code);
+  record(r, event_of(r, d, where, error.code));
+}
+
+Error keep(const Request& r, Verdict d, int code) {
   r.denial = std::move(d);
   return Error{code, Refusal::kDenied};
 }
 
-Denial denial(audit::Kind kind, std::string path = {}) {
-  Denial d;
+Verdict verdict(audit::Kind kind, std::string path = {}) {
+  Verdict d;
   d.kind = kind;
   d.path = std::move(path);
   return d;
@@ -91,7 +100,7 @@ void audit(const Request& r, const Error& e) {
   if (e.refusal == Refusal::kNone) return;
   if (e.refusal != Refusal::kDenied) {
     escape(r, e);
-  } else if (r.denial) {  // a kDenied error comes with its Denial (keep()): one line each
+  } else if (r.denial) {  // a kDenied error comes with its Verdict (keep()): one line each
     decided(r, *r.denial, e);
   }
   r.denial.reset();
@@ -99,19 +108,19 @@ void audit(const Request& r, const Error& e) {
 }
 
 Error refused_at(const Request& r, const Error& e, std::string path) {
-  r.denial = denial(audit::Kind::kEscape, std::move(path));
+  r.denial = verdict(audit::Kind::kEscape, std::move(path));
   return e;
 }
 
 Error over_limit(const Request& r, int code, std::string_view reason) {
-  Denial d = denial(audit::Kind::kLimit);
+  Verdict d = verdict(audit::Kind::kLimit);
   d.reason = reason;
   return keep(r, std::move(d), code);
 }
 
 Error denied(const Request& r, std::string path, std::string_view access, int rule, int code,
              std::string target) {
-  Denial d = denial(audit::Kind::kPolicy, std::move(path));
+  Verdict d = verdict(audit::Kind::kPolicy, std::move(path));
   d.target = std::move(target);
   d.access = access;
   d.rule = rule;
@@ -119,24 +128,19 @@ Error denied(const Request& r, std::string path, std::string_view access, int ru
 }
 
 Error stale(const Request& r, std::string path) {
-  return keep(r, denial(audit::Kind::kStale, std::move(path)), ESTALE);
+  return keep(r, verdict(audit::Kind::kStale, std::move(path)), ESTALE);
 }
 
 void allowed(const Request& r, const std::string& path, std::string_view access, int rule) {
   if (!r.fs.audit().log_allowed_mutations()) return;
-  Denial d = denial(audit::Kind::kAllowed, path);
+  Verdict d = verdict(audit::Kind::kAllowed, path);
   d.access = access;
   d.rule = rule;
   r.allowed.push_back(std::move(d));
 }
 
 void audit_allowed(const Request& r) {
-  for (const Denial& d : r.allowed) {
-    audit::Event e = event(r, audit::Kind::kAllowed, d.path, 0);
-    e.access = d.access;
-    e.rule = d.rule;
-    record(r, e);
-  }
+  for (const Verdict& d : r.allowed) record(r, event_of(r, d, d.path, 0));
   r.allowed.clear();
 }
 

@@ -14,7 +14,7 @@ namespace confinefs::guards {
 
 // Writes e's line when it is a refusal: an escape-like refusal (threats 1-10: a planted or raced
 // link, special file, mount, hardlink, swap, hostile name) named at the request's site, or the
-// request's Denial. Anything else (plain errors) writes nothing.
+// request's Verdict. Anything else (plain errors) writes nothing.
 void audit(const Request& r, const Error& e);
 // A request that succeeded: the lines of the decisions that allowed its changes, if kept.
 void audit_allowed(const Request& r);

@@ -56,11 +56,13 @@ struct Site {
   std::string_view name;  // the client's buffer, alive until the request is answered
 };
 
-// What a guard decided against a request (Refusal::kDenied), kept until the audit point
-// (guards/audit.h) writes it: the decision is made deep in a guard, the line is written once.
-struct Denial {
+// What a guard decided about a request, kept until the audit point (guards/audit.h) writes it:
+// the decision is made deep in a guard, the line is written once. A refusal (kPolicy, kLimit,
+// kStale, with an Error{..., Refusal::kDenied}; kEscape for a path no site names) or, under
+// audit.log_allowed_mutations, a decision that allowed a change (kAllowed).
+struct Verdict {
   audit::Kind kind = audit::Kind::kPolicy;
-  std::string path;         // kPolicy, kStale: the path decided on; kLimit: empty (the Site's)
+  std::string path;         // the path decided on; kLimit: empty (the Site's)
   std::string target;       // kPolicy of a rename: the destination path
   std::string_view access;  // kPolicy: the access decided
   int rule = -1;            // kPolicy: the rule's index, -1 for the mount-wide mode
@@ -80,11 +82,11 @@ struct Request {
   std::shared_ptr<const policy::Policy> policy;
 
   // Filled as the request is served; read by the audit point only.
-  mutable std::array<Site, 2> sites{};   // [1]: a rename's destination
-  mutable std::optional<Denial> denial;  // set with an Error{..., Refusal::kDenied}
+  mutable std::array<Site, 2> sites{};    // [1]: a rename's destination
+  mutable std::optional<Verdict> denial;  // set with an Error{..., Refusal::kDenied}
   // audit.log_allowed_mutations: the decisions that allowed this request's changes, written
   // only if it succeeds (an allowed line never precedes the same request's refusal).
-  mutable std::vector<Denial> allowed;
+  mutable std::vector<Verdict> allowed;
 
   const char* op_name() const noexcept { return confinefs::op_name(op); }
   audit::Client client() const noexcept { return {caller.pid, caller.uid, caller.gid}; }

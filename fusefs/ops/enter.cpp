@@ -44,22 +44,19 @@ Result<guards::Place> enter(const Request& r, uint64_t dir, const char* name,
   if (!node) return node.error();
   if (!node.value()->is_dir()) return Error{ENOTDIR};
   auto parsed = client_name(r, name, site);
-  if (!parsed) {
-    Error e = parsed.error();
-    e.subject = static_cast<unsigned char>(site);
-    return e;
-  }
+  if (!parsed) return at_site(parsed.error(), site);
   guards::Place place{std::move(node.value()), parsed.value(), std::nullopt};
   if (intent) {
     auto decided = guards::gate_name(r, *place.dir, place.name, *intent);
-    if (!decided) {
-      Error e = decided.error();
-      e.subject = static_cast<unsigned char>(site);
-      return e;
-    }
+    if (!decided) return at_site(decided.error(), site);
     place.dir_path = std::move(decided.value());
   }
   return place;
+}
+
+Error at_site(Error e, unsigned site) {
+  e.subject = static_cast<unsigned char>(site);
+  return e;
 }
 
 void enter(const Request& r, const Node& file) { r.sites[0] = Site{file.id(), {}}; }

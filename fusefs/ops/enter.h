@@ -24,6 +24,9 @@ Result<NodeRef> enter(const Request& r, uint64_t id, std::optional<guards::Inten
 Result<guards::Place> enter(const Request& r, uint64_t dir, const char* name,
                             std::optional<guards::Intent> intent, unsigned site = 0);
 
+// e, as concerning the request's site `site` (1: a rename's destination) for the audit point.
+Error at_site(Error e, unsigned site);
+
 // An open file's node as the request's site: write, fallocate and copy_file_range act on an fd
 // verified at its open, and their limits are audited there.
 void enter(const Request& r, const Node& file);

@@ -98,10 +98,7 @@ Result<void> move_checked(const Request& r, const Move& m) {
 }
 
 // The name `to`'s end of a rename: its refusals are audited at the request's second site.
-Error at_target(Error e) {
-  e.subject = 1;
-  return e;
-}
+Error at_target(const Error& e) { return at_site(e, 1); }
 
 Result<void> remove_file(const Request& r, const guards::Place& place) {
   Filesystem& fs = r.fs;
@@ -116,8 +113,8 @@ Result<void> remove_file(const Request& r, const guards::Place& place) {
   return removed;
 }
 
-Result<void> move(const Request& r, const guards::Place& from, const guards::Place& to,
-                  unsigned flags) {
+Result<void> move_entry(const Request& r, const guards::Place& from, const guards::Place& to,
+                        unsigned flags) {
   Filesystem& fs = r.fs;
   const Node& from_dir = *from.dir;
   const Node& to_dir = *to.dir;
@@ -180,7 +177,7 @@ Outcome<void> rename(const Request& r, uint64_t parent, const char* name, uint64
   if (!from) return refused<void>(r, from.error());
   auto to = enter(r, new_parent, new_name, guards::Intent::kCreate, 1);
   if (!to) return refused<void>(r, to.error());
-  return answer(r, move(r, from.value(), to.value(), flags));
+  return answer(r, move_entry(r, from.value(), to.value(), flags));
 }
 
 Outcome<void> refuse_hardlink(const Request& r, uint64_t parent, const char* name) {
