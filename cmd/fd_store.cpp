@@ -29,6 +29,8 @@ StoredState take_stored() {
       state.init = std::move(fd);
     } else if (name == kStoredObjects && !state.objects.valid()) {
       state.objects = std::move(fd);
+    } else if (name == kStoredPassthrough && !state.passthrough.valid()) {
+      state.passthrough = std::move(fd);
     }  // anything else closes here
   }
   if (names != nullptr) {
@@ -56,7 +58,8 @@ Result<void> unstore(std::string_view name) {
 }
 
 void unstore_all() {
-  for (auto name : {kStoredChannel, kStoredNodes, kStoredInit, kStoredObjects}) {
+  for (auto name :
+       {kStoredChannel, kStoredNodes, kStoredInit, kStoredObjects, kStoredPassthrough}) {
     (void)unstore(name);
   }
 }

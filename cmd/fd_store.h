@@ -13,14 +13,15 @@
 
 namespace confinefs::cmd {
 
-inline constexpr std::string_view kStoredChannel = "fuse";     // the /dev/fuse connection
-inline constexpr std::string_view kStoredNodes = "nodes";      // nodes/node_journal.h
-inline constexpr std::string_view kStoredInit = "init";        // fuse/connection_record.h
-inline constexpr std::string_view kStoredObjects = "objects";  // objects/made_here.h's log
+inline constexpr std::string_view kStoredChannel = "fuse";             // the /dev/fuse connection
+inline constexpr std::string_view kStoredNodes = "nodes";              // nodes/node_journal.h
+inline constexpr std::string_view kStoredInit = "init";                // fuse/connection_record.h
+inline constexpr std::string_view kStoredObjects = "objects";          // objects/made_here.h's log
+inline constexpr std::string_view kStoredPassthrough = "passthrough";  // fuse/passthrough_record.h
 
 // What a predecessor left in the store (each invalid when absent).
 struct StoredState {
-  Fd channel, nodes, init, objects;
+  Fd channel, nodes, init, objects, passthrough;
   bool any() const noexcept { return channel.valid() || nodes.valid() || init.valid(); }
 };
 

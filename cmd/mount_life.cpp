@@ -105,29 +105,26 @@ Phase<Mounted> adopt_connection(Takeover& takeover, fuse::Session& session) {
   if (auto ok = session.adopt(std::move(takeover.channel)); !ok) {
     return Failure::runtime(with_errno("cannot serve the resumed connection", ok.code()));
   }
-  spdlog::info("resuming the mount: {} nodes the kernel holds are verified as it asks for them",
-               takeover.kept.journal.recorded().size());
   return Mounted{std::nullopt, std::move(copy.value()), std::nullopt, std::nullopt};
 }
 
-// resume=on: the node journal and the connection's record, taken over or new (then stored with
-// the connection), in force before the first request.
+// resume=on: what a successor needs (cmd/takeover.h), taken over or new (then stored with the
+// connection), in force before the first request.
 Phase<> keep_state(const Options& opts, MountTarget& target, Mounted& mounted, Filesystem& fs,
                    fuse::MountState& state) {
-  Fd objects;
+  auto kept = target.takeover ? Phase<KeptState>(std::move(target.takeover->kept))
+                              : keep_for_successor(mounted.channel.ref(), mounted.own->identity(),
+                                                   fs.nodes().root()->key(), opts.max_nodes);
+  if (!kept) return kept.error();
+  auto predecessor = kept->journal->predecessor();
+  fs.nodes().observe(std::move(kept->journal), std::move(predecessor));
   if (target.takeover) {
-    fs.nodes().keep_journal(std::move(target.takeover->kept.journal));
-    mounted.connection.emplace(std::move(target.takeover->kept.connection));
-    objects = std::move(target.takeover->kept.objects);
-  } else {
-    auto kept = keep_for_successor(mounted.channel.ref(), mounted.own->identity(),
-                                   fs.nodes().root()->key(), opts.max_nodes);
-    if (!kept) return kept.error();
-    fs.nodes().keep_journal(std::move(kept->journal));
-    mounted.connection.emplace(std::move(kept->connection));
-    objects = std::move(kept->objects);
+    spdlog::info("resuming the mount: {} nodes the kernel holds are verified as it asks for them",
+                 fs.nodes().recorded_count());
   }
-  if (auto ok = fs.made_here().keep_in(std::move(objects)); !ok) {
+  mounted.connection.emplace(std::move(kept->connection));
+  state.passthrough.keep_in(std::move(kept->passthrough));
+  if (auto ok = fs.made_here().keep_in(std::move(kept->objects)); !ok) {
     return Failure::runtime(with_errno("resume=on: objects log", ok.code()));
   }
   auto drain = fuse::RequestDrain::create();
@@ -143,7 +140,6 @@ Phase<> keep_state(const Options& opts, MountTarget& target, Mounted& mounted, F
   });
   mounted.drain.emplace(std::move(drain.value()));
   state.drain = &*mounted.drain;
-  state.passthrough.keep_in(fs.nodes());
   state.connection = &*mounted.connection;
   state.handles.start_at(mounted.connection->first_handle());
   return {};

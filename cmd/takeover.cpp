@@ -30,6 +30,28 @@ Phase<std::optional<Takeover>> give_up(const MountPlace& place, const MountIdent
   return std::optional<Takeover>{};
 }
 
+// A new store of name, handed to the supervisor: what a predecessor that kept none leaves.
+Phase<> store_new(std::string_view name, FdRef fd) {
+  if (auto ok = store(name, fd); !ok) {
+    return Failure::runtime(with_errno(
+        "resume=on: the supervisor did not take the " + std::string(name) + " fd", ok.code()));
+  }
+  return {};
+}
+
+// The passthrough counts: the predecessor's record, or, from a daemon whose node journal kept
+// them (format 1), a new record of them.
+Result<fuse::PassthroughRecord> passthrough_record(Fd stored, const NodeJournal& journal) {
+  if (stored.valid()) return fuse::PassthroughRecord::adopt(std::move(stored));
+  if (journal.format() != 1) return Error{ENOENT};
+  auto record = fuse::PassthroughRecord::create(journal.capacity());
+  if (!record) return record.error();
+  for (const auto& c : journal.format1_opens()) {
+    if (!record->write(c.node, {c.backing_id, c.passed_through, c.cached})) return Error{ENOSPC};
+  }
+  return record;
+}
+
 }  // namespace
 
 Phase<std::optional<Takeover>> take_over(StoredState stored, const MountPlace& place,
@@ -61,20 +83,29 @@ Phase<std::optional<Takeover>> take_over(StoredState stored, const MountPlace& p
                    journal.code() == ESTALE ? "its node journal is for another BACKING"
                                             : with_errno("its node journal", journal.code()));
   }
+  const bool had_passthrough = stored.passthrough.valid();
+  auto passthrough = passthrough_record(std::move(stored.passthrough), *journal.value());
+  if (!passthrough) {
+    return give_up(place, here,
+                   passthrough.code() == ENOENT
+                       ? "no passthrough record was stored"
+                       : with_errno("its passthrough record", passthrough.code()));
+  }
+  if (!had_passthrough) {
+    if (auto ok = store_new(kStoredPassthrough, passthrough->fd()); !ok) return ok.error();
+  }
   // Kept by daemons since the FIFO and socket log: a predecessor without one made none to keep.
   Fd objects = std::move(stored.objects);
   if (!objects.valid()) {
     auto fresh = sys::memfd("confinefs-objects");
     if (!fresh) return Failure::runtime(with_errno("resume=on: objects log", fresh.code()));
-    if (auto ok = store(kStoredObjects, fresh->ref()); !ok) {
-      return Failure::runtime(
-          with_errno("resume=on: the supervisor did not take the objects fd", ok.code()));
-    }
+    if (auto ok = store_new(kStoredObjects, fresh->ref()); !ok) return ok.error();
     objects = std::move(fresh.value());
   }
-  return std::optional<Takeover>{Takeover{
-      std::move(stored.channel),
-      KeptState{std::move(journal.value()), std::move(connection.value()), std::move(objects)}}};
+  return std::optional<Takeover>{
+      Takeover{std::move(stored.channel),
+               KeptState{std::move(journal.value()), std::move(connection.value()),
+                         std::move(objects), std::move(passthrough.value())}}};
 }
 
 Phase<KeptState> keep_for_successor(FdRef channel, const MountIdentity& mount,
@@ -90,10 +121,15 @@ Phase<KeptState> keep_for_successor(FdRef channel, const MountIdentity& mount,
   }
   auto objects = sys::memfd("confinefs-objects");
   if (!objects) return Failure::runtime(with_errno("resume=on: objects log", objects.code()));
+  auto passthrough = fuse::PassthroughRecord::create(reserve_limit(max_nodes));
+  if (!passthrough) {
+    return Failure::runtime(with_errno("resume=on: passthrough record", passthrough.code()));
+  }
   for (auto [name, fd] : {std::pair{kStoredChannel, channel},
-                          {kStoredNodes, journal->fd()},
+                          {kStoredNodes, journal.value()->fd()},
                           {kStoredInit, connection->fd()},
-                          {kStoredObjects, objects->ref()}}) {
+                          {kStoredObjects, objects->ref()},
+                          {kStoredPassthrough, passthrough->fd()}}) {
     if (auto ok = store(name, fd); !ok) {
       unstore_all();
       return Failure::runtime(with_errno(
@@ -101,7 +137,7 @@ Phase<KeptState> keep_for_successor(FdRef channel, const MountIdentity& mount,
     }
   }
   return KeptState{std::move(journal.value()), std::move(connection.value()),
-                   std::move(objects.value())};
+                   std::move(objects.value()), std::move(passthrough.value())};
 }
 
 }  // namespace confinefs::cmd

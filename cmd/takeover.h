@@ -1,13 +1,16 @@
 // -o resume=on: the mount outlives its daemon (docs/deployment.md, "Restarts and crashes").
 // A daemon keeps, in its supervisor's fd store (cmd/fd_store.h), the kernel connection and what
-// a successor needs to serve it: the node journal (nodes/node_journal.h) and the connection's
-// record (fuse/connection_record.h). A successor started with them takes the connection over
-// instead of mounting again.
+// a successor needs to serve it, one versioned format per store: the node journal
+// (nodes/node_journal.h), the connection's record (fuse/connection_record.h), the FIFOs and
+// sockets made through the mount (objects/made_here.h) and the passthrough counts
+// (fuse/passthrough_record.h). A successor started with them takes the connection over instead
+// of mounting again.
 // Threat 41: the stored fds are taken over only while the very mount their record names (its
 // mountinfo id and unique id) is still at MOUNTPOINT, and the journal only for the same BACKING
 // root; nodes are then verified one by one as the kernel asks for them (ops/resume.cpp).
 #pragma once
 
+#include <memory>
 #include <optional>
 
 #include "cmd/failure.h"
@@ -15,15 +18,17 @@
 #include "cmd/mount_place.h"
 #include "cmd/stale_mount.h"
 #include "fusefs/fuse/connection_record.h"
+#include "fusefs/fuse/passthrough_record.h"
 #include "fusefs/nodes/node_journal.h"
 
 namespace confinefs::cmd {
 
 // What this daemon keeps for a successor, or took over from a predecessor.
 struct KeptState {
-  NodeJournal journal;
+  std::unique_ptr<NodeJournal> journal;
   fuse::ConnectionRecord connection;
   Fd objects;  // the FIFOs and sockets made through the mount (objects/made_here.h)
+  fuse::PassthroughRecord passthrough;
 };
 
 struct Takeover {

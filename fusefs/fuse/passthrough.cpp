@@ -123,7 +123,7 @@ Result<KernelIo> Passthrough::open(uint64_t fh, uint64_t node, FdRef file, bool 
   } else {
     ++inode.cached;
   }
-  if (kept_in_ != nullptr) kept_in_->record_opens(node, inode);
+  record_locked(node, inode);
   opens_.emplace(fh, Open{node, io});
   return io;
 }
@@ -139,7 +139,7 @@ int32_t Passthrough::closed_locked(uint64_t node, bool it_passed_through) {
   } else if (!it_passed_through && opens.cached > 0) {
     --opens.cached;
   }
-  if (kept_in_ != nullptr) kept_in_->record_opens(node, opens);
+  record_locked(node, opens);
   if (opens.passed_through == 0 && opens.cached == 0) inodes_.erase(inode);
   return unused_id;
 }
@@ -170,10 +170,16 @@ void Passthrough::release_predecessors(uint64_t node) {
   if (unused_id > 0 && registrar_) (void)registrar_->remove(unused_id);
 }
 
-void Passthrough::keep_in(NodeTable& nodes) {
+void Passthrough::keep_in(PassthroughRecord record) {
   std::lock_guard lock(mutex_);
-  kept_in_ = &nodes;
-  for (const auto& [node, opens] : nodes.recorded_opens()) inodes_[node] = opens;
+  for (const auto& [node, opens] : record.recorded()) inodes_[node] = opens;
+  record_.emplace(std::move(record));
+}
+
+void Passthrough::record_locked(uint64_t node, const KernelOpens& opens) noexcept {
+  if (record_ && !record_->write(node, opens)) {
+    spdlog::warn("passthrough: the record is full; a next daemon may miss node {}'s opens", node);
+  }
 }
 
 }  // namespace confinefs::fuse

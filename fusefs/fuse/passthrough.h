@@ -19,13 +19,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "fusefs/fd.h"
 #include "fusefs/fuse/libfuse314/wire.h"
+#include "fusefs/fuse/passthrough_record.h"
 #include "fusefs/lock_order.h"
-#include "fusefs/nodes/node_table.h"
 #include "fusefs/result.h"
 
 namespace confinefs::fuse {
@@ -82,9 +83,9 @@ class Passthrough {
   // node's opens are (the kernel never mixes the two on one inode).
   void release_predecessors(uint64_t node);
 
-  // From now on each node's counts are kept in nodes' journal, for a successor; the counts a
+  // From now on each node's counts are kept in record, for a successor; the counts a
   // predecessor left there are taken over. Before serving.
-  void keep_in(NodeTable& nodes);
+  void keep_in(PassthroughRecord record);
 
  private:
   struct Open {
@@ -105,11 +106,14 @@ class Passthrough {
   std::atomic<bool> init_replied_{false};
   std::atomic<bool> refusal_logged_{false};
   std::atomic<State> state_{State::kOff};
-  OrderedMutex<LockLevel::kPassthrough> mutex_;       // then the node table's (record_opens)
+  // Records one node's counts (resume=on), under mutex_.
+  void record_locked(uint64_t node, const KernelOpens& opens) noexcept;
+
+  OrderedMutex<LockLevel::kPassthrough> mutex_;
   std::unordered_map<uint64_t, KernelOpens> inodes_;  // by node id
   std::unordered_set<uint64_t> registering_;          // nodes whose first open is being registered
   std::condition_variable_any registered_;
-  NodeTable* kept_in_ = nullptr;
+  std::optional<PassthroughRecord> record_;  // resume=on
   std::unordered_map<uint64_t, Open> opens_;
 };
 

@@ -40,16 +40,6 @@ inline NodeType node_type_of(mode_t mode) {
 
 // One node per inode and type shown: a stored FIFO renamed outside is a regular file at its new
 // name, and the kernel must never see one node change type, so that is another node.
-// The kernel's opens of one node as the passthrough rule counts them (fuse/passthrough.h), kept
-// in the node journal: a successor must know which inodes the kernel still reads and writes
-// through which backing file, and which through its page cache.
-struct KernelOpens {
-  int32_t backing_id = 0;
-  uint32_t passed_through = 0;
-  uint32_t cached = 0;
-  bool operator==(const KernelOpens&) const = default;
-};
-
 struct NodeKey {
   InodeKey inode;
   NodeType type;
@@ -62,10 +52,35 @@ struct NodeKeyHash {
   }
 };
 
+// Where the kernel may hold a node. Guarded by the node table's lock (read it only under that
+// lock: the table's observers are called with it held).
+struct NodePlace {
+  uint64_t parent = 0;  // node id of the directory it was last resolved in (0 for the root)
+  std::string name;     // the name it was last resolved as, for virtual paths
+  // Every directory the kernel may hold it under: each parent it was ever reported in while it
+  // lived (a rename's reply reaches the kernel's dentry after the daemon moved it; a lookup's
+  // move may fail in the kernel). Link containment counts depth over all of them.
+  std::vector<uint64_t> parents;
+  // The least depth it must keep so that every link served beneath it stays inside the mount
+  // (node_table.h, serve_link).
+  unsigned depth_floor = 0;
+};
+
+// A node is in one of two states, with one set of invariants (node_table.h):
+// - served: this daemon resolved the inode and holds its O_PATH handle; requests act on it.
+// - recorded: a predecessor daemon's node (nodes/node_journal.h) that the kernel still holds by
+//   its id, not yet verified here. It has no handle and is never handed to a request; a lookup
+//   that lands on its very inode and type serves it (ops/resume.cpp), anything else drops it.
+// Both count in the table's bound and keep their place, so link containment holds across a
+// restart.
 class Node {
  public:
+  // A served node.
   Node(uint64_t id, InodeKey key, NodeType type, Fd handle)
       : id_(id), key_(key), type_(type), handle_(std::move(handle)) {}
+  // A recorded node, at place.
+  Node(uint64_t id, InodeKey key, NodeType type, NodePlace place)
+      : id_(id), key_(key), type_(type), place_(std::move(place)) {}
 
   uint64_t id() const noexcept { return id_; }
   const InodeKey& key() const noexcept { return key_; }
@@ -73,6 +88,9 @@ class Node {
   bool is_dir() const noexcept { return type_ == NodeType::kDirectory; }
   // O_PATH handle: may be walked from (directories) and reopened for I/O, never read or written.
   FdRef handle() const noexcept { return handle_.ref(); }
+  bool served() const noexcept { return handle_.valid(); }
+  // Under the table's lock only.
+  const NodePlace& place() const noexcept { return place_; }
 
   // Threat 5: once this inode has been seen with a second link it stays refused for the node's
   // life. Removing the backing name afterwards leaves a single link, the one outside, so a link
@@ -150,19 +168,9 @@ class Node {
   mutable std::atomic<bool> removed_while_open_{false};
   mutable std::atomic<bool> marked_holder_{false};
   // Guarded by NodeTable::mutex_.
+  NodePlace place_;
   uint64_t lookups_ = 0;
-  uint64_t parent_ = 0;  // node id of the directory it was last resolved in (0 for the root)
-  std::string name_;     // the name it was last resolved as, for virtual paths
-  // Every directory the kernel may hold this node under: each parent it was ever reported in
-  // while it lived (a rename's reply reaches the kernel's dentry after the daemon moved it; a
-  // lookup's move may fail in the kernel). Link containment counts depth over all of them.
-  std::vector<uint64_t> parents_;
-  // The least depth this node must keep so that every link served beneath it stays inside the
-  // mount (node_table.h, serve_link).
-  unsigned depth_floor_ = 0;
-  uint32_t slot_ = 0;                      // its slot in the node journal (0: none kept)
   uid_t caller_ = static_cast<uid_t>(-1);  // whose lookup made it (NodeTable's per-caller share)
-  KernelOpens opens_;                      // as last recorded (NodeTable::record_opens)
   // Handed to the kernel by a predecessor daemon: the kernel's lookup count is unknown here, and
   // the kernel sends a node's FORGET once, with its whole count, when it drops the inode.
   bool resumed_ = false;

@@ -1,103 +1,75 @@
 // NodeJournal: the node table kept outside the daemon, in a memfd its supervisor holds, so that
 // the next daemon can take over the kernel connection after a crash (docs/design.md, "Surviving
-// the daemon").
+// the daemon"). It observes the table (node_observer.h): one slot per node, written after each
+// change, under the table's lock.
 //
 // Threat (threat 41, a resumed daemon trusts stale state): a record is a claim, never a grant.
 // It only says which (dev, ino, type) a node id the kernel still holds stood for and where it was
 // last seen; the successor resolves that place again through the resolver, with every check of a
 // fresh lookup, and keeps the node only if the very same inode and type are there
 // (ops/resume.cpp). Nothing in the journal is a handle or a path string.
-// Crash consistency: one fixed-size slot per node, written in place under the table's lock with
-// the slot's id cleared first and stored last (release order), so a daemon killed in the middle
-// of a write leaves a free slot, never a record mixing two nodes. Stores to a shared mapping
-// reach the memfd's pages when they are made: SIGKILL loses nothing written before it.
+//
+// Format (a sys::SlotFile, magic "cfsnodes"; crash consistency as that file says):
+//   own words: root dev, root ino (the BACKING root it was kept for), the first id never handed
+//   out. A slot: the node's id (its key), last parent, dev, ino, up to 9 parents, the link floor,
+//   type, name.
+//   Version 2 (written now): the three words after the link floor are zero.
+//   Version 1 (read): they held the kernel's passthrough opens of the node, which the
+//   passthrough record (fuse/passthrough_record.h) keeps since; format1_opens() reads them for
+//   the successor of a version-1 daemon.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
-#include <span>
-#include <string>
-#include <string_view>
+#include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "fusefs/fd.h"
-#include "fusefs/nodes/node.h"
+#include "fusefs/nodes/node_observer.h"
 #include "fusefs/result.h"
+#include "fusefs/sys/slot_file.h"
 
 namespace confinefs {
 inline namespace nodes {
 
-// What a slot holds for one node.
-struct NodeRecord {
-  uint64_t id = 0;
-  uint64_t parent = 0;  // the directory it was last resolved in
-  InodeKey key{};
-  NodeType type = NodeType::kRegular;
-  std::string_view name;              // the name it was last resolved as
-  std::span<const uint64_t> parents;  // every directory the kernel may hold it under
-  unsigned depth_floor = 0;
-  KernelOpens opens;
-};
-
-// A record read back, owning its strings.
-struct RecordedNode {
-  uint32_t slot = 0;
-  uint64_t id = 0;
-  uint64_t parent = 0;
-  InodeKey key{};
-  NodeType type = NodeType::kRegular;
-  std::string name;
-  std::vector<uint64_t> parents;
-  unsigned depth_floor = 0;
-  KernelOpens opens;
-};
-
-class NodeJournal {
+class NodeJournal final : public NodeObserver {
  public:
   static constexpr size_t kMaxParents = 9;
 
   // A new, empty journal of capacity slots for the mount whose root is root.
-  static Result<NodeJournal> create(size_t capacity, InodeKey root);
+  static Result<std::unique_ptr<NodeJournal>> create(size_t capacity, InodeKey root);
   // A predecessor's journal, checked: EINVAL when it is not one (magic, version, sizes), ESTALE
   // when it was kept for another root.
-  static Result<NodeJournal> adopt(Fd memfd, InodeKey root);
+  static Result<std::unique_ptr<NodeJournal>> adopt(Fd memfd, InodeKey root);
 
-  NodeJournal(NodeJournal&& other) noexcept;
-  NodeJournal& operator=(NodeJournal&&) = delete;
-  NodeJournal(const NodeJournal&) = delete;
-  NodeJournal& operator=(const NodeJournal&) = delete;
-  ~NodeJournal();
+  FdRef fd() const noexcept { return file_.fd(); }
+  size_t capacity() const noexcept { return file_.capacity(); }
+  // The format of the daemon that made the journal.
+  uint32_t format() const noexcept { return file_.version(); }
 
-  FdRef fd() const noexcept { return memfd_.ref(); }
-  size_t capacity() const noexcept { return capacity_; }
+  // The predecessor's nodes, recorded (every slot in use at adopt()); none for a new journal.
+  Predecessor predecessor() const;
+  // A format-1 journal's passthrough opens, by node id (empty for any other).
+  struct Format1Opens {
+    uint64_t node;
+    int32_t backing_id;
+    uint32_t passed_through, cached;
+  };
+  std::vector<Format1Opens> format1_opens() const;
 
-  // The predecessor's nodes (every slot in use at adopt()); empty for a new journal.
-  std::vector<RecordedNode> recorded() const;
-  // Node ids the predecessor may have handed out are below this.
-  uint64_t next_id() const noexcept;
-  void set_next_id(uint64_t id) noexcept;
+  bool has_room() const noexcept override;
+  void changed(const Node& node) noexcept override;
+  void released(const Node& node) noexcept override;
+  void ids_below(uint64_t next_id) noexcept override;
 
-  // A free slot (1-based), or nullopt when all are taken.
-  std::optional<uint32_t> claim();
-  void write(uint32_t slot, const NodeRecord& record) noexcept;
-  // Frees the slot; its record is gone at once.
-  void release(uint32_t slot) noexcept;
-
-  // The memfd's layout (node_journal.cpp).
-  struct Header;
-  struct Slot;
+  struct Slot;  // the layout (node_journal.cpp)
 
  private:
-  NodeJournal(Fd memfd, void* base, size_t capacity);
-  Header& header() const noexcept;
-  Slot& slot(uint32_t index) const noexcept;
+  explicit NodeJournal(sys::SlotFile file);
 
-  Fd memfd_;
-  void* base_ = nullptr;
-  size_t capacity_ = 0;
-  std::vector<uint32_t> free_;  // freed slots, reused first (the pages in use stay few)
-  uint32_t next_unused_ = 1;    // slots at and above this were never used
+  sys::SlotFile file_;
+  std::unordered_map<uint64_t, uint32_t> slots_;  // node id -> its slot
 };
 
 }  // namespace nodes

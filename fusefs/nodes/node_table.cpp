@@ -32,152 +32,98 @@ NodeTable::NodeTable(InodeKey root_key, Fd root_handle, size_t max_nodes)
 NodeRef NodeTable::get(uint64_t id) const {
   std::lock_guard lock(mutex_);
   auto it = by_id_.find(id);
-  if (it == by_id_.end()) return nullptr;
+  if (it == by_id_.end() || !it->second->served()) return nullptr;
   return it->second;
 }
 
 Result<NodeRef> NodeTable::remember(InodeKey key, NodeType type, Fd handle, uint64_t parent,
                                     std::string_view name, uid_t caller) {
-  std::shared_ptr<Node> fresh;
-  {
-    std::lock_guard lock(mutex_);
-    if (auto it = by_key_.find(NodeKey{key, type}); it != by_key_.end()) {
-      auto& node = by_id_.at(it->second);
-      if (node->id_ != kRootId) {
-        // Found under another parent (moved outside, or a second name): the kernel will move
-        // its dentry there, so links served beneath must still fit.
-        if (node->parent_ != parent) {
-          if (!add_parent_locked(*node, parent)) return Error{ENOENT, Refusal::kLinkEscape};
-        }
-        ++node->lookups_;
-        set_location_locked(*node, parent, name);
-      }
-      NodeRef found = node;
-      return found;  // the duplicate handle (a parameter) closes after the lock is released
-    }
-    if (!room_locked(caller)) return Error{ENFILE};
-    if ((fresh = take_resumed_locked(NodeKey{key, type}, handle))) {
-      // The predecessor's node for this very inode and type: the kernel knows it by that id.
-      by_id_.emplace(fresh->id_, fresh);
-      by_key_.emplace(NodeKey{key, type}, fresh->id_);
-      if (fresh->parent_ != parent && !add_parent_locked(*fresh, parent)) {
+  std::lock_guard lock(mutex_);
+  if (auto known = by_key_.find(NodeKey{key, type}); known != by_key_.end()) {
+    auto it = by_id_.find(known->second);
+    // A recorded node of this very inode and type: the kernel knows it by that id.
+    std::shared_ptr<Node>& node =
+        it->second->served() ? it->second : serve_locked(it, std::move(handle));
+    if (node->id_ != kRootId) {
+      // Found under another parent (moved outside, or a second name): the kernel will move
+      // its dentry there, so links served beneath must still fit.
+      if (node->place_.parent != parent && !add_parent_locked(*node, parent)) {
         return Error{ENOENT, Refusal::kLinkEscape};
       }
-      set_location_locked(*fresh, parent, name);
-      NodeRef result = std::move(fresh);
-      return result;
+      ++node->lookups_;
+      set_location_locked(*node, parent, name);
     }
-    uint32_t slot = 0;
-    if (journal_) {
-      auto claimed = journal_->claim();
-      if (!claimed) return Error{ENFILE};
-      slot = *claimed;
-    }
-    fresh = std::make_shared<Node>(next_id_++, key, type, std::move(handle));
-    if (journal_) journal_->set_next_id(next_id_);
-    fresh->slot_ = slot;
-    fresh->caller_ = caller;
-    ++per_caller_[caller];
-    fresh->lookups_ = 1;
-    fresh->parents_.push_back(parent);
-    set_location_locked(*fresh, parent, name);
-    by_id_.emplace(fresh->id_, fresh);
-    by_key_.emplace(NodeKey{key, type}, fresh->id_);
-    if (by_id_.size() >= pressure_mark_) on_pressure_();
+    NodeRef found = node;
+    return found;  // a duplicate handle (a parameter) closes after the lock is released
   }
+  if (!room_locked(caller) || (observer_ && !observer_->has_room())) return Error{ENFILE};
+  auto fresh = std::make_shared<Node>(next_id_++, key, type, std::move(handle));
+  if (observer_) observer_->ids_below(next_id_);
+  fresh->caller_ = caller;
+  ++per_caller_[caller];
+  fresh->lookups_ = 1;
+  fresh->place_.parents.push_back(parent);
+  by_id_.emplace(fresh->id_, fresh);
+  by_key_.emplace(NodeKey{key, type}, fresh->id_);
+  set_location_locked(*fresh, parent, name);
+  if (by_id_.size() >= pressure_mark_) on_pressure_();
   NodeRef result = std::move(fresh);
   return result;
 }
 
-std::shared_ptr<Node> NodeTable::take_resumed_locked(const NodeKey& key, Fd& handle) {
-  auto by_key = resumed_by_key_.find(key);
-  if (by_key == resumed_by_key_.end()) return nullptr;
-  auto it = resumed_.find(by_key->second);
-  resumed_by_key_.erase(by_key);
-  if (it == resumed_.end()) return nullptr;
-  RecordedNode& r = it->second;
-  auto node = std::make_shared<Node>(r.id, r.key, r.type, std::move(handle));
+std::shared_ptr<Node>& NodeTable::serve_locked(Entry it, Fd handle) {
+  const Node& recorded = *it->second;
+  auto node =
+      std::make_shared<Node>(recorded.id_, recorded.key_, recorded.type_, std::move(handle));
+  node->place_ = recorded.place_;
+  node->caller_ = recorded.caller_;
   node->resumed_ = true;
-  node->slot_ = r.slot;
-  node->parent_ = r.parent;
-  node->name_ = std::move(r.name);
-  node->parents_ = std::move(r.parents);
-  if (node->parents_.empty()) node->parents_.push_back(r.parent);
-  node->depth_floor_ = r.depth_floor;
-  node->opens_ = r.opens;
-  by_location_[location_key(node->parent_, node->name_)] = node->id_;
-  resumed_.erase(it);
-  return node;
+  by_location_[location_key(node->place_.parent, node->place_.name)] = node->id_;
+  it->second = std::move(node);
+  --recorded_;
+  return it->second;
 }
 
-void NodeTable::keep_journal(NodeJournal journal) {
-  static_assert(NodeJournal::kMaxParents == kMaxParents + 1);  // add_parent_locked keeps one more
+void NodeTable::observe(std::unique_ptr<NodeObserver> observer, Predecessor predecessor) {
   std::lock_guard lock(mutex_);
-  journal_.emplace(std::move(journal));
-  uint64_t next = std::max(next_id_, journal_->next_id());
-  for (RecordedNode& r : journal_->recorded()) {
-    next = std::max(next, r.id + 1);
-    NodeKey key{r.key, r.type};
-    if (r.id == kRootId || by_id_.contains(r.id) || resumed_.contains(r.id) ||
-        resumed_by_key_.contains(key)) {
-      journal_->release(r.slot);  // a record no kernel id can be served from
+  observer_ = std::move(observer);
+  uint64_t next = std::max(next_id_, predecessor.next_id);
+  for (std::shared_ptr<Node>& node : predecessor.nodes) {
+    next = std::max(next, node->id_ + 1);
+    NodeKey key{node->key_, node->type_};
+    if (node->id_ == kRootId || by_id_.contains(node->id_) || by_key_.contains(key)) {
+      observer_->released(*node);  // a record no kernel id can be served from
       continue;
     }
-    resumed_by_key_.emplace(key, r.id);
-    resumed_.emplace(r.id, std::move(r));
+    by_key_.emplace(key, node->id_);
+    by_id_.emplace(node->id_, std::move(node));
+    ++recorded_;
   }
   next_id_ = next;
-  journal_->set_next_id(next_id_);
-  for (auto& [id, node] : by_id_) {
-    if (id == kRootId || node->slot_ != 0) continue;
-    if (auto slot = journal_->claim()) {
-      node->slot_ = *slot;
-      journal_locked(*node);
-    }
+  observer_->ids_below(next_id_);
+  for (const auto& [id, node] : by_id_) {
+    if (node->served()) changed_locked(*node);
   }
 }
 
-std::optional<std::pair<uint64_t, std::string>> NodeTable::resumed_at(uint64_t id) const {
+std::optional<std::pair<uint64_t, std::string>> NodeTable::recorded_at(uint64_t id) const {
   std::lock_guard lock(mutex_);
-  auto it = resumed_.find(id);
-  if (it == resumed_.end()) return std::nullopt;
-  return std::make_pair(it->second.parent, it->second.name);
+  auto it = by_id_.find(id);
+  if (it == by_id_.end() || it->second->served()) return std::nullopt;
+  return std::make_pair(it->second->place_.parent, it->second->place_.name);
 }
 
-void NodeTable::drop_resumed(uint64_t id) {
+void NodeTable::drop_recorded(uint64_t id) {
+  std::shared_ptr<Node> released;
   std::lock_guard lock(mutex_);
-  if (auto it = resumed_.find(id); it != resumed_.end()) drop_resumed_locked(it);
-}
-
-void NodeTable::drop_resumed_locked(std::unordered_map<uint64_t, RecordedNode>::iterator record) {
-  resumed_by_key_.erase(NodeKey{record->second.key, record->second.type});
-  if (journal_) journal_->release(record->second.slot);
-  resumed_.erase(record);
-}
-
-void NodeTable::record_opens(uint64_t id, const KernelOpens& opens) {
-  std::lock_guard lock(mutex_);
-  if (auto it = by_id_.find(id); it != by_id_.end()) {
-    it->second->opens_ = opens;
-    journal_locked(*it->second);
-  } else if (auto r = resumed_.find(id); r != resumed_.end()) {
-    r->second.opens = opens;
-    journal_locked(r->second);
+  if (auto it = by_id_.find(id); it != by_id_.end() && !it->second->served()) {
+    release_locked(it, released);
   }
 }
 
-std::vector<std::pair<uint64_t, KernelOpens>> NodeTable::recorded_opens() const {
-  std::vector<std::pair<uint64_t, KernelOpens>> found;
+size_t NodeTable::recorded_count() const {
   std::lock_guard lock(mutex_);
-  for (const auto& [id, rec] : resumed_) {
-    if (rec.opens != KernelOpens{}) found.emplace_back(id, rec.opens);
-  }
-  return found;
-}
-
-size_t NodeTable::resumed_count() const {
-  std::lock_guard lock(mutex_);
-  return resumed_.size();
+  return recorded_;
 }
 
 void NodeTable::forget(uint64_t id, uint64_t n) {
@@ -185,29 +131,37 @@ void NodeTable::forget(uint64_t id, uint64_t n) {
   std::lock_guard lock(mutex_);
   if (id == kRootId) return;
   auto it = by_id_.find(id);
-  if (it == by_id_.end()) {
-    if (auto r = resumed_.find(id); r != resumed_.end()) drop_resumed_locked(r);
-    return;
+  if (it == by_id_.end()) return;
+  Node& node = *it->second;
+  if (node.served()) {
+    node.lookups_ = n >= node.lookups_ || node.resumed_ ? 0 : node.lookups_ - n;
+    if (node.lookups_ > 0) return;
   }
-  auto& node = it->second;
-  node->lookups_ = n >= node->lookups_ || node->resumed_ ? 0 : node->lookups_ - n;
-  if (node->lookups_ > 0) return;
-  by_key_.erase(NodeKey{node->key_, node->type_});
-  if (auto at = by_location_.find(location_key(node->parent_, node->name_));
-      at != by_location_.end() && at->second == id) {
-    by_location_.erase(at);
+  release_locked(it, released);
+}
+
+void NodeTable::release_locked(Entry it, std::shared_ptr<Node>& released) {
+  Node& node = *it->second;
+  by_key_.erase(NodeKey{node.key_, node.type_});
+  if (node.served()) {
+    if (auto at = by_location_.find(location_key(node.place_.parent, node.place_.name));
+        at != by_location_.end() && at->second == node.id_) {
+      by_location_.erase(at);
+    }
+    ++released_;
+  } else {
+    --recorded_;
   }
-  if (journal_ && node->slot_ != 0) journal_->release(node->slot_);
-  if (auto c = per_caller_.find(node->caller_); c != per_caller_.end() && --c->second == 0) {
+  if (observer_) observer_->released(node);
+  if (auto c = per_caller_.find(node.caller_); c != per_caller_.end() && --c->second == 0) {
     per_caller_.erase(c);
   }
-  released = std::move(node);
+  released = std::move(it->second);
   by_id_.erase(it);
-  ++released_;
 }
 
 bool NodeTable::room_locked(uid_t caller) const {
-  size_t total = by_id_.size() + resumed_.size();
+  size_t total = by_id_.size();
   if (total < max_nodes_) return true;
   // Full: the reserve is for callers that do not hold half the table themselves (threat 44).
   auto mine = per_caller_.find(caller);
@@ -218,18 +172,12 @@ bool NodeTable::room_locked(uid_t caller) const {
 void NodeTable::moved(InodeKey key, uint64_t new_parent, std::string_view new_name) {
   std::lock_guard lock(mutex_);
   for (NodeType type : kNodeTypes) {
-    if (auto r = resumed_by_key_.find(NodeKey{key, type}); r != resumed_by_key_.end()) {
-      RecordedNode& rec = resumed_.at(r->second);  // a record follows the rename too
-      (void)add_parent_locked(rec, new_parent);    // admit_move() already placed it when it could
-      rec.parent = new_parent;
-      rec.name.assign(new_name);
-      journal_locked(rec);
-    }
+    // A recorded node follows the rename too.
     auto it = by_key_.find(NodeKey{key, type});
     if (it == by_key_.end() || it->second == kRootId) continue;
-    auto& node = by_id_.at(it->second);
-    (void)add_parent_locked(*node, new_parent);  // admit_move() already placed it when it could
-    set_location_locked(*node, new_parent, new_name);
+    Node& node = *by_id_.at(it->second);
+    (void)add_parent_locked(node, new_parent);  // admit_move() already placed it when it could
+    set_location_locked(node, new_parent, new_name);
   }
 }
 
@@ -241,27 +189,17 @@ NodeRef NodeTable::at(uint64_t parent, std::string_view name) const {
 }
 
 void NodeTable::set_location_locked(Node& node, uint64_t parent, std::string_view name) {
-  if (node.parent_ == parent && node.name_ == name) return;
-  if (auto at = by_location_.find(location_key(node.parent_, node.name_));
-      at != by_location_.end() && at->second == node.id_) {
-    by_location_.erase(at);
+  if (node.place_.parent == parent && node.place_.name == name) return;
+  if (node.served()) {
+    if (auto at = by_location_.find(location_key(node.place_.parent, node.place_.name));
+        at != by_location_.end() && at->second == node.id_) {
+      by_location_.erase(at);
+    }
+    by_location_[location_key(parent, name)] = node.id_;
   }
-  node.parent_ = parent;
-  node.name_.assign(name);
-  by_location_[location_key(parent, name)] = node.id_;
-  journal_locked(node);
-}
-
-void NodeTable::journal_locked(const RecordedNode& rec) {
-  if (!journal_) return;
-  journal_->write(rec.slot, NodeRecord{rec.id, rec.parent, rec.key, rec.type, rec.name, rec.parents,
-                                       rec.depth_floor, rec.opens});
-}
-
-void NodeTable::journal_locked(const Node& node) {
-  if (!journal_ || node.slot_ == 0) return;
-  journal_->write(node.slot_, NodeRecord{node.id_, node.parent_, node.key_, node.type_, node.name_,
-                                         node.parents_, node.depth_floor_, node.opens_});
+  node.place_.parent = parent;
+  node.place_.name.assign(name);
+  changed_locked(node);
 }
 
 unsigned NodeTable::depth_locked(uint64_t id) const {
@@ -274,16 +212,12 @@ unsigned NodeTable::depth_locked(uint64_t id) const {
     auto [at, d] = queue.front();
     queue.pop_front();
     if (at == kRootId) return d;
-    const std::vector<uint64_t>* parents = nullptr;
-    if (auto it = by_id_.find(at); it != by_id_.end()) {
-      parents = &it->second->parents_;
-    } else if (auto r = resumed_.find(at); r != resumed_.end()) {
-      parents = &r->second.parents;  // the kernel may hold it where the predecessor put it
-    } else {
-      continue;  // forgotten: no dentry of ours can be beneath it
-    }
-    if (parents->size() > kMaxParents) return 0;
-    for (uint64_t p : *parents) {
+    // A recorded node counts where the predecessor put it: the kernel may hold it there.
+    auto it = by_id_.find(at);
+    if (it == by_id_.end()) continue;  // forgotten: no dentry of ours can be beneath it
+    const std::vector<uint64_t>& parents = it->second->place_.parents;
+    if (parents.size() > kMaxParents) return 0;
+    for (uint64_t p : parents) {
       if (seen.insert(p).second) queue.emplace_back(p, d + 1);
     }
   }
@@ -296,25 +230,19 @@ void NodeTable::raise_floor_locked(uint64_t id, unsigned floor) {
     auto [at, f] = work.back();
     work.pop_back();
     if (f == 0) continue;
-    if (auto r = resumed_.find(at); r != resumed_.end()) {
-      if (r->second.depth_floor >= f) continue;
-      RecordedNode& rec = r->second;
-      rec.depth_floor = f;
-      journal_locked(rec);
-      for (uint64_t p : rec.parents) work.emplace_back(p, f - 1);
-      continue;
-    }
     auto it = by_id_.find(at);
-    if (it == by_id_.end() || it->second->depth_floor_ >= f) continue;
-    it->second->depth_floor_ = f;
-    journal_locked(*it->second);
-    for (uint64_t p : it->second->parents_) work.emplace_back(p, f - 1);
+    if (it == by_id_.end() || it->second->place_.depth_floor >= f) continue;
+    Node& node = *it->second;
+    node.place_.depth_floor = f;
+    changed_locked(node);
+    for (uint64_t p : node.place_.parents) work.emplace_back(p, f - 1);
   }
 }
 
-Result<bool> NodeTable::place_under_locked(std::vector<uint64_t>& parents, unsigned floor,
-                                           uint64_t parent) {
-  if (std::find(parents.begin(), parents.end(), parent) != parents.end()) return false;
+Result<void> NodeTable::add_parent_locked(Node& node, uint64_t parent) {
+  std::vector<uint64_t>& parents = node.place_.parents;
+  unsigned floor = node.place_.depth_floor;
+  if (std::find(parents.begin(), parents.end(), parent) != parents.end()) return {};
   if (floor > 0) {
     unsigned parent_depth = depth_locked(parent);
     bool reachable = parent == kRootId || parent_depth > 0;
@@ -324,23 +252,11 @@ Result<bool> NodeTable::place_under_locked(std::vector<uint64_t>& parents, unsig
   }
   // Past kMaxParents the node counts as depth 0 for good (depth_locked), so one more entry is
   // all that is kept: a node renamed between directories again and again costs bounded memory.
-  bool changed = parents.size() <= kMaxParents;
-  if (changed) parents.push_back(parent);
+  if (parents.size() <= kMaxParents) {
+    parents.push_back(parent);
+    changed_locked(node);
+  }
   if (floor > 1) raise_floor_locked(parent, floor - 1);
-  return changed;
-}
-
-Result<void> NodeTable::add_parent_locked(Node& node, uint64_t parent) {
-  auto placed = place_under_locked(node.parents_, node.depth_floor_, parent);
-  if (!placed) return placed.error();
-  if (placed.value()) journal_locked(node);
-  return {};
-}
-
-Result<void> NodeTable::add_parent_locked(RecordedNode& record, uint64_t parent) {
-  auto placed = place_under_locked(record.parents, record.depth_floor, parent);
-  if (!placed) return placed.error();
-  if (placed.value()) journal_locked(record);
   return {};
 }
 
@@ -353,11 +269,8 @@ Result<void> NodeTable::serve_link(uint64_t id, unsigned climb) {
 
 Result<void> NodeTable::admit_move(uint64_t id, uint64_t new_parent) {
   std::lock_guard lock(mutex_);
-  if (auto r = resumed_.find(id); r != resumed_.end()) {
-    // Not resumed yet, but the kernel holds it with whatever links the predecessor served
-    // beneath: its floor holds as a served node's does.
-    return add_parent_locked(r->second, new_parent);
-  }
+  // A recorded node too: the kernel holds it with whatever links the predecessor served beneath,
+  // so its floor holds as a served node's does.
   auto it = by_id_.find(id);
   if (it == by_id_.end() || id == kRootId) return {};
   return add_parent_locked(*it->second, new_parent);
@@ -372,7 +285,8 @@ NodeRef NodeTable::find(InodeKey key, NodeType type) const {
   std::lock_guard lock(mutex_);
   auto it = by_key_.find(NodeKey{key, type});
   if (it == by_key_.end()) return nullptr;
-  return by_id_.at(it->second);
+  const auto& node = by_id_.at(it->second);
+  return node->served() ? node : nullptr;
 }
 
 std::vector<NodeRef> NodeTable::find_all(InodeKey key) const {
@@ -380,7 +294,7 @@ std::vector<NodeRef> NodeTable::find_all(InodeKey key) const {
   std::lock_guard lock(mutex_);
   for (NodeType type : kNodeTypes) {
     if (auto it = by_key_.find(NodeKey{key, type}); it != by_key_.end()) {
-      found.push_back(by_id_.at(it->second));
+      if (const auto& node = by_id_.at(it->second); node->served()) found.push_back(node);
     }
   }
   return found;
@@ -392,9 +306,9 @@ std::string NodeTable::virtual_path(uint64_t id) const {
   // Bounded walk: a parent chain longer than the table would be a cycle from a stale parent link.
   for (size_t steps = 0; id != kRootId && steps <= by_id_.size(); ++steps) {
     auto it = by_id_.find(id);
-    if (it == by_id_.end()) break;
-    parts.push_back(it->second->name_);
-    id = it->second->parent_;
+    if (it == by_id_.end() || !it->second->served()) break;
+    parts.push_back(it->second->place_.name);
+    id = it->second->place_.parent;
   }
   if (parts.empty()) return "/";
   std::string path;
@@ -408,8 +322,8 @@ std::string NodeTable::virtual_path(uint64_t id) const {
 std::pair<uint64_t, std::string> NodeTable::location(uint64_t id) const {
   std::lock_guard lock(mutex_);
   auto it = by_id_.find(id);
-  if (it == by_id_.end()) return {0, {}};
-  return {it->second->parent_, it->second->name_};
+  if (it == by_id_.end() || !it->second->served()) return {0, {}};
+  return {it->second->place_.parent, it->second->place_.name};
 }
 
 Result<std::vector<NodeTable::Link>> NodeTable::chain(uint64_t id, size_t max) const {
@@ -417,19 +331,20 @@ Result<std::vector<NodeTable::Link>> NodeTable::chain(uint64_t id, size_t max) c
   std::lock_guard lock(mutex_);
   while (id != kRootId) {
     auto it = by_id_.find(id);
-    if (it == by_id_.end()) return Error{ENOENT};
-    auto parent = by_id_.find(it->second->parent_);
-    if (parent == by_id_.end()) return Error{ENOENT};
+    if (it == by_id_.end() || !it->second->served()) return Error{ENOENT};
+    const NodePlace& place = it->second->place_;
+    auto parent = by_id_.find(place.parent);
+    if (parent == by_id_.end() || !parent->second->served()) return Error{ENOENT};
     if (links.size() >= max) return Error{ENAMETOOLONG};
-    links.push_back({it->second, parent->second, it->second->name_});
-    id = it->second->parent_;
+    links.push_back({it->second, parent->second, place.name});
+    id = place.parent;
   }
   return links;
 }
 
 size_t NodeTable::size() const {
   std::lock_guard lock(mutex_);
-  return by_id_.size();
+  return by_id_.size() - recorded_;
 }
 
 uint64_t NodeTable::released() const {
@@ -449,8 +364,8 @@ std::vector<std::pair<uint64_t, std::string>> NodeTable::sweep(size_t count) {
   {
     std::lock_guard lock(mutex_);
     ids.reserve(by_id_.size());
-    for (const auto& entry : by_id_) {
-      if (entry.first != kRootId) ids.push_back(entry.first);
+    for (const auto& [id, node] : by_id_) {
+      if (id != kRootId && node->served()) ids.push_back(id);
     }
     after = sweep_after_;
   }
@@ -463,8 +378,8 @@ std::vector<std::pair<uint64_t, std::string>> NodeTable::sweep(size_t count) {
   for (uint64_t id : ids) {
     if (found.size() == count) break;
     auto it = by_id_.find(id);
-    if (it == by_id_.end()) continue;  // forgotten meanwhile
-    found.emplace_back(it->second->parent_, it->second->name_);
+    if (it == by_id_.end() || !it->second->served()) continue;  // forgotten meanwhile
+    found.emplace_back(it->second->place_.parent, it->second->place_.name);
     sweep_after_ = id;
   }
   return found;

@@ -2,9 +2,13 @@
 // counts.
 //
 // Invariants: node ids come from a counter and are never reused; a node is in both maps exactly
-// while its lookup count is above zero (the root is pinned); FORGET releases the node and with it
-// its fd, so a long session does not leak descriptors (threat 18). Requests hold a
-// shared_ptr<Node>, so a FORGET racing an operation never closes an fd that is in use.
+// while the kernel may hold its id (the root is pinned); FORGET releases the node and with it its
+// fd, so a long session does not leak descriptors (threat 18). Requests hold a shared_ptr<Node>,
+// so a FORGET racing an operation never closes an fd that is in use.
+// States (node.h): a served node is handed to requests; a recorded one (a predecessor's) never
+// is, until a lookup of its very inode and type serves it. Both keep their place and count in
+// the bound, under the same rules: one node type, one set of invariants.
+// Observer (node_observer.h): told after each change of a node, under the lock, in order.
 // Lock: mutex_ only guards the maps and the fields marked "guarded"; it is never held across a
 // syscall (the fd in a new node is opened before insert() and closed after the lock is dropped).
 #pragma once
@@ -23,7 +27,7 @@
 
 #include "fusefs/lock_order.h"
 #include "fusefs/nodes/node.h"
-#include "fusefs/nodes/node_journal.h"
+#include "fusefs/nodes/node_observer.h"
 #include "fusefs/result.h"
 
 namespace confinefs {
@@ -41,30 +45,25 @@ class NodeTable {
 
   NodeTable(InodeKey root_key, Fd root_handle, size_t max_nodes);
 
+  // The served node id; nullptr for an id not served here (unknown, forgotten or recorded).
   NodeRef get(uint64_t id) const;
   NodeRef root() const { return root_; }
 
-  // From now on every node is also recorded in journal (node_journal.h), for a successor. A
-  // journal adopted from a predecessor brings the nodes the kernel still holds as resumed
-  // records: ids the kernel knows, served by nothing here until a lookup of the same inode and
-  // type (ops/resume.cpp) takes the record's id; new ids continue above the predecessor's.
-  // Call before serving.
-  void keep_journal(NodeJournal journal);
-  const NodeJournal* journal() const noexcept { return journal_ ? &*journal_ : nullptr; }
-  // Where the resumed record id was last seen (parent id, name); nullopt for no such record.
-  std::optional<std::pair<uint64_t, std::string>> resumed_at(uint64_t id) const;
-  // The resumed record id did not verify: it is forgotten, and the kernel's requests on the id
+  // From now on every change of a node is told to observer (node_journal.h), for a successor.
+  // The predecessor's nodes (none for a new journal) join the table recorded: ids the kernel
+  // knows, served by nothing here until a lookup of the same inode and type (ops/resume.cpp)
+  // serves them; new ids continue above the predecessor's. Call before serving.
+  void observe(std::unique_ptr<NodeObserver> observer, Predecessor predecessor);
+  // Where the recorded node id was last seen (parent id, name); nullopt for no such record.
+  std::optional<std::pair<uint64_t, std::string>> recorded_at(uint64_t id) const;
+  // The recorded node id did not verify: it is forgotten, and the kernel's requests on the id
   // find nothing (ESTALE) until it forgets it too.
-  void drop_resumed(uint64_t id);
-  size_t resumed_count() const;
-  // Records the kernel's opens of node id for a successor (a resumed record's included).
-  void record_opens(uint64_t id, const KernelOpens& opens);
-  // Every node's recorded opens, as the predecessor left them: call after keep_journal().
-  std::vector<std::pair<uint64_t, KernelOpens>> recorded_opens() const;
+  void drop_recorded(uint64_t id);
+  size_t recorded_count() const;
 
-  // Counts one kernel lookup of the inode behind handle as parent/name. Reuses the existing node
-  // for the key (handle is then dropped), takes over a resumed record of the same inode and
-  // type (its id, parents and floor), or inserts a new node. Fails with ENFILE past max_nodes.
+  // Counts one kernel lookup of the inode behind handle as parent/name. Reuses the served node
+  // for the key (handle is then dropped), serves a recorded node of the same inode and type (its
+  // id, parents and floor), or inserts a new node. Fails with ENFILE past max_nodes.
   // A new node counts against caller's share (threat 44): once the table holds max_nodes, only
   // a caller holding less than half of them gets one more, from a reserve of a quarter more, so
   // one user of an allow_other mount pinning nodes (O_PATH fds, which the reclaimer cannot
@@ -109,6 +108,7 @@ class NodeTable {
     std::string name;
   };
   Result<std::vector<Link>> chain(uint64_t id, size_t max) const;
+  // Served nodes.
   size_t size() const;
 
   // Nodes that have left the table since it was made (a progress counter for reclaiming).
@@ -123,25 +123,25 @@ class NodeTable {
 
  private:
   static constexpr size_t kMaxParents = 8;  // beyond: depth 0, links beneath are refused
+  using Entry = std::unordered_map<uint64_t, std::shared_ptr<Node>>::iterator;
   bool room_locked(uid_t caller) const;
   unsigned depth_locked(uint64_t id) const;
   void raise_floor_locked(uint64_t id, unsigned floor);
-  // A node, or a resumed record, may also be held under parent: EXDEV when its link floor would
-  // not hold there; otherwise parent joins its parents (journalled) and gets the floor below.
+  // The node may also be held under parent: EXDEV when its link floor would not hold there;
+  // otherwise parent joins its parents and gets the floor below.
   Result<void> add_parent_locked(Node& node, uint64_t parent);
-  Result<void> add_parent_locked(RecordedNode& record, uint64_t parent);
-  // The shared part: true when parents changed.
-  Result<bool> place_under_locked(std::vector<uint64_t>& parents, unsigned floor, uint64_t parent);
-  void drop_resumed_locked(std::unordered_map<uint64_t, RecordedNode>::iterator record);
   void set_location_locked(Node& node, uint64_t parent, std::string_view name);
-  void journal_locked(const Node& node);
-  void journal_locked(const RecordedNode& record);
-  std::shared_ptr<Node> take_resumed_locked(const NodeKey& key, Fd& handle);
+  // The recorded node at it, served from now on with handle.
+  std::shared_ptr<Node>& serve_locked(Entry it, Fd handle);
+  void release_locked(Entry it, std::shared_ptr<Node>& released);
+  void changed_locked(const Node& node) {
+    if (observer_ && node.id_ != kRootId) observer_->changed(node);
+  }
 
   mutable OrderedMutex<LockLevel::kNodeTable> mutex_;  // after Passthrough (fusefs/lock_order.h)
-  std::unordered_map<uint64_t, std::shared_ptr<Node>> by_id_;
-  std::unordered_map<NodeKey, uint64_t, NodeKeyHash> by_key_;
-  std::unordered_map<std::string, uint64_t> by_location_;  // location_key(parent, name) -> id
+  std::unordered_map<uint64_t, std::shared_ptr<Node>> by_id_;  // served and recorded
+  std::unordered_map<NodeKey, uint64_t, NodeKeyHash> by_key_;  // served and recorded
+  std::unordered_map<std::string, uint64_t> by_location_;      // served: location_key(parent, name)
   uint64_t next_id_ = kRootId + 1;
   const size_t max_nodes_;
   std::shared_ptr<Node> root_;
@@ -149,9 +149,8 @@ class NodeTable {
   std::function<void()> on_pressure_;
   uint64_t sweep_after_ = kRootId;  // guarded
   uint64_t released_ = 0;           // guarded
-  std::optional<NodeJournal> journal_;
-  std::unordered_map<uint64_t, RecordedNode> resumed_;  // id -> a predecessor's record
-  std::unordered_map<NodeKey, uint64_t, NodeKeyHash> resumed_by_key_;
+  std::unique_ptr<NodeObserver> observer_;
+  size_t recorded_ = 0;                           // recorded nodes in by_id_
   std::unordered_map<uid_t, size_t> per_caller_;  // live nodes by the caller that made them
 };
 

@@ -23,7 +23,7 @@ bool transient(int code) {
 // One record, looked up again at its place; its parent is served already.
 Result<void> resume_one(const Request& r, uint64_t id) {
   NodeTable& nodes = r.fs.nodes();
-  auto place = nodes.resumed_at(id);
+  auto place = nodes.recorded_at(id);
   if (!place) return nodes.get(id) ? Result<void>{} : Result<void>{Error{ESTALE}};
   // Entered and looked up as a LOOKUP would be; its refusals count as this one's below.
   auto parent = enter(r, place->first, place->second.c_str(), std::nullopt);
@@ -31,7 +31,7 @@ Result<void> resume_one(const Request& r, uint64_t id) {
   if (entry && entry->id == id) return {};
   if (!entry && transient(entry.code())) return entry.error();
   if (entry) nodes.forget(entry->id, 1);  // a node the kernel never hears of
-  nodes.drop_resumed(id);
+  nodes.drop_recorded(id);
   if (nodes.get(id)) return {};  // another request resumed it meanwhile
   // The policy refuses the place now (a reload hid it): its own answer and audit line.
   if (!entry && entry.error().refusal == Refusal::kDenied) return entry.error();
@@ -46,9 +46,9 @@ Result<NodeRef> resume(const Request& r, uint64_t id) {
   // The records from id up to the nearest node served here; a chain longer than the records
   // there are would be a cycle.
   std::vector<uint64_t> chain;
-  size_t limit = nodes.resumed_count();
+  size_t limit = nodes.recorded_count();
   for (uint64_t at = id; !nodes.get(at);) {
-    auto place = nodes.resumed_at(at);
+    auto place = nodes.recorded_at(at);
     if (!place || chain.size() > limit) return Error{ESTALE};
     chain.push_back(at);
     at = place->first;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <optional>
 
+#include "fusefs/nodes/node_journal.h"
 #include "fusefs/ops/ops.h"
 #include "fusefs/sys/syscalls.h"
 #include "tests/support/mount_fixture.h"
@@ -35,7 +36,15 @@ class ResumeTest : public ::testing::Test {
     first_ = make();
     auto journal = NodeJournal::create(64, first_->nodes().root()->key());
     ASSERT_TRUE(journal);
-    first_->nodes().keep_journal(std::move(journal.value()));
+    auto copy = sys::dup(journal.value()->fd());
+    ASSERT_TRUE(copy);
+    journal_ = std::move(copy.value());
+    keep(*first_, std::move(journal.value()));
+  }
+
+  static void keep(Filesystem& fs, std::unique_ptr<NodeJournal> journal) {
+    auto predecessor = journal->predecessor();
+    fs.nodes().observe(std::move(journal), std::move(predecessor));
   }
 
   std::unique_ptr<Filesystem> make() {
@@ -53,13 +62,13 @@ class ResumeTest : public ::testing::Test {
 
   // The next daemon: a new Filesystem over the same BACKING, adopting the journal's memfd.
   void crash_and_resume() {
-    auto copy = sys::dup(first_->nodes().journal()->fd());
+    auto copy = sys::dup(journal_.ref());
     ASSERT_TRUE(copy);
     first_.reset();
     second_ = make();
     auto journal = NodeJournal::adopt(std::move(copy.value()), second_->nodes().root()->key());
     ASSERT_TRUE(journal) << journal.code();
-    second_->nodes().keep_journal(std::move(journal.value()));
+    keep(*second_, std::move(journal.value()));
   }
 
   Result<struct stat> getattr(uint64_t id) {
@@ -68,6 +77,7 @@ class ResumeTest : public ::testing::Test {
 
   TempTree tree_;
   fs::path backing_, outside_;
+  Fd journal_;  // what the supervisor holds
   std::unique_ptr<Filesystem> first_, second_;
 };
 
@@ -76,14 +86,14 @@ TEST_F(ResumeTest, OldIdsAreServedAgainForTheSameInodes) {
   uint64_t b = lookup(*first_, "b", a);
   uint64_t f = lookup(*first_, "f", b);
   crash_and_resume();
-  EXPECT_EQ(second_->nodes().resumed_count(), 3u);
+  EXPECT_EQ(second_->nodes().recorded_count(), 3u);
   // The deepest first: its parents are resumed on the way, from the root down.
   auto st = getattr(f);
   ASSERT_TRUE(st) << st.code();
   struct stat host {};
   ASSERT_EQ(::stat((backing_ / "a" / "b" / "f").c_str(), &host), 0);
   EXPECT_EQ(st->st_ino, host.st_ino);
-  EXPECT_EQ(second_->nodes().resumed_count(), 0u);
+  EXPECT_EQ(second_->nodes().recorded_count(), 0u);
   EXPECT_EQ(lookup(*second_, "b", a), b) << "a lookup of a resumed inode keeps its id";
   auto file = ops::open(Request{*second_, Caller{}, Op::kOpen}, f, O_RDONLY);
   ASSERT_TRUE(file) << file.code();
@@ -105,7 +115,7 @@ TEST_F(ResumeTest, ALookupTakesOverTheRecordOfItsInode) {
   uint64_t a = lookup(*first_, "a");
   crash_and_resume();
   EXPECT_EQ(lookup(*second_, "a"), a);
-  EXPECT_EQ(second_->nodes().resumed_count(), 0u);
+  EXPECT_EQ(second_->nodes().recorded_count(), 0u);
   EXPECT_TRUE(getattr(a));
 }
 
@@ -167,7 +177,7 @@ TEST_F(ResumeTest, ForgetDropsRecordsAndResumedNodesWhole) {
   uint64_t b = lookup(*first_, "b", a);
   crash_and_resume();
   ops::forget(Request{*second_, Caller{}, Op::kForget}, b, 1);
-  EXPECT_EQ(second_->nodes().resumed_count(), 1u) << "a forgotten record is gone";
+  EXPECT_EQ(second_->nodes().recorded_count(), 1u) << "a forgotten record is gone";
   EXPECT_EQ(getattr(b).code(), ESTALE);
   ASSERT_TRUE(getattr(a));
   size_t served = second_->nodes().size();
@@ -179,7 +189,7 @@ TEST_F(ResumeTest, ForgetDropsRecordsAndResumedNodesWhole) {
 TEST_F(ResumeTest, AJournalOfAnotherRootIsRefused) {
   auto other = NodeJournal::create(8, InodeKey{1, 2});
   ASSERT_TRUE(other);
-  auto copy = sys::dup(other->fd());
+  auto copy = sys::dup(other.value()->fd());
   ASSERT_TRUE(copy);
   EXPECT_EQ(NodeJournal::adopt(std::move(copy.value()), first_->nodes().root()->key()).code(),
             ESTALE);
