@@ -14,9 +14,9 @@
 namespace confinefs {
 
 enum class LockLevel : unsigned char {
-  kPassthrough = 1,  // fuse/passthrough.h: per-inode open counts, journalled in the node table
+  kPassthrough = 1,  // fuse/passthrough.h: per-inode open counts and their record
   kUsageFile,        // mount/usage.h: one inode's size accounting, across its write
-  kNodeTable,        // nodes/node_table.h: ids, places, the journal
+  kNodeTable,        // nodes/node_table.h: ids, places, and its observer (the node journal)
   kReclaimer,        // fuse/node_reclaimer.h: woken from the table's pressure callback
   kMadeHere,         // objects/made_here.h
   kProvenInodes,     // nodes/proven_inodes.h

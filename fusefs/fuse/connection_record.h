@@ -10,6 +10,10 @@
 // recorded reply byte for byte, since the kernel keeps what it agreed to first (limits, cache
 // modes, passthrough); a successor that would answer differently (other options, another
 // version) does not serve the connection at all.
+// Format (version 1, named by the magic "cfsinit1"; connection_record.cpp): a header (magic, the
+// request's and the reply's lengths, the mount's two ids, the generation) and the request and
+// the reply at fixed places, each at most 512 bytes. A length is written after its bytes, so a
+// record torn by a crash is refused; so is any other magic (another version).
 // Handles (threat 41): the kernel keeps the predecessor's open files and directories with the
 // numbers it gave them; a successor numbering its own from 1 would serve an old descriptor's
 // reads and writes from a file someone else opened since. Each daemon on the connection counts

@@ -58,6 +58,10 @@ class MadeHere {
   // changes a predecessor appended there are taken in (the record holds no more than this
   // object keeps: a successor serves the same FIFOs and sockets at the same places, each still
   // checked against the host as here). A record cut short by a crash ends the replay.
+  // Format (version 1, named by every entry's magic "CFSO"): entries one after the other, up to
+  // 16 MiB: u32 magic, u8 op (1 put, 2 drop), u8 type, u8 sticky, u8 name length, u64 dev, ino,
+  // parent dev, parent ino, then the name. An entry of another magic (another version, or torn
+  // by a crash) ends the replay.
   Result<void> keep_in(Fd memfd);
 
  private:
