@@ -66,7 +66,7 @@ Result<NodeRef> NodeTable::remember(InodeKey key, NodeType type, Fd handle, uint
   by_id_.emplace(fresh->id_, fresh);
   by_key_.emplace(NodeKey{key, type}, fresh->id_);
   set_location_locked(*fresh, parent, name);
-  if (by_id_.size() >= pressure_mark_) on_pressure_();
+  if (by_id_.size() - recorded_ >= pressure_mark_) on_pressure_();  // served nodes: what it sweeps
   NodeRef result = std::move(fresh);
   return result;
 }
