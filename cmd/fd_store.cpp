@@ -31,6 +31,8 @@ StoredState take_stored() {
       state.objects = std::move(fd);
     } else if (name == kStoredPassthrough && !state.passthrough.valid()) {
       state.passthrough = std::move(fd);
+    } else if (name == kStoredRequests && !state.requests.valid()) {
+      state.requests = std::move(fd);
     }  // anything else closes here
   }
   if (names != nullptr) {
@@ -58,8 +60,8 @@ Result<void> unstore(std::string_view name) {
 }
 
 void unstore_all() {
-  for (auto name :
-       {kStoredChannel, kStoredNodes, kStoredInit, kStoredObjects, kStoredPassthrough}) {
+  for (auto name : {kStoredChannel, kStoredNodes, kStoredInit, kStoredObjects, kStoredPassthrough,
+                    kStoredRequests}) {
     (void)unstore(name);
   }
 }

@@ -18,10 +18,11 @@ inline constexpr std::string_view kStoredNodes = "nodes";              // nodes/
 inline constexpr std::string_view kStoredInit = "init";                // fuse/connection_record.h
 inline constexpr std::string_view kStoredObjects = "objects";          // objects/made_here.h's log
 inline constexpr std::string_view kStoredPassthrough = "passthrough";  // fuse/passthrough_record.h
+inline constexpr std::string_view kStoredRequests = "requests";        // mount/attempt_log.h
 
 // What a predecessor left in the store (each invalid when absent).
 struct StoredState {
-  Fd channel, nodes, init, objects, passthrough;
+  Fd channel, nodes, init, objects, passthrough, requests;
   bool any() const noexcept { return channel.valid() || nodes.valid() || init.valid(); }
 };
 

@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -361,6 +362,14 @@ Phase<MountTarget> open_mount_target(const cmd::Options& opts, const struct stat
   return target;
 }
 
+// Whether the kernel takes FUSE_NOTIFY_RESEND (Linux 6.9, protocol 7.40).
+bool kernel_resends_requests() {
+  struct utsname u {};
+  unsigned major = 0, minor = 0;
+  if (::uname(&u) != 0 || std::sscanf(u.release, "%u.%u", &major, &minor) != 2) return false;
+  return major > 6 || (major == 6 && minor >= 9);
+}
+
 // The libfuse session, not yet mounted; it validates the mount options.
 Phase<std::unique_ptr<fuse::Session>> make_session(const cmd::Options& opts,
                                                    fuse::MountState& state) {
@@ -370,6 +379,11 @@ Phase<std::unique_ptr<fuse::Session>> make_session(const cmd::Options& opts,
   std::erase_if(so.mount_options, [](const std::string& w) { return cmd::kernel_only_option(w); });
   so.debug = opts.debug;
   if (opts.single_thread) so.max_threads = 1;
+  // resume=on: every worker reads the one connection the supervisor keeps. A worker's own clone
+  // of it would close with the daemon, and the kernel fail the requests it had read
+  // (ECONNABORTED) instead of keeping them for the successor to ask back (FUSE_NOTIFY_RESEND).
+  // A kernel that cannot resend keeps the clones: its requests fail, never hang.
+  if (opts.resume && kernel_resends_requests()) so.clone_fd = false;
   auto session = fuse::Session::create(&state, so);
   if (!session) return Failure::usage("invalid mount options (see above)");
   return std::move(session).value();

@@ -124,6 +124,7 @@ Phase<> keep_state(const Options& opts, MountTarget& target, Mounted& mounted, F
   }
   mounted.connection.emplace(std::move(kept->connection));
   state.passthrough.keep_in(std::move(kept->passthrough));
+  fs.keep_attempts(std::move(kept->attempts));
   if (auto ok = fs.made_here().keep_in(std::move(kept->objects)); !ok) {
     return Failure::runtime(with_errno("resume=on: objects log", ok.code()));
   }

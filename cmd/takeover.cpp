@@ -94,6 +94,16 @@ Phase<std::optional<Takeover>> take_over(StoredState stored, const MountPlace& p
   if (!had_passthrough) {
     if (auto ok = store_new(kStoredPassthrough, passthrough->fd()); !ok) return ok.error();
   }
+  // Kept by daemons since requests are resent: a predecessor without one began nothing to decide.
+  const bool had_requests = stored.requests.valid();
+  auto attempts =
+      had_requests ? AttemptLog::adopt(std::move(stored.requests)) : AttemptLog::create();
+  if (!attempts) {
+    return give_up(place, here, with_errno("its request log", attempts.code()));
+  }
+  if (!had_requests) {
+    if (auto ok = store_new(kStoredRequests, attempts->fd()); !ok) return ok.error();
+  }
   // Kept by daemons since the FIFO and socket log: a predecessor without one made none to keep.
   Fd objects = std::move(stored.objects);
   if (!objects.valid()) {
@@ -102,10 +112,10 @@ Phase<std::optional<Takeover>> take_over(StoredState stored, const MountPlace& p
     if (auto ok = store_new(kStoredObjects, fresh->ref()); !ok) return ok.error();
     objects = std::move(fresh.value());
   }
-  return std::optional<Takeover>{
-      Takeover{std::move(stored.channel),
-               KeptState{std::move(journal.value()), std::move(connection.value()),
-                         std::move(objects), std::move(passthrough.value())}}};
+  return std::optional<Takeover>{Takeover{
+      std::move(stored.channel),
+      KeptState{std::move(journal.value()), std::move(connection.value()), std::move(objects),
+                std::move(passthrough.value()), std::move(attempts.value())}}};
 }
 
 Phase<KeptState> keep_for_successor(FdRef channel, const MountIdentity& mount,
@@ -125,11 +135,14 @@ Phase<KeptState> keep_for_successor(FdRef channel, const MountIdentity& mount,
   if (!passthrough) {
     return Failure::runtime(with_errno("resume=on: passthrough record", passthrough.code()));
   }
+  auto attempts = AttemptLog::create();
+  if (!attempts) return Failure::runtime(with_errno("resume=on: request log", attempts.code()));
   for (auto [name, fd] : {std::pair{kStoredChannel, channel},
                           {kStoredNodes, journal.value()->fd()},
                           {kStoredInit, connection->fd()},
                           {kStoredObjects, objects->ref()},
-                          {kStoredPassthrough, passthrough->fd()}}) {
+                          {kStoredPassthrough, passthrough->fd()},
+                          {kStoredRequests, attempts->fd()}}) {
     if (auto ok = store(name, fd); !ok) {
       unstore_all();
       return Failure::runtime(with_errno(
@@ -137,7 +150,8 @@ Phase<KeptState> keep_for_successor(FdRef channel, const MountIdentity& mount,
     }
   }
   return KeptState{std::move(journal.value()), std::move(connection.value()),
-                   std::move(objects.value()), std::move(passthrough.value())};
+                   std::move(objects.value()), std::move(passthrough.value()),
+                   std::move(attempts.value())};
 }
 
 }  // namespace confinefs::cmd

@@ -2,8 +2,9 @@
 // A daemon keeps, in its supervisor's fd store (cmd/fd_store.h), the kernel connection and what
 // a successor needs to serve it, one versioned format per store: the node journal
 // (nodes/node_journal.h), the connection's record (fuse/connection_record.h), the FIFOs and
-// sockets made through the mount (objects/made_here.h) and the passthrough counts
-// (fuse/passthrough_record.h). A successor started with them takes the connection over instead
+// sockets made through the mount (objects/made_here.h), the passthrough counts
+// (fuse/passthrough_record.h) and the changes begun for requests not answered yet
+// (mount/attempt_log.h). A successor started with them takes the connection over instead
 // of mounting again.
 // Threat 41: the stored fds are taken over only while the very mount their record names (its
 // mountinfo id and unique id) is still at MOUNTPOINT, and the journal only for the same BACKING
@@ -19,6 +20,7 @@
 #include "cmd/stale_mount.h"
 #include "fusefs/fuse/connection_record.h"
 #include "fusefs/fuse/passthrough_record.h"
+#include "fusefs/mount/attempt_log.h"
 #include "fusefs/nodes/node_journal.h"
 
 namespace confinefs::cmd {
@@ -29,6 +31,7 @@ struct KeptState {
   fuse::ConnectionRecord connection;
   Fd objects;  // the FIFOs and sockets made through the mount (objects/made_here.h)
   fuse::PassthroughRecord passthrough;
+  AttemptLog attempts;
 };
 
 struct Takeover {

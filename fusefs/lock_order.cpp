@@ -15,6 +15,7 @@ const char* lock_level_name(LockLevel level) noexcept {
     case LockLevel::kMadeHere: return "made here";
     case LockLevel::kProvenInodes: return "proven inodes";
     case LockLevel::kMountWatch: return "mount watch";
+    case LockLevel::kAttemptLog: return "attempt log";
     case LockLevel::kAudit: return "audit";
   }
   return "?";

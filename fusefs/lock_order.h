@@ -21,6 +21,7 @@ enum class LockLevel : unsigned char {
   kMadeHere,         // objects/made_here.h
   kProvenInodes,     // nodes/proven_inodes.h
   kMountWatch,       // resolve/mount_watch.h
+  kAttemptLog,       // mount/attempt_log.h: slots of requests being changed, by unique id
   kAudit,            // audit/audit_log.h: held across one line's write to the operator's sink
 };
 

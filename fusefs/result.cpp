@@ -14,6 +14,7 @@ const char* refusal_name(Refusal r) noexcept {
     case Refusal::kForeignMount: return "foreign-mount";
     case Refusal::kHardlink: return "hardlink";
     case Refusal::kIdentityMismatch: return "identity-mismatch";
+    case Refusal::kUndecided: return "undecided";
     case Refusal::kHostileName: return "hostile-name";
     case Refusal::kLinkEscape: return "link-escape";
     case Refusal::kMovedOut: return "moved-out";

@@ -22,6 +22,7 @@ enum class Refusal : unsigned char {
   kHostileName,       // a name from the client that is not one plain component
   kLinkEscape,        // a link target that is absolute or climbs above the mount root
   kMovedOut,          // the node is no longer beneath BACKING (an outside rename took it out)
+  kUndecided,         // resent after its daemon died: whether its change happened cannot be told
   // Not the host's doing: the tenant's policy or limits refused it, or a name the kernel cached
   // no longer leads to its node. The request keeps the particulars (mount/request.h, Verdict).
   kDenied,

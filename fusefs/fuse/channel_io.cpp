@@ -9,6 +9,7 @@
 #include <span>
 
 #include "fusefs/fuse/connection_record.h"
+#include "fusefs/fuse/current_request.h"
 #include "fusefs/fuse/fuse_api.h"
 #include "fusefs/fuse/libfuse314/reply_patch.h"
 #include "fusefs/fuse/libfuse314/wire.h"
@@ -18,6 +19,17 @@ namespace confinefs::fuse {
 namespace {
 
 MountState& state_of(void* userdata) { return *static_cast<MountState*>(userdata); }
+
+// resume=on: which request this thread is about to serve (current_request.h).
+void note_request(const void* buf, ssize_t n) {
+  wire::InHeader in{};
+  if (n < static_cast<ssize_t>(sizeof in)) {
+    current_request = {};
+    return;
+  }
+  std::memcpy(&in, buf, sizeof in);
+  current_request = {in.unique & ~wire::kUniqueResend, (in.unique & wire::kUniqueResend) != 0};
+}
 
 ssize_t read_request(int fd, void* buf, size_t len, void* userdata) {
   MountState& st = state_of(userdata);
@@ -30,6 +42,7 @@ ssize_t read_request(int fd, void* buf, size_t len, void* userdata) {
   ssize_t n = replayed              ? *replayed
               : st.drain != nullptr ? st.drain->read(fd, buf, len)
                                     : ::read(fd, buf, len);
+  if (st.drain != nullptr) note_request(buf, n);
   Passthrough& pt = st.passthrough;
   if (n > 0 && !pt.init_seen()) {
     std::span<const std::byte> request(static_cast<const std::byte*>(buf), size_t(n));
@@ -78,7 +91,12 @@ ssize_t write_reply(int fd, iovec* iov, int count, void* userdata) {
   // Sent or not (ENOENT: the kernel gave the request up, it was interrupted), it is done.
   if (st.drain != nullptr && count >= 1 && iov[0].iov_len >= sizeof out) {
     std::memcpy(&out, iov[0].iov_base, sizeof out);
-    if (out.unique != 0) st.drain->answered();  // 0: a notification
+    if (out.unique != 0) {  // 0: a notification
+      if (AttemptLog* attempts = st.fs->attempts()) {
+        attempts->answered(out.unique & ~wire::kUniqueResend);
+      }
+      st.drain->answered();
+    }
   }
   return n;
 }

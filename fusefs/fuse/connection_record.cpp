@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -26,6 +28,16 @@ constexpr size_t kMaxPart = 512;
 constexpr size_t kRequestAt = 64;
 constexpr size_t kReplyAt = kRequestAt + kMaxPart;
 constexpr size_t kSize = kReplyAt + kMaxPart;
+
+void ask_resend(int fd) {
+  wire::OutHeader notify{sizeof notify, wire::kNotifyResend, 0};
+  if (::write(fd, &notify, sizeof notify) != static_cast<ssize_t>(sizeof notify)) {
+    spdlog::warn(
+        "the kernel took no FUSE_NOTIFY_RESEND ({}): requests the previous daemon "
+        "read and did not answer wait until their callers give up",
+        std::strerror(errno));
+  }
+}
 
 }  // namespace
 
@@ -135,7 +147,11 @@ ssize_t ConnectionRecord::send_reply(int fd, const iovec* parts, int count) {
     if (n >= 0) (void)store(kReplyAt, reply);
     return n;
   }
-  agreed_.store(reply == reply_, std::memory_order_release);
+  const bool agreed = reply == reply_;
+  // Before any other worker reads: the requests the predecessor read and never answered come
+  // back, at the head of the queue, marked as resent (mount/attempt_log.h answers each once).
+  if (agreed) ask_resend(fd);
+  agreed_.store(agreed, std::memory_order_release);
   replied_.store(true, std::memory_order_release);
   replied_.notify_all();
   return static_cast<ssize_t>(reply.size());

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "fusefs/fuse/current_request.h"
 #include "fusefs/fuse/reply.h"
 
 namespace confinefs::fuse {
@@ -19,7 +20,12 @@ Request request(fuse_req_t req, Op op) {
   Filesystem& fs = *state(req).fs;
   uint64_t id = fs.counters().operations.fetch_add(1, std::memory_order_relaxed) + 1;
   const fuse_ctx* ctx = fuse_req_ctx(req);
-  return Request{fs, Caller{ctx->uid, ctx->gid, ctx->pid, ctx->umask}, op, id};
+  Request r{fs, Caller{ctx->uid, ctx->gid, ctx->pid, ctx->umask}, op, id};
+  if (AttemptLog* attempts = fs.attempts(); attempts != nullptr) {
+    r.unique = current_request.unique;
+    if (current_request.resent) r.past = attempts->predecessors(r.unique);
+  }
+  return r;
 }
 
 // The open file or directory behind fi->fh; nullptr (the request is answered EBADF) when the
@@ -187,6 +193,13 @@ void on_write_buf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off, fu
   ops::OpenFile* file = file_of(req, ino, fi);
   if (file == nullptr) return reply_error(req, EBADF);
   size_t size = fuse_buf_size(in);
+  // resume=on: an append is recorded and, resent after a crash, made once (ops/replay.h); its
+  // bytes are in memory then (requests are read, never spliced).
+  if (file->append && state(req).fs->attempts() != nullptr && in->count == 1 &&
+      !(in->buf[0].flags & FUSE_BUF_IS_FD)) {
+    return reply_written(req,
+                         ops::write(request(req, Op::kWrite), *file, in->buf[0].mem, size, off));
+  }
   ssize_t n;
   {
     // Growth limits; the quota is settled at the end of this block, before the reply lets the

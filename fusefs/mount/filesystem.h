@@ -11,6 +11,7 @@
 #include <string>
 
 #include "fusefs/audit/audit_log.h"
+#include "fusefs/mount/attempt_log.h"
 #include "fusefs/mount/usage.h"
 #include "fusefs/nodes/node_table.h"
 #include "fusefs/nodes/proven_inodes.h"
@@ -87,6 +88,10 @@ class Filesystem {
   // The FIFOs and sockets this mount made (objects/made_here.h).
   objects::MadeHere& made_here() noexcept { return made_here_; }
   ProvenInodes& proven_inodes() noexcept { return proven_inodes_; }
+  // resume=on: the changes begun for requests not answered yet, kept for a successor
+  // (mount/attempt_log.h); set once, before serving. nullptr when nothing is kept.
+  void keep_attempts(AttemptLog log) { attempts_.emplace(std::move(log)); }
+  AttemptLog* attempts() noexcept { return attempts_ ? &*attempts_ : nullptr; }
 
  private:
   Resolver resolver_;
@@ -99,6 +104,7 @@ class Filesystem {
   objects::MadeHere made_here_;
   ProvenInodes proven_inodes_;
   std::optional<MountWatch> mount_watch_;
+  std::optional<AttemptLog> attempts_;
 };
 
 }  // namespace mount

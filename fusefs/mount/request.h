@@ -80,6 +80,13 @@ struct Request {
   // The policy in force when the request arrived, taken once: a reload never straddles a request
   // (one decision made under the old rules, the next under the new).
   std::shared_ptr<const policy::Policy> policy;
+  // resume=on: the kernel's unique id of the request, without its resend bit (0: a request the
+  // daemon makes itself, or a test's), and what a predecessor daemon began for this very request
+  // before it died, when the kernel resent it (mount/attempt_log.h, ops/replay.h).
+  uint64_t unique = 0;
+  std::optional<Attempt> past;
+  // Set when the request recorded a change it began (ops/replay.h): its answer records the result.
+  mutable bool began = false;
 
   // Filled as the request is served; read by the audit point only.
   mutable std::array<Site, 2> sites{};    // [1]: a rename's destination

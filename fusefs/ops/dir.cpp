@@ -11,6 +11,7 @@
 #include "fusefs/ops/common.h"
 #include "fusefs/ops/enter.h"
 #include "fusefs/ops/ops.h"
+#include "fusefs/ops/replay.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::ops {
@@ -89,7 +90,11 @@ Result<std::optional<sys::DirEntry>> next_visible(const Request& r, OpenDir& dir
 
 Result<Entry> make_directory(const Request& r, const guards::Place& place, mode_t mode) {
   Filesystem& fs = r.fs;
+  auto fate = made_fate(r, place, NodeType::kDirectory);
+  if (!fate) return fate.error();
+  if (fate.value() == Fate::kHappened) return look_up(r, place, false);
   if (auto ok = take_inode(r); !ok) return ok.error();
+  begin_change(r, change_of(r));
   {
     guards::CallerCredentials as_caller(fs, r.caller);
     // No setuid/setgid from the client; the policy's create.umask on top of the client's own.
@@ -109,11 +114,14 @@ Result<Entry> make_directory(const Request& r, const guards::Place& place, mode_
 
 Result<void> remove_directory(const Request& r, const guards::Place& place) {
   Filesystem& fs = r.fs;
+  auto fate = removal_fate(r, place);
+  if (!fate || fate.value() == Fate::kHappened) return fate ? Result<void>{} : fate.error();
   auto st = fs.resolver().stat_child(place.dir->handle(), place.name);
   if (!st) return st.error();
   if (!S_ISDIR(st->st_mode)) return Error{ENOTDIR};
   if (auto ok = same_as_kernel_saw(fs, place, st.value()); !ok) return ok;
   uint64_t xattrs = xattr_bytes_at(fs, *place.dir, place.name, st.value());
+  begin_removal(r, st.value());
   auto removed = fs.resolver().remove(place.dir->handle(), place.name, true);
   if (removed) account_removal(fs, st.value(), xattrs);
   return removed;

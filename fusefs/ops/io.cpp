@@ -10,6 +10,7 @@
 #include "fusefs/guards/growth.h"
 #include "fusefs/ops/enter.h"
 #include "fusefs/ops/ops.h"
+#include "fusefs/ops/replay.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::ops {
@@ -52,8 +53,15 @@ void wrote(const OpenFile& file) {
 Outcome<size_t> write(const Request& r, OpenFile& file, const void* buf, size_t size,
                       off_t offset) {
   enter(r, *file.node);
+  // An append lands at the file's end whatever the offset: made twice, it would land twice.
+  if (file.append) {
+    auto fate = append_fate(r, file, buf, size);
+    if (!fate) return refused<size_t>(r, fate.error());
+    if (fate.value() == Fate::kHappened) return answer(r, Result<size_t>(size));
+  }
   auto growth = growth_of_write(r, file, offset, size);
   if (!growth) return refused<size_t>(r, growth.error());
+  if (file.append) begin_size_change(r, file);
   auto n = sys::pwrite(file.fd.ref(), buf, size, offset);
   if (n) wrote(file);
   return answer(r, std::move(n));
@@ -78,6 +86,12 @@ Result<uint64_t> fallocate_growth(const Request& r, int mode, uint64_t end, uint
 }
 
 Result<void> allocate(const Request& r, OpenFile& file, int mode, off_t offset, off_t length) {
+  // Collapsing or inserting a range moves the file's end: made twice, it would move it twice.
+  if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
+    auto fate = shift_fate(r, file, mode, length);
+    if (!fate || fate.value() == Fate::kHappened) return fate ? Result<void>{} : fate.error();
+    begin_size_change(r, file);
+  }
   uint64_t end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(length);
   if (!(mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE))) {
     if (auto ok = guards::check_file_size(r, end); !ok) return ok.error();

@@ -12,6 +12,7 @@
 #include "fusefs/ops/common.h"
 #include "fusefs/ops/enter.h"
 #include "fusefs/ops/ops.h"
+#include "fusefs/ops/replay.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::ops {
@@ -62,6 +63,7 @@ struct Move {
   const guards::Place& to;
   unsigned flags;
   const struct stat& seen;
+  Attempt& attempt;  // this rename's record (ops/replay.h): it names the parking name too
 };
 
 // A move the policy allows for the file that was seen but not for a directory
@@ -77,6 +79,9 @@ Result<void> move_checked(const Request& r, const Move& m) {
   if (!tmp) return tmp.error();
   const Resolver& host = fs.resolver();
   FdRef from_dir = m.from.dir->handle(), to_dir = m.to.dir->handle();
+  // Named in the record before the entry goes there: a successor puts it back (ops/replay.h).
+  m.attempt.parking = parking;
+  begin_change(r, m.attempt);
   if (auto ok = host.rename(from_dir, m.from.name, to_dir, tmp.value(), RENAME_NOREPLACE); !ok) {
     return ok.code() == EEXIST ? Error{EAGAIN} : ok;
   }
@@ -102,11 +107,14 @@ Error at_target(const Error& e) { return at_site(e, 1); }
 
 Result<void> remove_file(const Request& r, const guards::Place& place) {
   Filesystem& fs = r.fs;
+  auto fate = removal_fate(r, place);
+  if (!fate || fate.value() == Fate::kHappened) return fate ? Result<void>{} : fate.error();
   auto st = fs.resolver().stat_child(place.dir->handle(), place.name);
   if (!st) return st.error();
   if (S_ISDIR(st->st_mode)) return Error{EISDIR};
   if (auto ok = same_as_kernel_saw(fs, place, st.value()); !ok) return ok;
   uint64_t xattrs = xattr_bytes_at(fs, *place.dir, place.name, st.value());
+  begin_removal(r, st.value());
   auto removed = fs.resolver().remove(place.dir->handle(), place.name, false);
   if (!removed) return removed;
   account_removal(fs, st.value(), xattrs);
@@ -118,6 +126,8 @@ Result<void> move_entry(const Request& r, const guards::Place& from, const guard
   Filesystem& fs = r.fs;
   const Node& from_dir = *from.dir;
   const Node& to_dir = *to.dir;
+  auto fate = rename_fate(r, from, to, flags);
+  if (!fate || fate.value() == Fate::kHappened) return fate ? Result<void>{} : fate.error();
   auto source = fs.resolver().stat_child(from_dir.handle(), from.name);
   if (!source) return source.error();
   auto target = target_state(fs, to_dir, to.name);
@@ -139,9 +149,13 @@ Result<void> move_entry(const Request& r, const guards::Place& from, const guard
     if (auto ok = admit_move(fs, target->value(), to, from_dir); !ok) return at_target(ok.error());
   }
 
+  Attempt attempt = change_of(r);
+  attempt.before = {key_of(source.value()),
+                    target->has_value() ? std::optional(key_of(target->value())) : std::nullopt};
+  begin_change(r, attempt);
   auto moved =
       verdict.value() == guards::MoveCheck::kAllowedIfNotDirectory
-          ? move_checked(r, Move{from, to, flags, source.value()})
+          ? move_checked(r, Move{from, to, flags, source.value(), attempt})
           : fs.resolver().rename(from_dir.handle(), from.name, to_dir.handle(), to.name, flags);
   if (!moved) return moved;
   if (S_ISREG(source->st_mode) && (source->st_mode & objects::kObjectBit)) {

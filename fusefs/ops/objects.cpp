@@ -18,6 +18,7 @@
 #include "fusefs/ops/common.h"
 #include "fusefs/ops/enter.h"
 #include "fusefs/ops/ops.h"
+#include "fusefs/ops/replay.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::ops {
@@ -109,11 +110,30 @@ Result<void> reserve_record(const Request& r) {
   return {};
 }
 
+// What the predecessor of a resent symlink() or mknod() made at place: looked up as a lookup
+// would, once a FIFO or socket it stored before it could record it is in the mount's record.
+Result<Entry> remake_entry(const Request& r, const guards::Place& place, NodeType type) {
+  Filesystem& fs = r.fs;
+  if (type != NodeType::kSymlink) {
+    auto st = fs.resolver().stat_child(place.dir->handle(), place.name);
+    if (!st) return st.error();
+    InodeKey key{st->st_dev, st->st_ino};
+    if (!fs.made_here().find(key, place.dir->key(), place.name.view())) {
+      if (auto ok = reserve_record(r); !ok) return ok.error();
+      fs.made_here().add(key, type, place.dir->key(), place.name.view(), false, r.caller.uid);
+    }
+  }
+  return look_up(r, place, false);
+}
+
 // The common part of symlink() and mknod(): inode quota, store, remember.
 Result<Entry> make(const Request& r, const guards::Place& place, NodeType type, mode_t host_mode,
                    std::string_view content, bool client_sticky = false) {
   Filesystem& fs = r.fs;
   const bool recorded = type != NodeType::kSymlink;
+  auto fate = made_fate(r, place, type);
+  if (!fate) return fate.error();
+  if (fate.value() == Fate::kHappened) return remake_entry(r, place, type);
   if (recorded) {
     if (auto ok = reserve_record(r); !ok) return ok.error();
   }
@@ -121,6 +141,7 @@ Result<Entry> make(const Request& r, const guards::Place& place, NodeType type, 
     if (recorded) fs.made_here().cancel(r.caller.uid);
     return ok.error();
   }
+  begin_change(r, change_of(r));
   auto stored = store(r, place, type, host_mode, content);
   if (!stored) {
     fs.usage().give_inode();

@@ -12,6 +12,7 @@
 #include "fusefs/ops/common.h"
 #include "fusefs/ops/enter.h"
 #include "fusefs/ops/ops.h"
+#include "fusefs/ops/replay.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::ops {
@@ -104,6 +105,7 @@ Result<Created> create_new(const Request& r, const guards::Place& place, mode_t 
   Filesystem& fs = r.fs;
   Result<ResolvedEntry> made = Error{EIO};
   if (auto ok = take_inode(r); !ok) return ok.error();
+  begin_change(r, change_of(r));
   {
     guards::CallerCredentials as_caller(fs, r.caller);
     made = fs.resolver().create_exclusive(place.dir->handle(), place.name, host_flags(flags), mode);
@@ -129,6 +131,11 @@ Result<Created> create_new(const Request& r, const guards::Place& place, mode_t 
 Result<Created> create_at(const Request& r, const guards::Place& place, mode_t mode, int flags) {
   // No setuid/setgid from the client; the policy's create.umask on top of the client's own.
   mode = (mode & 07777) & ~static_cast<mode_t>(S_ISUID | S_ISGID) & ~r.policy->create().umask;
+  auto fate = made_fate(r, place, NodeType::kRegular);
+  if (!fate) return fate.error();
+  // Made by the predecessor this request was resent from: opened as it stands, neither refused
+  // as taken nor emptied again.
+  if (fate.value() == Fate::kHappened) flags &= ~(O_EXCL | O_TRUNC);
   for (int round = 0; round < kCreateOrOpenRounds; ++round) {
     auto made = create_new(r, place, mode, flags);
     if (made || made.code() != EEXIST) return made;

@@ -72,6 +72,7 @@ struct Created {
 };
 Outcome<Created> create(const Request& r, uint64_t parent, const char* name, mode_t mode,
                         int flags);
+inline std::optional<InodeKey> made_by(const Created& created) { return made_by(created.entry); }
 // Closes an open file; the quota gets back the bytes of a file removed while it was open.
 void release(Filesystem& fs, std::unique_ptr<OpenFile> file);
 Outcome<size_t> write(const Request& r, OpenFile& file, const void* buf, size_t size, off_t offset);

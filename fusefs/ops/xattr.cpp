@@ -4,6 +4,7 @@
 // namespaces answers, so overlayfs and test suites on top skip instead of failing) nor shown
 // (ENODATA), so file capabilities cannot be planted or read through the mount.
 #include <fcntl.h>
+#include <sys/xattr.h>
 
 #include <cstring>
 #include <functional>
@@ -17,6 +18,7 @@
 #include "fusefs/ops/common.h"
 #include "fusefs/ops/enter.h"
 #include "fusefs/ops/ops.h"
+#include "fusefs/ops/replay.h"
 #include "fusefs/sys/syscalls.h"
 
 namespace confinefs::ops {
@@ -82,6 +84,12 @@ Result<void> write_attribute(const Request& r, const Node& node, const char* nam
   if (node.type() != NodeType::kRegular && !node.is_dir()) return Error{EPERM};
   auto fd = guards::open_verified(r, node, O_RDONLY, guards::Purpose::kMetadata);
   if (!fd) return fd.error();
+  // Only a create cannot be made twice (a plain set or a replace sets the same value again).
+  if (flags & XATTR_CREATE) {
+    auto fate = attribute_fate(r, fd->ref(), name, value, size);
+    if (!fate || fate.value() == Fate::kHappened) return fate ? Result<void>{} : fate.error();
+    begin_attribute_change(r, fd->ref(), name);
+  }
   return counted_change(r, node, fd->ref(), name, static_cast<int64_t>(xattr_cost(name, size)),
                         [&] { return sys::fsetxattr(fd->ref(), name, value, size, flags); });
 }
@@ -112,6 +120,9 @@ Result<void> remove_attribute(const Request& r, const Node& node, const char* na
   if (!allowed(*r.policy, name)) return refuse_namespace(r, name);
   auto fd = guards::open_verified(r, node, O_RDONLY, guards::Purpose::kMetadata);
   if (!fd) return fd.error();
+  auto fate = attribute_fate(r, fd->ref(), name, nullptr, 0);
+  if (!fate || fate.value() == Fate::kHappened) return fate ? Result<void>{} : fate.error();
+  begin_attribute_change(r, fd->ref(), name);
   return counted_change(r, node, fd->ref(), name, 0,
                         [&] { return sys::fremovexattr(fd->ref(), name); });
 }

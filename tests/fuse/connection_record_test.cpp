@@ -102,7 +102,14 @@ TEST(ConnectionRecord, ASuccessorGetsTheRecordedInitAndItsAnswerIsSwallowed) {
   EXPECT_EQ(replay->send_reply(connection->write.get(), parts.data(), 2), sizeof same.out + 64);
   EXPECT_TRUE(replay->agreed());
   EXPECT_FALSE(other.get().has_value()) << "released to read the connection";
-  EXPECT_FALSE(readable(connection->read.ref())) << "the kernel has its answer already";
+  // The kernel has its answer already; what went to it instead asks it to resend what the
+  // predecessor read and did not answer, before any other worker reads.
+  wire::OutHeader resend{};
+  ASSERT_EQ(::read(connection->read.get(), &resend, sizeof resend), ssize_t{sizeof resend});
+  EXPECT_EQ(resend.len, sizeof resend);
+  EXPECT_EQ(resend.error, wire::kNotifyResend);
+  EXPECT_EQ(resend.unique, 0u) << "a notification";
+  EXPECT_FALSE(readable(connection->read.ref())) << "nothing else";
 }
 
 TEST(ConnectionRecord, ADifferentAnswerEndsTheSession) {

@@ -16,6 +16,11 @@
 namespace confinefs::fuse::wire {
 
 constexpr uint32_t kOpInit = 26;
+// Protocol 7.40 (Linux 6.9): a notification that asks the kernel to put every request the
+// daemons on this connection read and did not answer back on its queue, and the bit a request
+// so resent carries in its unique id.
+constexpr int32_t kNotifyResend = 7;
+constexpr uint64_t kUniqueResend = uint64_t{1} << 63;
 constexpr uint32_t kInitExt = 1u << 30;         // INIT flags: flags2 carries the upper 32 bits
 constexpr uint32_t kWritebackCache = 1u << 16;  // INIT flags: never combined with passthrough
 constexpr uint32_t kPassthrough2 = 1u << 5;     // INIT flags2: FUSE_PASSTHROUGH (1ULL << 37)
