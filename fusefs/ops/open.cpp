@@ -126,6 +126,22 @@ Result<Created> create_new(const Request& r, const guards::Place& place, mode_t 
   return Created{entry.value(), new_open_file(r, std::move(io), std::move(node), flags)};
 }
 
+// The file this request's predecessor made before it died (ops/replay.h): the caller's own new
+// file, opened as the create would have opened it (not refused as taken, nor emptied again).
+// Unlike a file found at a name the kernel thought free (existing_entry), nobody else's file.
+Result<Created> open_made(const Request& r, const guards::Place& place, int flags) {
+  auto entry = look_up(r, place, false);
+  if (!entry) return entry.error();
+  NodeRef node = r.fs.nodes().get(entry->id);
+  auto file = node ? open_file(r, std::move(node), flags & ~(O_CREAT | O_EXCL | O_TRUNC))
+                   : Result<std::unique_ptr<OpenFile>>(Error{ESTALE});
+  if (!file) {
+    r.fs.nodes().forget(entry->id, 1);  // the kernel never hears of it
+    return file.error();
+  }
+  return Created{entry.value(), std::move(file.value())};
+}
+
 }  // namespace
 
 Result<Created> create_at(const Request& r, const guards::Place& place, mode_t mode, int flags) {
@@ -133,9 +149,7 @@ Result<Created> create_at(const Request& r, const guards::Place& place, mode_t m
   mode = (mode & 07777) & ~static_cast<mode_t>(S_ISUID | S_ISGID) & ~r.policy->create().umask;
   auto fate = made_fate(r, place, NodeType::kRegular);
   if (!fate) return fate.error();
-  // Made by the predecessor this request was resent from: opened as it stands, neither refused
-  // as taken nor emptied again.
-  if (fate.value() == Fate::kHappened) flags &= ~(O_EXCL | O_TRUNC);
+  if (fate.value() == Fate::kHappened) return open_made(r, place, flags);
   for (int round = 0; round < kCreateOrOpenRounds; ++round) {
     auto made = create_new(r, place, mode, flags);
     if (made || made.code() != EEXIST) return made;

@@ -165,10 +165,13 @@ Result<Fate> append_fate(const Request& r, const OpenFile& file, const void* dat
   if (!st) return st.error();
   const int64_t before = r.past->size_before;
   if (st->st_size == before) return Fate::kServe;
-  // Made when the bytes at the old end are this write's.
+  // Made when the bytes at the old end are this write's (read through an fd of its own: the
+  // open may be write-only).
   if (before >= 0 && st->st_size >= before + static_cast<int64_t>(size)) {
+    auto reader = r.fs.resolver().reopen(file.node->handle(), O_RDONLY);
+    if (!reader) return reader.error();
     std::vector<char> there(size);
-    auto n = sys::pread(file.fd.ref(), there.data(), size, before);
+    auto n = sys::pread(reader->ref(), there.data(), size, before);
     if (n && n.value() == size && std::memcmp(there.data(), data, size) == 0) {
       return Fate::kHappened;
     }

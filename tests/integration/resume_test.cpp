@@ -10,11 +10,13 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <thread>
 
@@ -266,6 +268,100 @@ TEST_F(ResumeTest, RestartsDuringAWorkloadLoseNothing) {
   for (const auto& [name, content] : model) {
     EXPECT_TRUE(read_file(backing_ / name) == content) << name << " differs from the model";
   }
+}
+
+// One worker of the kill test below, in its own process (a request left unanswered can only be
+// given up by a signal): in dir, round after round, every change that cannot be made twice with
+// one result (mkdir, an exclusive create, appends, an attribute created and removed, a link, a
+// rename, an exchange, unlinks, rmdir), each checked. Failures go to fail_path, one line each;
+// the rounds done to count_path.
+[[noreturn]] void change_until(const fs::path& dir, const fs::path& stop, const fs::path& fail_path,
+                               const fs::path& count_path) {
+  std::ofstream fails(fail_path);
+  auto check = [&](bool ok, const std::string& what) {
+    if (!ok) fails << what << ": " << std::strerror(errno) << std::endl;
+  };
+  int log = ::open((dir / "log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  check(log >= 0, "open log");
+  int round = 0;
+  for (; !fs::exists(stop); ++round) {
+    fs::path d = dir / ("d" + std::to_string(round));
+    std::string line = std::to_string(round) + "\n";
+    check(::mkdir(d.c_str(), 0755) == 0, "mkdir " + d.string());
+    int f = ::open((d / "f").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+    check(f >= 0, "create f in " + d.string());
+    if (f >= 0) {
+      check(::write(f, line.data(), line.size()) == ssize_t(line.size()), "append 1");
+      check(::write(f, line.data(), line.size()) == ssize_t(line.size()), "append 2");
+      check(::close(f) == 0, "close f");
+    }
+    check(::write(log, line.data(), line.size()) == ssize_t(line.size()), "append to log");
+    check(::setxattr((d / "f").c_str(), "user.k", "v", 1, XATTR_CREATE) == 0, "setxattr");
+    check(::removexattr((d / "f").c_str(), "user.k") == 0, "removexattr");
+    check(::symlink("f", (d / "l").c_str()) == 0, "symlink");
+    check(::rename((d / "f").c_str(), (d / "g").c_str()) == 0, "rename f g");
+    check(
+        ::renameat2(AT_FDCWD, (d / "g").c_str(), AT_FDCWD, (d / "l").c_str(), RENAME_EXCHANGE) == 0,
+        "exchange g l");
+    check(::unlink((d / "g").c_str()) == 0, "unlink g");
+    check(::unlink((d / "l").c_str()) == 0, "unlink l");
+    check(::rmdir(d.c_str()) == 0, "rmdir " + d.string());
+  }
+  ::close(log);
+  std::ofstream(count_path) << round;
+  _exit(0);
+}
+
+// A SIGKILL takes the requests the daemon was serving with it; the next daemon gets them again
+// (FUSE_NOTIFY_RESEND) and answers each once (mount/attempt_log.h, ops/replay.h): the workers
+// see no failed call, and nothing is made twice (each append is in the log once).
+void kills_fail_nothing(const fs::path& tree, const fs::path& mnt,
+                        const std::function<void()>& kill_daemon) {
+  constexpr int kWorkers = 3;
+  fs::path stop = tree / "stop";
+  std::vector<pid_t> workers;
+  for (int w = 0; w < kWorkers; ++w) {
+    fs::path dir = mnt / ("k" + std::to_string(w));
+    ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      change_until(dir, stop, tree / ("fail" + std::to_string(w)),
+                   tree / ("count" + std::to_string(w)));
+    }
+    workers.push_back(pid);
+  }
+  for (int kill = 0; kill < 12; ++kill) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150 + 37 * (kill % 5)));
+    kill_daemon();
+  }
+  std::ofstream(stop).close();
+  for (pid_t pid : workers) {
+    int status = wait_exit(pid, std::chrono::seconds(20));
+    if (status != 0) ::kill(pid, SIGKILL);
+    EXPECT_EQ(status, 0) << "a worker hung or died";
+  }
+  for (int w = 0; w < kWorkers; ++w) {
+    std::ifstream fails(tree / ("fail" + std::to_string(w)));
+    std::string all((std::istreambuf_iterator<char>(fails)), {});
+    EXPECT_EQ(all, "") << "worker " << w;
+    int rounds = 0;
+    std::ifstream(tree / ("count" + std::to_string(w))) >> rounds;
+    EXPECT_GT(rounds, 20) << "worker " << w;
+    std::string expected;
+    for (int i = 0; i < rounds; ++i) expected += std::to_string(i) + "\n";
+    EXPECT_EQ(read_file(mnt / ("k" + std::to_string(w)) / "log"), expected)
+        << "each append made once, worker " << w;
+  }
+}
+
+TEST_F(ResumeTest, KillsDuringChangesFailNothingAndMakeNothingTwice) {
+  start(",passthrough=off");
+  kills_fail_nothing(tree_.path(), mnt_, [this] { kill_daemon(); });
+}
+
+TEST_F(ResumeTest, KillsDuringChangesFailNothingWithPassthrough) {
+  start();
+  kills_fail_nothing(tree_.path(), mnt_, [this] { kill_daemon(); });
 }
 
 TEST_F(ResumeTest, ANodeReplacedWhileNoDaemonRanIsRefused) {
