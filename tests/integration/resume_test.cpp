@@ -364,6 +364,54 @@ TEST_F(ResumeTest, KillsDuringChangesFailNothingWithPassthrough) {
   kills_fail_nothing(tree_.path(), mnt_, [this] { kill_daemon(); });
 }
 
+// Random I/O checked against a model (tests/support/file_exerciser.cpp, in the manner of fsx), a
+// buffered and an O_DIRECT run at once, through a daemon killed about once a second: every
+// operation succeeds and every read holds what the model says.
+void random_io_through_kills(const fs::path& tree, const fs::path& mnt,
+                             const std::function<void()>& kill_daemon) {
+  fs::path stop = tree / "stop-io";
+  std::vector<pid_t> runs;
+  for (const char* mode : {"", "--direct"}) {
+    std::string file = (mnt / (std::string("x") + mode)).string();
+    std::string err = (tree / (std::string("err") + mode)).string();
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      ::dup2(fd, 2);
+      std::string bin = file_exerciser_binary();
+      std::vector<const char*> argv = {bin.c_str(), file.c_str(), "7",
+                                       "60",        "--stop",     stop.c_str()};
+      if (*mode != '\0') argv.push_back(mode);
+      argv.push_back(nullptr);
+      ::execv(bin.c_str(), const_cast<char* const*>(argv.data()));
+      _exit(127);
+    }
+    runs.push_back(pid);
+  }
+  for (int kill = 0; kill < 8; ++kill) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(600 + 97 * (kill % 5)));
+    kill_daemon();
+  }
+  std::ofstream(stop).close();
+  for (size_t i = 0; i < runs.size(); ++i) {
+    int status = wait_exit(runs[i], std::chrono::seconds(30));
+    if (status != 0) ::kill(runs[i], SIGKILL);
+    std::ifstream err(tree / (i == 0 ? "err" : "err--direct"));
+    std::string why((std::istreambuf_iterator<char>(err)), {});
+    EXPECT_EQ(status, 0) << (i == 0 ? "buffered: " : "O_DIRECT: ") << why;
+  }
+}
+
+TEST_F(ResumeTest, RandomIoThroughKillsLosesNothing) {
+  start(",passthrough=off");
+  random_io_through_kills(tree_.path(), mnt_, [this] { kill_daemon(); });
+}
+
+TEST_F(ResumeTest, RandomIoThroughKillsLosesNothingWithPassthrough) {
+  start();
+  random_io_through_kills(tree_.path(), mnt_, [this] { kill_daemon(); });
+}
+
 TEST_F(ResumeTest, ANodeReplacedWhileNoDaemonRanIsRefused) {
   start();
   int dir = ::open((mnt_ / "d").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -142,6 +142,14 @@ uint64_t reloads_done(const fs::path& mnt) {
   return number("reloads") + number("reloads_refused");
 }
 
+std::string file_exerciser_binary() {
+#ifdef FILE_EXERCISER_BIN
+  return FILE_EXERCISER_BIN;
+#else
+  return "file-exerciser";
+#endif
+}
+
 std::string casefold_fs_binary() {
 #ifdef CASEFOLD_FS_BIN
   return CASEFOLD_FS_BIN;

@@ -108,6 +108,8 @@ uint64_t reloads_done(const fs::path& mnt);
 
 // Path of tests/support/casefold_fs.cpp's binary: a case-insensitive FUSE passthrough.
 std::string casefold_fs_binary();
+// tests/support/file_exerciser.cpp: random I/O checked against a model.
+std::string file_exerciser_binary();
 // Runs argv, returns its exit status; stdout/stderr go to the test log.
 int run_command(const std::vector<std::string>& argv, const fs::path& cwd = {});
 // n bytes of a fixed pseudo-random sequence chosen by seed: file content that no block of
