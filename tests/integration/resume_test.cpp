@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -410,6 +411,82 @@ TEST_F(ResumeTest, RandomIoThroughKillsLosesNothing) {
 TEST_F(ResumeTest, RandomIoThroughKillsLosesNothingWithPassthrough) {
   start();
   random_io_through_kills(tree_.path(), mnt_, [this] { kill_daemon(); });
+}
+
+// What a session does in its workspace, through a daemon killed every 0.3 s until it is done: a
+// git clone (then fsck and a clean status), a tar extraction (compared with one made outside the
+// mount), and a sqlite3 database in WAL mode under 20 transactions (integrity and content
+// checked), three rounds. Each step fails the script on its first error.
+TEST_F(ResumeTest, TreeWorkloadsThroughKillsEndAsWithout) {
+  for (const char* program : {"git", "tar", "sqlite3", "diff"}) {
+    if (std::system((std::string("command -v ") + program + " >/dev/null").c_str()) != 0) {
+      GTEST_SKIP() << program << " is not installed";
+    }
+  }
+  start();
+  fs::path out = tree_.path() / "out";
+  fs::path ref = tree_.path() / "ref";
+  fs::create_directories(ref);
+  std::string source = CONFINEFS_SOURCE_DIR;
+  std::string tarball = (tree_.path() / "src.tar").string();
+  ASSERT_EQ(
+      std::system(("tar cf '" + tarball + "' -C '" + source +
+                   "' fusefs docs tests cmd && tar xf '" + tarball + "' -C '" + ref.string() + "'")
+                      .c_str()),
+      0);
+  std::string sql = (tree_.path() / "load.sql").string();
+  {
+    std::ofstream load(sql);
+    load << "PRAGMA journal_mode=wal;\nCREATE TABLE t(x INTEGER, y TEXT);\n";
+    for (int batch = 0; batch < 20; ++batch) {
+      load << "BEGIN;\n";
+      for (int i = 0; i < 50; ++i) {
+        load << "INSERT INTO t VALUES(" << batch * 50 + i << ", hex(randomblob(64)));\n";
+      }
+      load << "COMMIT;\n";
+    }
+  }
+  std::string script =
+      "set -e; cd '" + mnt_.string() + "'; export HOME='" + tree_.path().string() +
+      "' GIT_CONFIG_NOSYSTEM=1\n"
+      "for round in 1 2 3; do\n"
+      "git clone -q --no-hardlinks '" +
+      source +
+      "' repo$round\n"
+      "git -C repo$round fsck --no-progress\n"
+      "test -z \"$(git -C repo$round status --porcelain)\"\n"
+      "test \"$(git -C repo$round rev-parse HEAD)\" = \"$(git -C '" +
+      source +
+      "' rev-parse HEAD)\"\n"
+      "mkdir t$round && tar xf '" +
+      tarball + "' -C t$round && diff -r t$round '" + ref.string() +
+      "'\n"
+      "sqlite3 w$round.db < '" +
+      sql +
+      "' >/dev/null\n"
+      "test \"$(sqlite3 w$round.db 'PRAGMA integrity_check; SELECT count(*), sum(x) FROM t;')\" = "
+      "\"$(printf 'ok\\n1000|499500')\"\n"
+      "done\n";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execl("/bin/bash", "bash", "-c", script.c_str(), nullptr);
+    _exit(127);
+  }
+  int kills = 0;
+  int status = -1;
+  for (; kills < 60; ++kills) {
+    if ((status = wait_exit(pid, std::chrono::milliseconds(300))) != -1) break;
+    kill_daemon();
+  }
+  if (status == -1) status = wait_exit(pid, std::chrono::seconds(60));
+  if (status == -1) ::kill(pid, SIGKILL);
+  std::ifstream said(out);
+  std::string output((std::istreambuf_iterator<char>(said)), {});
+  EXPECT_EQ(status, 0) << output;
+  EXPECT_GE(kills, 5) << "the workload ran through kills";
 }
 
 TEST_F(ResumeTest, ANodeReplacedWhileNoDaemonRanIsRefused) {
