@@ -28,6 +28,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// How often the recovery tests below replace the daemon: fewer times under the sanitizers (every
+// path still runs; the sanitizer stage of CI has less time per test).
+#ifdef __SANITIZE_ADDRESS__
+constexpr int kReplacements = 4;
+#else
+constexpr int kReplacements = 8;
+#endif
+
 class ResumeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -331,7 +339,7 @@ void kills_fail_nothing(const fs::path& tree, const fs::path& mnt,
     }
     workers.push_back(pid);
   }
-  for (int kill = 0; kill < 12; ++kill) {
+  for (int kill = 0; kill < kReplacements + 4; ++kill) {
     std::this_thread::sleep_for(std::chrono::milliseconds(150 + 37 * (kill % 5)));
     kill_daemon();
   }
@@ -369,7 +377,7 @@ TEST_F(ResumeTest, KillsDuringChangesFailNothingWithPassthrough) {
 // buffered and an O_DIRECT run at once, through a daemon killed about once a second: every
 // operation succeeds and every read holds what the model says.
 void random_io_through_kills(const fs::path& tree, const fs::path& mnt,
-                             const std::function<void()>& kill_daemon) {
+                             const std::function<void()>& replace_daemon) {
   fs::path stop = tree / "stop-io";
   std::vector<pid_t> runs;
   for (const char* mode : {"", "--direct"}) {
@@ -389,9 +397,9 @@ void random_io_through_kills(const fs::path& tree, const fs::path& mnt,
     }
     runs.push_back(pid);
   }
-  for (int kill = 0; kill < 8; ++kill) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(600 + 97 * (kill % 5)));
-    kill_daemon();
+  for (int kill = 0; kill < kReplacements; ++kill) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500 + 97 * (kill % 5)));
+    replace_daemon();
   }
   std::ofstream(stop).close();
   for (size_t i = 0; i < runs.size(); ++i) {
@@ -413,10 +421,17 @@ TEST_F(ResumeTest, RandomIoThroughKillsLosesNothingWithPassthrough) {
   random_io_through_kills(tree_.path(), mnt_, [this] { kill_daemon(); });
 }
 
+// A planned hand-over answers every request it took, long writes, fsyncs and mapped writes in
+// flight included.
+TEST_F(ResumeTest, RandomIoThroughPlannedRestartsLosesNothing) {
+  start(",passthrough=off");
+  random_io_through_kills(tree_.path(), mnt_, [this] { planned_restart(); });
+}
+
 // What a session does in its workspace, through a daemon killed every 0.3 s until it is done: a
 // git clone (then fsck and a clean status), a tar extraction (compared with one made outside the
 // mount), and a sqlite3 database in WAL mode under 20 transactions (integrity and content
-// checked), three rounds. Each step fails the script on its first error.
+// checked), two rounds. Each step fails the script on its first error.
 TEST_F(ResumeTest, TreeWorkloadsThroughKillsEndAsWithout) {
   for (const char* program : {"git", "tar", "sqlite3", "diff"}) {
     if (std::system((std::string("command -v ") + program + " >/dev/null").c_str()) != 0) {
@@ -449,7 +464,7 @@ TEST_F(ResumeTest, TreeWorkloadsThroughKillsEndAsWithout) {
   std::string script =
       "set -e; cd '" + mnt_.string() + "'; export HOME='" + tree_.path().string() +
       "' GIT_CONFIG_NOSYSTEM=1\n"
-      "for round in 1 2 3; do\n"
+      "for round in 1 2; do\n"
       "git clone -q --no-hardlinks '" +
       source +
       "' repo$round\n"
@@ -486,7 +501,7 @@ TEST_F(ResumeTest, TreeWorkloadsThroughKillsEndAsWithout) {
   std::ifstream said(out);
   std::string output((std::istreambuf_iterator<char>(said)), {});
   EXPECT_EQ(status, 0) << output;
-  EXPECT_GE(kills, 5) << "the workload ran through kills";
+  EXPECT_GE(kills, 3) << "the workload ran through kills";
 }
 
 TEST_F(ResumeTest, ANodeReplacedWhileNoDaemonRanIsRefused) {

@@ -1,7 +1,8 @@
 // file-exerciser: random I/O on one file, each read checked against a model of what it must hold
 // (in the manner of xfstests' fsx), for tests that run it through a daemon being killed.
 //   file-exerciser FILE SEED SECONDS [--direct] [--stop PATH]
-// Operations: writes at random offsets (past the end too), reads, truncates up and down,
+// Operations: writes at random offsets (past the end too; some of up to 4 MiB), reads, truncates up
+// and down,
 // fallocate (allocate, keep-size, punch hole, zero range, collapse and insert range where the
 // filesystem has them), copy_file_range from a second file, writes and reads through a shared
 // mapping, fsync. --direct opens O_DIRECT (aligned offsets, lengths and buffers). Runs until
@@ -27,6 +28,7 @@ namespace {
 constexpr size_t kBlock = 4096;
 constexpr size_t kMaxSize = 1 << 20;
 constexpr size_t kMaxLength = 64 << 10;
+constexpr size_t kLongWrite = 4 << 20;
 
 struct Exerciser {
   int fd = -1;
@@ -63,9 +65,9 @@ struct Exerciser {
     }
   }
 
-  void write_some() {
+  void write_some(size_t max_length = kMaxLength) {
     size_t offset = aligned(below(kMaxSize));
-    size_t length = std::max(aligned(1 + below(kMaxLength)), direct ? kBlock : 1);
+    size_t length = std::max(aligned(1 + below(max_length)), direct ? kBlock : 1);
     char* data = buffer(length);
     for (size_t i = 0; i < length; ++i) data[i] = static_cast<char>(random());
     ssize_t n = ::pwrite(fd, data, length, static_cast<off_t>(offset));
@@ -182,24 +184,25 @@ struct Exerciser {
 
   void step() {
     ++ops;
-    switch (below(direct ? 5 : 16)) {
+    // O_DIRECT: no mapping, no copy_file_range (their ranges are not aligned).
+    int kinds = direct ? 7 : 17;
+    switch (below(static_cast<size_t>(kinds))) {
       case 0:
-      case 1:
-      case 2: return write_some();
+      case 1: return write_some();
+      case 2:
       case 3:
-      case 4:
-      case 5:
-      case 6: return read_some();
-      case 7: return truncate_some();
-      case 8:
-      case 9: return allocate_some();
-      case 10:
-      case 11: return copy_some();
-      case 12:
-      case 13: return map_some();
-      case 14:
+      case 4: return read_some();
+      case 5: return allocate_some();
+      case 6: return below(8) == 0 ? write_some(kLongWrite) : truncate_some();
+      case 7:
+      case 8: return copy_some();
+      case 9:
+      case 10: return map_some();
+      case 11:
         if (::fsync(fd) != 0) fail("fsync", 0, 0);
         return;
+      case 12: return write_some(kLongWrite);  // a long write: many kernel requests in one call
+      case 13: return truncate_some();
       default: return read_some();
     }
   }
