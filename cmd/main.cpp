@@ -166,7 +166,8 @@ std::string status_text(const Identity& id, Filesystem& fs, const fuse::Passthro
          "\nrefusals=" + std::to_string(c.refusals.load()) +
          "\ndenials=" + std::to_string(c.denials.load()) +
          "\nreloads=" + std::to_string(c.reloads.load()) +
-         "\nreloads_refused=" + std::to_string(c.reloads_refused.load()) + "\n";
+         "\nreloads_refused=" + std::to_string(c.reloads_refused.load()) +
+         "\nresent=" + std::to_string(c.resent.load()) + "\n";
 }
 
 size_t thread_count() {

@@ -42,7 +42,10 @@ ssize_t read_request(int fd, void* buf, size_t len, void* userdata) {
   ssize_t n = replayed              ? *replayed
               : st.drain != nullptr ? st.drain->read(fd, buf, len)
                                     : ::read(fd, buf, len);
-  if (st.drain != nullptr) note_request(buf, n);
+  if (st.drain != nullptr) {
+    note_request(buf, n);
+    if (current_request.resent) st.fs->counters().resent.fetch_add(1, std::memory_order_relaxed);
+  }
   Passthrough& pt = st.passthrough;
   if (n > 0 && !pt.init_seen()) {
     std::span<const std::byte> request(static_cast<const std::byte*>(buf), size_t(n));

@@ -59,6 +59,7 @@ struct Counters {
   std::atomic<uint64_t> denials{0};   // policy denials
   std::atomic<uint64_t> reloads{0};   // SIGHUP reloads applied
   std::atomic<uint64_t> reloads_refused{0};  // SIGHUP reloads refused (the policy in force stays)
+  std::atomic<uint64_t> resent{0};  // requests a dead predecessor had taken, resent to this daemon
 };
 
 class Filesystem {

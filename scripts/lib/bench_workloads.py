@@ -4,10 +4,12 @@ class, whose run(), fsbench(), record() and rm() they use. docs/performance.md s
 measures."""
 import json
 import os
+import re
 import shutil
 import signal
 import stat as statmod
 import subprocess
+import threading
 import time
 
 from fusetest import drop_caches, tree_usage
@@ -108,6 +110,50 @@ class Workloads:
         os.kill(t.pid, signal.SIGHUP)
         self.wait_readies(t, readies, before + 1)
         self.record(t, "recovery_handover", (time.monotonic() - t0) * 1000)
+        self.recover_under_load(t, readies, daemon_pid)
+
+    def recover_under_load(self, t, readies, daemon_pid):
+        """A SIGKILL while 4 threads create, write and rename: the requests the daemon had taken
+        are resent to the next one and answered once. Records the longest wait of any call and
+        how many requests the next daemon got again; a failed call fails the target."""
+        stop = threading.Event()
+        waits, errors = [], []
+
+        def work(n):
+            i = 0
+            while not stop.is_set():
+                path = os.path.join(t.path, f"recovery-load-{n}-{i % 16}")
+                began = time.monotonic()
+                try:
+                    with open(path, "w") as f:
+                        f.write(str(i))
+                    os.replace(path, path + ".done")
+                except OSError as e:
+                    errors.append(f"{path}: {e}")
+                    return
+                waits.append(time.monotonic() - began)
+                i += 1
+
+        workers = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for w in workers:
+            w.start()
+        time.sleep(0.2)
+        before = readies()
+        os.kill(daemon_pid(), signal.SIGKILL)
+        self.wait_readies(t, readies, before + 1)
+        time.sleep(0.3)
+        stop.set()
+        for w in workers:
+            w.join()
+        if errors:
+            raise TargetFailure("a call failed across the kill: " + errors[0])
+        self.record(t, "recovery_kill_load", max(waits) * 1000)
+        out = subprocess.run([self.binaries["confinefs"], "status", t.mnt], capture_output=True,
+                             text=True, timeout=10).stdout
+        resent = re.search(r"^resent=(\d+)$", out, re.M)
+        if resent is None:
+            raise TargetFailure("status shows no resent= count")
+        self.record(t, "recovery_resent", int(resent.group(1)))
 
     @staticmethod
     def wait_readies(t, readies, n):
