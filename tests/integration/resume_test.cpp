@@ -504,6 +504,48 @@ TEST_F(ResumeTest, TreeWorkloadsThroughKillsEndAsWithout) {
   EXPECT_GE(kills, 3) << "the workload ran through kills";
 }
 
+// npm installs from its cache (filled outside the mount first, from the registry) through a
+// daemon killed every 0.3 s: four projects, each with its bin link and modules that load.
+TEST_F(ResumeTest, NpmInstallsFromTheCacheThroughKills) {
+  if (std::system("command -v npm >/dev/null && command -v node >/dev/null") != 0) {
+    GTEST_SKIP() << "npm is not installed";
+  }
+  std::string home = tree_.path().string();
+  std::string cache = (tree_.path() / "npm-cache").string();
+  std::string npm = "HOME='" + home + "' timeout 120 npm --cache '" + cache +
+                    "' --no-audit --no-fund --no-update-notifier ";
+  if (std::system((npm + "cache add is-number@7 semver@7 >/dev/null 2>&1").c_str()) != 0) {
+    GTEST_SKIP() << "the npm registry cannot be reached to fill the cache";
+  }
+  start();
+  fs::path out = tree_.path() / "npm.out";
+  std::string script =
+      "set -e; cd '" + mnt_.string() + "'\nfor p in 1 2 3 4; do mkdir proj$p; (cd proj$p && " +
+      npm + "install --offline is-number@7 semver@7 >/dev/null); (cd proj$p && " +
+      "test \"$(./node_modules/.bin/semver -r '>=1.2' 1.2.3)\" = 1.2.3 && " +
+      "test \"$(node -e \"console.log(require('is-number')(5))\")\" = true); done\n";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execl("/bin/bash", "bash", "-c", script.c_str(), nullptr);
+    _exit(127);
+  }
+  int kills = 0;
+  int status = -1;
+  for (; kills < 60; ++kills) {
+    if ((status = wait_exit(pid, std::chrono::milliseconds(300))) != -1) break;
+    kill_daemon();
+  }
+  if (status == -1) status = wait_exit(pid, std::chrono::seconds(60));
+  if (status == -1) ::kill(pid, SIGKILL);
+  std::ifstream said(out);
+  std::string output((std::istreambuf_iterator<char>(said)), {});
+  EXPECT_EQ(status, 0) << output;
+  EXPECT_GE(kills, 3) << "the installs ran through kills";
+}
+
 TEST_F(ResumeTest, ANodeReplacedWhileNoDaemonRanIsRefused) {
   start();
   int dir = ::open((mnt_ / "d").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
