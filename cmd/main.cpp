@@ -363,12 +363,13 @@ Phase<MountTarget> open_mount_target(const cmd::Options& opts, const struct stat
   return target;
 }
 
-// Whether the kernel takes FUSE_NOTIFY_RESEND (Linux 6.9, protocol 7.40).
+// Whether the kernel resends requests on FUSE_NOTIFY_RESEND (protocol 7.40, Linux 6.9) as a
+// successor needs: 6.10, whose resend also clears a request's sent state (6.9's left it set).
 bool kernel_resends_requests() {
   struct utsname u {};
   unsigned major = 0, minor = 0;
   if (::uname(&u) != 0 || std::sscanf(u.release, "%u.%u", &major, &minor) != 2) return false;
-  return major > 6 || (major == 6 && minor >= 9);
+  return major > 6 || (major == 6 && minor >= 10);
 }
 
 // The libfuse session, not yet mounted; it validates the mount options.

@@ -95,13 +95,21 @@ Phase<std::optional<Takeover>> take_over(StoredState stored, const MountPlace& p
     if (auto ok = store_new(kStoredPassthrough, passthrough->fd()); !ok) return ok.error();
   }
   // Kept by daemons since requests are resent: a predecessor without one began nothing to decide.
-  const bool had_requests = stored.requests.valid();
-  auto attempts =
-      had_requests ? AttemptLog::adopt(std::move(stored.requests)) : AttemptLog::create();
+  // A log kept for another connection (its unique ids mean nothing here) is replaced.
+  const AttemptLog::Connection ids{connection->mount().id, connection->mount().unique_id};
+  bool fresh_log = false;
+  auto attempts = [&]() -> Result<AttemptLog> {
+    if (stored.requests.valid()) {
+      auto adopted = AttemptLog::adopt(std::move(stored.requests), ids);
+      if (adopted || adopted.code() != ESTALE) return adopted;
+    }
+    fresh_log = true;
+    return AttemptLog::create(ids);
+  }();
   if (!attempts) {
     return give_up(place, here, with_errno("its request log", attempts.code()));
   }
-  if (!had_requests) {
+  if (fresh_log) {
     if (auto ok = store_new(kStoredRequests, attempts->fd()); !ok) return ok.error();
   }
   // Kept by daemons since the FIFO and socket log: a predecessor without one made none to keep.
@@ -135,7 +143,7 @@ Phase<KeptState> keep_for_successor(FdRef channel, const MountIdentity& mount,
   if (!passthrough) {
     return Failure::runtime(with_errno("resume=on: passthrough record", passthrough.code()));
   }
-  auto attempts = AttemptLog::create();
+  auto attempts = AttemptLog::create({mount.id, mount.unique_id});
   if (!attempts) return Failure::runtime(with_errno("resume=on: request log", attempts.code()));
   for (auto [name, fd] : {std::pair{kStoredChannel, channel},
                           {kStoredNodes, journal.value()->fd()},

@@ -44,7 +44,11 @@ ssize_t read_request(int fd, void* buf, size_t len, void* userdata) {
                                     : ::read(fd, buf, len);
   if (st.drain != nullptr) {
     note_request(buf, n);
-    if (current_request.resent) st.fs->counters().resent.fetch_add(1, std::memory_order_relaxed);
+    if (current_request.resent) {
+      st.fs->counters().resent.fetch_add(1, std::memory_order_relaxed);
+    } else if (AttemptLog* attempts = st.fs->attempts(); attempts && current_request.unique != 0) {
+      attempts->fresh_request();
+    }
   }
   Passthrough& pt = st.passthrough;
   if (n > 0 && !pt.init_seen()) {
@@ -84,6 +88,7 @@ ssize_t send_reply(int fd, iovec* iov, int count, void* userdata) {
     n = send(fd, iov, count);
   }
   if (n >= 0) st.passthrough.replied(patched);
+  if (st.connection != nullptr && st.connection->replaying()) st.connection->release_readers();
   return n;
 }
 

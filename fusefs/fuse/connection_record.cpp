@@ -132,6 +132,11 @@ std::optional<ssize_t> ConnectionRecord::replayed_request(void* buf, size_t size
   return -1;
 }
 
+void ConnectionRecord::release_readers() {
+  replied_.store(true, std::memory_order_release);
+  replied_.notify_all();
+}
+
 void ConnectionRecord::saw_request(std::span<const std::byte> request) {
   if (!replaying_) (void)store(kRequestAt, request);
 }
@@ -152,8 +157,6 @@ ssize_t ConnectionRecord::send_reply(int fd, const iovec* parts, int count) {
   // back, at the head of the queue, marked as resent (mount/attempt_log.h answers each once).
   if (agreed) ask_resend(fd);
   agreed_.store(agreed, std::memory_order_release);
-  replied_.store(true, std::memory_order_release);
-  replied_.notify_all();
   return static_cast<ssize_t>(reply.size());
 }
 

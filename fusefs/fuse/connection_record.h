@@ -72,6 +72,10 @@ class ConnectionRecord {
   ssize_t send_reply(int fd, const iovec* parts, int count);
   // Replaying: whether the reply equalled the recorded one (false until it was sent).
   bool agreed() const noexcept { return agreed_.load(std::memory_order_acquire); }
+  // Replaying: lets the readers held back since the INIT go, once the INIT reply has been sent
+  // and what it decided is in force (passthrough's state: a request read before would find it
+  // undecided, and refuse an open of a file the predecessor's opens pass through).
+  void release_readers();
 
  private:
   ConnectionRecord(Fd memfd, bool replaying) : memfd_(std::move(memfd)), replaying_(replaying) {}

@@ -23,7 +23,7 @@ Request request(fuse_req_t req, Op op) {
   Request r{fs, Caller{ctx->uid, ctx->gid, ctx->pid, ctx->umask}, op, id};
   if (AttemptLog* attempts = fs.attempts(); attempts != nullptr) {
     r.unique = current_request.unique;
-    if (current_request.resent) r.past = attempts->predecessors(r.unique);
+    if (current_request.resent) r.past = attempts->claim(r.unique, static_cast<uint32_t>(op));
   }
   return r;
 }
@@ -230,9 +230,9 @@ void on_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // A predecessor's open is counted in the passthrough rule from the node journal.
   bool predecessors = st.handles.predecessors(fi->fh);
   if (predecessors) {
-    st.passthrough.release_predecessors(ino);
+    st.passthrough.release_predecessors(ino, current_request.unique);
   } else {
-    st.passthrough.release(fi->fh);
+    st.passthrough.release(fi->fh, current_request.unique);
   }
   auto file = st.handles.files.take(fi->fh);
   if (file) ops::release(*st.fs, std::move(file));

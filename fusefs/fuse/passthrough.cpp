@@ -81,7 +81,8 @@ int32_t Passthrough::add_backing(FdRef file) {
   return 0;
 }
 
-Result<KernelIo> Passthrough::open(uint64_t fh, uint64_t node, FdRef file, bool may_pass_through) {
+Result<KernelIo> Passthrough::open(uint64_t fh, uint64_t node, FdRef file, bool may_pass_through,
+                                   uint64_t unique) {
   const State now = state();
   // Off and unavailable are final: no open will pass through, nothing to keep.
   if (now == State::kOff || now == State::kUnavailable) return KernelIo{};
@@ -117,21 +118,21 @@ Result<KernelIo> Passthrough::open(uint64_t fh, uint64_t node, FdRef file, bool 
     io.backing_id = id;
   }
   KernelOpens& inode = inodes_[node];
-  if (io.backing_id > 0) {
-    inode.backing_id = io.backing_id;
-    ++inode.passed_through;
-  } else {
-    ++inode.cached;
+  if (io.backing_id > 0) inode.backing_id = io.backing_id;
+  // Not again when the daemon the kernel sent it to first counted it and died before replying.
+  if (KernelOpens::count(inode.opened, unique)) {
+    ++(io.backing_id > 0 ? inode.passed_through : inode.cached);
   }
   record_locked(node, inode);
   opens_.emplace(fh, Open{node, io});
   return io;
 }
 
-int32_t Passthrough::closed_locked(uint64_t node, bool it_passed_through) {
+int32_t Passthrough::closed_locked(uint64_t node, bool it_passed_through, uint64_t unique) {
   auto inode = inodes_.find(node);
   if (inode == inodes_.end()) return 0;
   KernelOpens& opens = inode->second;
+  if (!KernelOpens::count(opens.released, unique)) return 0;  // counted before a crash
   int32_t unused_id = 0;
   if (it_passed_through && opens.passed_through > 0 && --opens.passed_through == 0) {
     unused_id = opens.backing_id;
@@ -144,7 +145,7 @@ int32_t Passthrough::closed_locked(uint64_t node, bool it_passed_through) {
   return unused_id;
 }
 
-void Passthrough::release(uint64_t fh) {
+void Passthrough::release(uint64_t fh, uint64_t unique) {
   int32_t unused_id = 0;
   {
     std::lock_guard lock(mutex_);
@@ -152,20 +153,20 @@ void Passthrough::release(uint64_t fh) {
     if (open == opens_.end()) return;
     const Open was = open->second;
     opens_.erase(open);
-    unused_id = closed_locked(was.node, was.io.backing_id > 0);
+    unused_id = closed_locked(was.node, was.io.backing_id > 0, unique);
   }
   // The kernel dropped its own reference when the last passthrough open of the inode closed,
   // before it sent RELEASE; this releases the id.
   if (unused_id > 0) (void)registrar_->remove(unused_id);
 }
 
-void Passthrough::release_predecessors(uint64_t node) {
+void Passthrough::release_predecessors(uint64_t node, uint64_t unique) {
   int32_t unused_id = 0;
   {
     std::lock_guard lock(mutex_);
     auto inode = inodes_.find(node);
     if (inode == inodes_.end()) return;
-    unused_id = closed_locked(node, inode->second.passed_through > 0);
+    unused_id = closed_locked(node, inode->second.passed_through > 0, unique);
   }
   if (unused_id > 0 && registrar_) (void)registrar_->remove(unused_id);
 }

@@ -76,12 +76,16 @@ class Passthrough {
 
   // The open with handle fh of node: passed through when may_pass_through and the inode allows
   // it (file: the verified host fd), else through the daemon; EBUSY when it may not pass through
-  // and the inode must. Recorded until release(fh).
-  Result<KernelIo> open(uint64_t fh, uint64_t node, FdRef file, bool may_pass_through);
-  void release(uint64_t fh);
+  // and the inode must. Recorded until release(fh). unique: the OPEN or CREATE request's id (0
+  // when unknown): one the kernel resent after the daemon that counted it died is not counted
+  // again (KernelOpens).
+  Result<KernelIo> open(uint64_t fh, uint64_t node, FdRef file, bool may_pass_through,
+                        uint64_t unique = 0);
+  void release(uint64_t fh, uint64_t unique = 0);
   // RELEASE of a handle a predecessor daemon gave out, on node: one open fewer of the kind the
-  // node's opens are (the kernel never mixes the two on one inode).
-  void release_predecessors(uint64_t node);
+  // node's opens are (the kernel never mixes the two on one inode), unless the request is one
+  // the predecessor counted before it died.
+  void release_predecessors(uint64_t node, uint64_t unique = 0);
 
   // From now on each node's counts are kept in record, for a successor; the counts a
   // predecessor left there are taken over. Before serving.
@@ -95,7 +99,7 @@ class Passthrough {
   // Registers file with the kernel (the registrar's round trip); 0 when it was refused.
   int32_t add_backing(FdRef file);
   // One open fewer of node (it_passed_through: of which kind); the backing id to release, if any.
-  int32_t closed_locked(uint64_t node, bool it_passed_through);
+  int32_t closed_locked(uint64_t node, bool it_passed_through, uint64_t unique);
 
   PassthroughMode mode_ = PassthroughMode::kOff;
   std::unique_ptr<BackingRegistrar> registrar_;

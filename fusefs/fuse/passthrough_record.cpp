@@ -1,5 +1,7 @@
 #include "fusefs/fuse/passthrough_record.h"
 
+#include <algorithm>
+
 namespace confinefs::fuse {
 
 struct PassthroughRecord::Slot {
@@ -8,8 +10,10 @@ struct PassthroughRecord::Slot {
   uint32_t passed_through;
   uint32_t cached;
   uint32_t pad;
+  uint64_t opened[KernelOpens::kRecent];
+  uint64_t released[KernelOpens::kRecent];
 };
-static_assert(sizeof(PassthroughRecord::Slot) == 24);
+static_assert(sizeof(PassthroughRecord::Slot) == 88);
 
 namespace {
 constexpr sys::SlotFormat kFormat{
@@ -40,7 +44,10 @@ std::vector<std::pair<uint64_t, KernelOpens>> PassthroughRecord::recorded() cons
   std::vector<std::pair<uint64_t, KernelOpens>> found;
   for (const auto& [node, index] : slots_) {
     const Slot& s = file_.at<Slot>(index);
-    found.emplace_back(node, KernelOpens{s.backing_id, s.passed_through, s.cached});
+    KernelOpens opens{s.backing_id, s.passed_through, s.cached};
+    std::copy_n(s.opened, KernelOpens::kRecent, opens.opened.begin());
+    std::copy_n(s.released, KernelOpens::kRecent, opens.released.begin());
+    found.emplace_back(node, opens);
   }
   return found;
 }
@@ -64,6 +71,8 @@ bool PassthroughRecord::write(uint64_t node, const KernelOpens& opens) noexcept 
     s.passed_through = opens.passed_through;
     s.cached = opens.cached;
     s.pad = 0;
+    std::copy(opens.opened.begin(), opens.opened.end(), s.opened);
+    std::copy(opens.released.begin(), opens.released.end(), s.released);
   });
   return true;
 }

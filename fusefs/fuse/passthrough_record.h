@@ -7,10 +7,13 @@
 //
 // Format (a sys::SlotFile, magic "cfspass "; crash consistency as that file says): one slot per
 // node with open files: the node id (its key), the backing id, the opens passed through, the
-// opens through the page cache. Version 1. A daemon of node journal format 1 kept these counts
+// opens through the page cache, the unique ids of the last 4 opens and releases counted.
+// Version 1. A daemon of node journal format 1 kept these counts
 // in the journal (nodes/node_journal.h): cmd/takeover.cpp moves them here.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <unordered_map>
 #include <utility>
@@ -22,12 +25,26 @@
 
 namespace confinefs::fuse {
 
-// The kernel's opens of one node.
+// The kernel's opens of one node, and the requests last counted in them: a request the kernel
+// resends after the daemon that counted it died (its reply never went out) is not counted twice.
+// Unique ids never repeat on a connection, so an id found here was counted.
 struct KernelOpens {
+  static constexpr size_t kRecent = 4;
   int32_t backing_id = 0;
   uint32_t passed_through = 0;
   uint32_t cached = 0;
+  std::array<uint64_t, kRecent> opened{};    // OPEN or CREATE requests counted last, newest first
+  std::array<uint64_t, kRecent> released{};  // RELEASE requests counted last, newest first
   bool operator==(const KernelOpens&) const = default;
+
+  // Counts request unique in recent (false: it was counted already).
+  static bool count(std::array<uint64_t, kRecent>& recent, uint64_t unique) {
+    if (unique == 0) return true;
+    if (std::find(recent.begin(), recent.end(), unique) != recent.end()) return false;
+    std::copy_backward(recent.begin(), recent.end() - 1, recent.end());
+    recent[0] = unique;
+    return true;
+  }
 };
 
 class PassthroughRecord {

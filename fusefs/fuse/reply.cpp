@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include "fusefs/fuse/current_request.h"
 #include "fusefs/fuse/libfuse314/reply_patch.h"
 
 namespace confinefs::fuse {
@@ -42,7 +43,7 @@ void reply_opened(fuse_req_t req, std::unique_ptr<ops::OpenFile> file, fuse_file
     fuse_reply_err(req, ENFILE);
     return;
   }
-  auto io = st.passthrough.open(fi->fh, node, host, may);
+  auto io = st.passthrough.open(fi->fh, node, host, may, current_request.unique);
   if (!io) {
     ops::release(*st.fs, st.handles.files.take(fi->fh));
     fuse_reply_err(req, io.code());

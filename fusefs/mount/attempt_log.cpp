@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 namespace confinefs {
 inline namespace mount {
@@ -27,6 +28,7 @@ namespace {
 constexpr sys::SlotFormat kFormat{
     {'c', 'f', 's', 'r', 'e', 'q', 's', ' '}, 1, 1, sizeof(AttemptLog::Slot)};
 constexpr uint32_t kBegun = 1, kDone = 2;
+enum OwnWord : size_t { kMountId, kMountUniqueId };
 constexpr uint32_t kMade = 1u << 2, kExisted = 1u << 3;
 
 Attempt read(const AttemptLog::Slot& s) {
@@ -80,17 +82,24 @@ AttemptLog::AttemptLog(AttemptLog&& other) noexcept
       slots_(std::move(other.slots_)),
       predecessors_(std::move(other.predecessors_)),
       kept_(other.kept_.load()),
-      adopted_(other.adopted_) {}
+      fresh_seen_(other.fresh_seen_.load()),
+      fresh_since_(other.fresh_since_) {}
 
-Result<AttemptLog> AttemptLog::create() {
+Result<AttemptLog> AttemptLog::create(Connection connection) {
   auto file = sys::SlotFile::create("confinefs-requests", kFormat, kCapacity);
   if (!file) return file.error();
+  file->own(kMountId).store(connection.mount_id);
+  file->own(kMountUniqueId).store(connection.mount_unique_id);
   return AttemptLog(std::move(file.value()));
 }
 
-Result<AttemptLog> AttemptLog::adopt(Fd memfd) {
+Result<AttemptLog> AttemptLog::adopt(Fd memfd, Connection connection) {
   auto file = sys::SlotFile::adopt(std::move(memfd), kFormat);
   if (!file) return file.error();
+  if (file->own(kMountId).load() != connection.mount_id ||
+      file->own(kMountUniqueId).load() != connection.mount_unique_id) {
+    return Error{ESTALE};
+  }
   AttemptLog log(std::move(file.value()));
   for (uint32_t index : log.file_.in_use()) {
     uint64_t unique = log.file_.key(index).load(std::memory_order_acquire);
@@ -98,22 +107,37 @@ Result<AttemptLog> AttemptLog::adopt(Fd memfd) {
       log.file_.release(index);  // a torn reuse
       continue;
     }
-    log.predecessors_.emplace(unique, read(log.file_.at<Slot>(index)));
+    log.predecessors_.emplace(unique, Predecessors{read(log.file_.at<Slot>(index))});
   }
   log.kept_ = log.slots_.size();
   return log;
 }
 
-std::optional<Attempt> AttemptLog::predecessors(uint64_t unique) const {
+std::optional<Attempt> AttemptLog::claim(uint64_t unique, uint32_t op) {
   std::lock_guard lock(mutex_);
   auto it = predecessors_.find(unique);
-  if (it == predecessors_.end()) return std::nullopt;
-  return it->second;
+  if (it == predecessors_.end() || it->second.attempt.op != op) return std::nullopt;
+  it->second.claimed = true;
+  return it->second.attempt;
+}
+
+void AttemptLog::fresh_request() {
+  if (fresh_seen_.load(std::memory_order_relaxed)) return;
+  std::lock_guard lock(mutex_);
+  if (fresh_seen_.exchange(true)) return;
+  fresh_since_ = std::chrono::steady_clock::now();
 }
 
 void AttemptLog::expire_locked() {
-  if (predecessors_.empty() || std::chrono::steady_clock::now() - adopted_ < kUnclaimed) return;
-  while (!predecessors_.empty()) release_locked(predecessors_.begin()->first);
+  if (predecessors_.empty() || !fresh_seen_.load(std::memory_order_relaxed) ||
+      std::chrono::steady_clock::now() - fresh_since_ < kUnclaimed) {
+    return;
+  }
+  std::vector<uint64_t> unclaimed;
+  for (const auto& [unique, p] : predecessors_) {
+    if (!p.claimed) unclaimed.push_back(unique);
+  }
+  for (uint64_t unique : unclaimed) release_locked(unique);
 }
 
 bool AttemptLog::begin(uint64_t unique, const Attempt& attempt) {
@@ -138,11 +162,15 @@ void AttemptLog::done(uint64_t unique, int64_t result, std::optional<InodeKey> m
   std::lock_guard lock(mutex_);
   auto it = slots_.find(unique);
   if (it == slots_.end() || predecessors_.contains(unique)) return;
-  Attempt a = read(file_.at<Slot>(it->second));
-  a.done = true;
-  a.result = result;
-  a.made = made;
-  file_.write<Slot>(it->second, unique, [&](Slot& s) { fill(s, a); });
+  // In place, the state last: killed before it, the record still says begun (its result and
+  // inode are read only once it says done), never a free slot for a change that was made.
+  Slot& s = file_.in_place<Slot>(it->second);
+  s.result = result;
+  s.made[0] = made ? made->dev : 0;
+  s.made[1] = made ? made->ino : 0;
+  if (made) s.present |= kMade;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  std::atomic_ref<uint32_t>(s.state).store(kDone, std::memory_order_release);
 }
 
 void AttemptLog::answered(uint64_t unique) {

@@ -54,20 +54,29 @@ class AttemptLog {
  public:
   static constexpr size_t kCapacity = 4096;  // requests served at once, with room to spare
 
-  static Result<AttemptLog> create();
-  // A predecessor's log, checked: EINVAL when it is not one.
-  static Result<AttemptLog> adopt(Fd memfd);
+  // For the connection whose mount has these ids (mountinfo's and the unique mount id): unique
+  // ids of requests mean something on their own connection only.
+  struct Connection {
+    uint64_t mount_id = 0, mount_unique_id = 0;
+  };
+  static Result<AttemptLog> create(Connection connection);
+  // A predecessor's log, checked: EINVAL when it is not one, ESTALE when it was kept for another
+  // connection.
+  static Result<AttemptLog> adopt(Fd memfd, Connection connection);
 
   AttemptLog(AttemptLog&& other) noexcept;
   AttemptLog& operator=(AttemptLog&&) = delete;
 
   FdRef fd() const noexcept { return file_.fd(); }
 
-  // The record a predecessor left for request unique (resent by the kernel); it stays until the
-  // answer to the request has been written. The kernel resends at once, at the head of its
-  // queue: a record no resent request claimed within kUnclaimed of the adoption is one whose
-  // reply had gone out before its daemon could drop it, and goes.
-  std::optional<Attempt> predecessors(uint64_t unique) const;
+  // The record a predecessor left for request unique, resent by the kernel as operation op (a
+  // record of another operation is none of its); it stays until the answer to the request has
+  // been written.
+  std::optional<Attempt> claim(uint64_t unique, uint32_t op);
+  // A request the kernel did not resend was read. The kernel resends at once, at the head of its
+  // queue, so every resent request was read by then: a record none claimed within kUnclaimed is
+  // one whose reply had gone out before its daemon could drop it, and goes.
+  void fresh_request();
   static constexpr std::chrono::seconds kUnclaimed{30};
 
   // This daemon begins a change for request unique (a record of the same request, its
@@ -89,10 +98,15 @@ class AttemptLog {
 
   sys::SlotFile file_;
   mutable OrderedMutex<LockLevel::kAttemptLog> mutex_;
-  std::unordered_map<uint64_t, uint32_t> slots_;        // unique -> its slot (every record)
-  std::unordered_map<uint64_t, Attempt> predecessors_;  // unique -> a predecessor's record
+  struct Predecessors {
+    Attempt attempt;
+    bool claimed = false;
+  };
+  std::unordered_map<uint64_t, uint32_t> slots_;             // unique -> its slot (every record)
+  std::unordered_map<uint64_t, Predecessors> predecessors_;  // unique -> a predecessor's record
   std::atomic<size_t> kept_{0};  // records in the log: answered() looks only when some are
-  std::chrono::steady_clock::time_point adopted_ = std::chrono::steady_clock::now();
+  std::atomic<bool> fresh_seen_{false};
+  std::chrono::steady_clock::time_point fresh_since_{};  // the first fresh request (guarded)
 };
 
 }  // namespace mount

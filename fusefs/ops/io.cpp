@@ -57,7 +57,9 @@ Outcome<size_t> write(const Request& r, OpenFile& file, const void* buf, size_t 
   if (file.append) {
     auto fate = append_fate(r, file, buf, size);
     if (!fate) return refused<size_t>(r, fate.error());
-    if (fate.value() == Fate::kHappened) return answer(r, Result<size_t>(size));
+    if (fate.value() == Fate::kHappened) {  // the count it wrote, when it recorded one
+      return answer(r, Result<size_t>(r.past->done ? static_cast<size_t>(r.past->result) : size));
+    }
   }
   auto growth = growth_of_write(r, file, offset, size);
   if (!growth) return refused<size_t>(r, growth.error());

@@ -6,6 +6,8 @@
 #include <linux/fs.h>
 #include <unistd.h>
 
+#include <span>
+
 #include "fusefs/guards/audit.h"
 #include "fusefs/guards/gate.h"
 #include "fusefs/objects/marker.h"
@@ -102,6 +104,21 @@ Result<void> move_checked(const Request& r, const Move& m) {
   return Error{EAGAIN};
 }
 
+// A rename the predecessor made before it died (ops/replay.h): the node table and the mount's
+// record learn where the entries are now, as after a rename made here.
+Result<void> settle_made_move(const Request& r, const guards::Place& from, const guards::Place& to,
+                              unsigned flags) {
+  Filesystem& fs = r.fs;
+  const guards::Place* moved_to[] = {&to, &from};  // an exchange moved both
+  for (const guards::Place* at : std::span(moved_to, (flags & RENAME_EXCHANGE) ? 2 : 1)) {
+    auto st = fs.resolver().stat_child(at->dir->handle(), at->name);
+    if (!st) continue;  // gone since: nothing of it to record
+    if (S_ISREG(st->st_mode) && (st->st_mode & objects::kObjectBit)) mark_holder(fs, *at->dir);
+    record_move(fs, st.value(), *at->dir, at->name);
+  }
+  return {};
+}
+
 // The name `to`'s end of a rename: its refusals are audited at the request's second site.
 Error at_target(const Error& e) { return at_site(e, 1); }
 
@@ -127,7 +144,8 @@ Result<void> move_entry(const Request& r, const guards::Place& from, const guard
   const Node& from_dir = *from.dir;
   const Node& to_dir = *to.dir;
   auto fate = rename_fate(r, from, to, flags);
-  if (!fate || fate.value() == Fate::kHappened) return fate ? Result<void>{} : fate.error();
+  if (!fate) return fate.error();
+  if (fate.value() == Fate::kHappened) return settle_made_move(r, from, to, flags);
   auto source = fs.resolver().stat_child(from_dir.handle(), from.name);
   if (!source) return source.error();
   auto target = target_state(fs, to_dir, to.name);

@@ -111,16 +111,25 @@ Result<void> reserve_record(const Request& r) {
 }
 
 // What the predecessor of a resent symlink() or mknod() made at place: looked up as a lookup
-// would, once a FIFO or socket it stored before it could record it is in the mount's record.
-Result<Entry> remake_entry(const Request& r, const guards::Place& place, NodeType type) {
+// would, once a FIFO or socket it stored before it could record it is in the mount's record. Only
+// a stored object of this type with a single name is taken for it (a plain file someone else put
+// there in the instant stays what it is: the request is then served, EEXIST).
+Result<Entry> remake_entry(const Request& r, const guards::Place& place, NodeType type,
+                           bool client_sticky) {
   Filesystem& fs = r.fs;
   if (type != NodeType::kSymlink) {
-    auto st = fs.resolver().stat_child(place.dir->handle(), place.name);
-    if (!st) return st.error();
-    InodeKey key{st->st_dev, st->st_ino};
+    auto found = fs.resolver().lookup(place.dir->handle(), place.name);
+    if (!found) return found.error();
+    const struct stat& st = found->attr;
+    InodeKey key{st.st_dev, st.st_ino};
     if (!fs.made_here().find(key, place.dir->key(), place.name.view())) {
+      if (!(st.st_mode & objects::kObjectBit) || st.st_nlink != 1 ||
+          read_marker(fs, found->handle.ref()) != type) {
+        return Error{EEXIST};
+      }
       if (auto ok = reserve_record(r); !ok) return ok.error();
-      fs.made_here().add(key, type, place.dir->key(), place.name.view(), false, r.caller.uid);
+      fs.made_here().add(key, type, place.dir->key(), place.name.view(), client_sticky,
+                         r.caller.uid);
     }
   }
   return look_up(r, place, false);
@@ -133,7 +142,7 @@ Result<Entry> make(const Request& r, const guards::Place& place, NodeType type, 
   const bool recorded = type != NodeType::kSymlink;
   auto fate = made_fate(r, place, type);
   if (!fate) return fate.error();
-  if (fate.value() == Fate::kHappened) return remake_entry(r, place, type);
+  if (fate.value() == Fate::kHappened) return remake_entry(r, place, type, client_sticky);
   if (recorded) {
     if (auto ok = reserve_record(r); !ok) return ok.error();
   }

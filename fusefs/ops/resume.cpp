@@ -49,6 +49,7 @@ Result<NodeRef> resume(const Request& r, uint64_t id) {
   size_t limit = nodes.recorded_count();
   for (uint64_t at = id; !nodes.get(at);) {
     auto place = nodes.recorded_at(at);
+    if (!place && nodes.get(at)) break;  // another request served it meanwhile
     if (!place || chain.size() > limit) return Error{ESTALE};
     chain.push_back(at);
     at = place->first;

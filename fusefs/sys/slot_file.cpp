@@ -142,7 +142,10 @@ std::optional<uint32_t> SlotFile::claim() {
 
 void SlotFile::release(uint32_t index) noexcept {
   key(index).store(0, std::memory_order_release);
-  free_.push_back(index);
+  try {
+    free_.push_back(index);
+  } catch (...) {  // out of memory: the slot is lost to this daemon, never reused twice
+  }
 }
 
 }  // namespace confinefs::sys

@@ -72,11 +72,20 @@ class SlotFile {
   }
   std::atomic_ref<uint64_t> key(uint32_t index) const noexcept;
   // Writes slot index as key: the key cleared, fill(slot) run, the key stored last.
+  // (The signal fences keep the compiler from moving fill's plain stores across the key's: a
+  // process killed between two stores leaves them in memory in program order.)
   template <typename Slot, typename Fill>
   void write(uint32_t index, uint64_t key_value, Fill&& fill) noexcept {
     key(index).store(0, std::memory_order_release);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
     fill(*static_cast<Slot*>(slot(index)));
+    std::atomic_signal_fence(std::memory_order_seq_cst);
     key(index).store(key_value, std::memory_order_release);
+  }
+  // Slot index as Slot, for a change made in place under the key (the owner orders it).
+  template <typename Slot>
+  Slot& in_place(uint32_t index) noexcept {
+    return *static_cast<Slot*>(slot(index));
   }
 
  private:

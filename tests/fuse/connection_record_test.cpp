@@ -101,6 +101,9 @@ TEST(ConnectionRecord, ASuccessorGetsTheRecordedInitAndItsAnswerIsSwallowed) {
   auto parts = same.parts();
   EXPECT_EQ(replay->send_reply(connection->write.get(), parts.data(), 2), sizeof same.out + 64);
   EXPECT_TRUE(replay->agreed());
+  EXPECT_EQ(other.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout)
+      << "held until what the INIT decided is in force";
+  replay->release_readers();
   EXPECT_FALSE(other.get().has_value()) << "released to read the connection";
   // The kernel has its answer already; what went to it instead asks it to resend what the
   // predecessor read and did not answer, before any other worker reads.
@@ -123,6 +126,7 @@ TEST(ConnectionRecord, ADifferentAnswerEndsTheSession) {
   auto parts = other.parts();
   replay->send_reply(connection->write.get(), parts.data(), 2);
   EXPECT_FALSE(replay->agreed());
+  replay->release_readers();
   auto next = replay->replayed_request(buf.data(), buf.size());
   ASSERT_TRUE(next);
   EXPECT_EQ(*next, -1);

@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "fusefs/sys/syscalls.h"
+
 namespace confinefs::fuse {
 namespace {
 
@@ -101,6 +103,39 @@ TEST_F(PassthroughRule, AnUnknownHandleReleasesNothing) {
 
 // The kernel serves opens as soon as it has the INIT reply, while the registrar still probes:
 // such an open is cached, and its inode must not pass through later while it is open.
+// A successor daemon (resume=on) takes the counts over from the record; the kernel resends the
+// OPEN and the RELEASE its predecessor had counted but not answered: neither is counted twice.
+TEST_F(PassthroughRule, ARequestCountedBeforeACrashIsNotCountedAgain) {
+  auto record = PassthroughRecord::create(8);
+  ASSERT_TRUE(record);
+  auto copy = sys::dup(record->fd());
+  ASSERT_TRUE(copy);
+  pt_.keep_in(std::move(record.value()));
+  ASSERT_TRUE(pt_.open(1, 100, fd_, true, 41));  // answered
+  ASSERT_TRUE(pt_.open(2, 100, fd_, true, 42));  // counted, then the daemon died
+  ASSERT_TRUE(pt_.open(3, 100, fd_, true, 43));  // answered
+
+  Registry reg;
+  Passthrough next;
+  next.configure(PassthroughMode::kAuto, std::make_unique<CountingRegistrar>(reg), nullptr);
+  next.offered(wire::KernelOffer{2, 7, 45, true});
+  ASSERT_TRUE(next.takes_init_reply(2));
+  next.replied(true);
+  auto adopted = PassthroughRecord::adopt(std::move(copy.value()));
+  ASSERT_TRUE(adopted);
+  next.keep_in(std::move(adopted.value()));
+  auto again = next.open(1ull << 40, 100, fd_, true, 42);  // the resent OPEN
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->backing_id, 1) << "the predecessor's backing file";
+  EXPECT_EQ(reg.opened, 0);
+  next.release_predecessors(100, 50);  // the kernel's three opens close
+  next.release_predecessors(100, 50);  // resent: counted already
+  next.release_predecessors(100, 51);
+  EXPECT_TRUE(reg.closed.empty()) << "one open is still there";
+  next.release(1ull << 40, 52);
+  EXPECT_EQ(reg.closed, std::vector<int32_t>{1}) << "released once, with the last open";
+}
+
 TEST(PassthroughState, AnOpenWhileTheProbeIsUnderWayKeepsItsInodeCached) {
   Registry reg;
   Passthrough pt;

@@ -40,7 +40,7 @@ class ReplayTest : public ::testing::Test {
     auto r = Resolver::open_root(backing_.c_str());
     ASSERT_TRUE(r.ok());
     fs_.emplace(std::move(r.value()), FilesystemConfig{}, policy::Policy::defaults());
-    auto log = AttemptLog::create();
+    auto log = AttemptLog::create({1, 2});
     ASSERT_TRUE(log);
     fs_->keep_attempts(std::move(log.value()));
   }
@@ -132,6 +132,25 @@ TEST_F(ReplayTest, AnExchangeIsNotMadeTwice) {
   EXPECT_EQ(read_file(backing_ / "b"), "A");
 }
 
+TEST_F(ReplayTest, ARenameMadeBeforeTheCrashIsRecordedWhereItLeftTheEntry) {
+  write_file(backing_ / "a", "A");
+  auto node = ops::lookup(Request{*fs_, Caller{}, Op::kLookup}, kRoot, "a");
+  ASSERT_TRUE(node);
+  Attempt past = begun(Op::kRename);
+  past.before = {key(backing_ / "a"), std::nullopt};
+  fs::rename(backing_ / "a", backing_ / "b");
+  EXPECT_TRUE(ops::rename(resent(Op::kRename, past), kRoot, "a", kRoot, "b", 0));
+  EXPECT_EQ(fs_->nodes().location(node->id), std::make_pair(kRoot, std::string("b")))
+      << "the node follows, as after a rename made here";
+}
+
+TEST_F(ReplayTest, APlainFileIsNotTakenForTheFifoAResentMknodMade) {
+  Attempt past = begun(Op::kMknod);
+  write_file(backing_ / "p", "");  // a plain file of the caller's, new: no stored FIFO
+  auto made = ops::mknod(resent(Op::kMknod, past), kRoot, "p", S_IFIFO | 0644);
+  EXPECT_EQ(made.code(), EEXIST);
+}
+
 TEST_F(ReplayTest, ARenameThatCannotBeToldIsRefusedAndAudited) {
   write_file(backing_ / "a", "A");
   Attempt past = begun(Op::kRename);
@@ -203,9 +222,9 @@ TEST_F(ReplayTest, TheRecordGoesWhenTheAnswerIsWrittenAndASuccessorReadsIt) {
   log.done(9, -ENOENT);
   auto copy = sys::dup(log.fd());
   ASSERT_TRUE(copy);
-  auto next = AttemptLog::adopt(std::move(copy.value()));
+  auto next = AttemptLog::adopt(std::move(copy.value()), {1, 2});
   ASSERT_TRUE(next);
-  auto past = next->predecessors(9);
+  auto past = next->claim(9, static_cast<uint32_t>(Op::kUnlink));
   ASSERT_TRUE(past);
   EXPECT_TRUE(past->done);
   EXPECT_EQ(past->result, -ENOENT);
@@ -213,7 +232,9 @@ TEST_F(ReplayTest, TheRecordGoesWhenTheAnswerIsWrittenAndASuccessorReadsIt) {
   log.answered(9);
   auto copy2 = sys::dup(log.fd());
   ASSERT_TRUE(copy2);
-  EXPECT_FALSE(AttemptLog::adopt(std::move(copy2.value()))->predecessors(9)) << "answered";
+  EXPECT_FALSE(AttemptLog::adopt(std::move(copy2.value()), {1, 2})
+                   ->claim(9, static_cast<uint32_t>(Op::kUnlink)))
+      << "answered";
 }
 
 }  // namespace
