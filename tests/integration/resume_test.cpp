@@ -107,6 +107,33 @@ class ResumeTest : public ::testing::Test {
     supervisor_ = 0;
   }
 
+  // Runs script with bash, its output to out, killing the daemon every 0.3 s until it exits.
+  struct Ran {
+    int status = -1;  // its wait status; -1 when it had to be killed
+    int kills = 0;
+    std::string output;
+  };
+  Ran run_through_kills(const std::string& script, const fs::path& out) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::execl("/bin/bash", "bash", "-c", script.c_str(), nullptr);
+      _exit(127);
+    }
+    Ran ran;
+    for (; ran.kills < 60; ++ran.kills) {
+      if ((ran.status = wait_exit(pid, std::chrono::milliseconds(300))) != -1) break;
+      kill_daemon();
+    }
+    if (ran.status == -1) ran.status = wait_exit(pid, std::chrono::seconds(60));
+    if (ran.status == -1) ::kill(pid, SIGKILL);
+    std::ifstream said(out);
+    ran.output.assign(std::istreambuf_iterator<char>(said), {});
+    return ran;
+  }
+
   TempTree tree_;
   fs::path backing_, mnt_, state_;
   pid_t supervisor_ = 0;
@@ -482,26 +509,9 @@ TEST_F(ResumeTest, TreeWorkloadsThroughKillsEndAsWithout) {
       "test \"$(sqlite3 w$round.db 'PRAGMA integrity_check; SELECT count(*), sum(x) FROM t;')\" = "
       "\"$(printf 'ok\\n1000|499500')\"\n"
       "done\n";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    ::execl("/bin/bash", "bash", "-c", script.c_str(), nullptr);
-    _exit(127);
-  }
-  int kills = 0;
-  int status = -1;
-  for (; kills < 60; ++kills) {
-    if ((status = wait_exit(pid, std::chrono::milliseconds(300))) != -1) break;
-    kill_daemon();
-  }
-  if (status == -1) status = wait_exit(pid, std::chrono::seconds(60));
-  if (status == -1) ::kill(pid, SIGKILL);
-  std::ifstream said(out);
-  std::string output((std::istreambuf_iterator<char>(said)), {});
-  EXPECT_EQ(status, 0) << output;
-  EXPECT_GE(kills, 3) << "the workload ran through kills";
+  Ran ran = run_through_kills(script, out);
+  EXPECT_EQ(ran.status, 0) << ran.output;
+  EXPECT_GE(ran.kills, 3) << "the workload ran through kills";
 }
 
 // npm installs from its cache (filled outside the mount first, from the registry) through a
@@ -524,26 +534,9 @@ TEST_F(ResumeTest, NpmInstallsFromTheCacheThroughKills) {
       npm + "install --offline is-number@7 semver@7 >/dev/null); (cd proj$p && " +
       "test \"$(./node_modules/.bin/semver -r '>=1.2' 1.2.3)\" = 1.2.3 && " +
       "test \"$(node -e \"console.log(require('is-number')(5))\")\" = true); done\n";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    ::execl("/bin/bash", "bash", "-c", script.c_str(), nullptr);
-    _exit(127);
-  }
-  int kills = 0;
-  int status = -1;
-  for (; kills < 60; ++kills) {
-    if ((status = wait_exit(pid, std::chrono::milliseconds(300))) != -1) break;
-    kill_daemon();
-  }
-  if (status == -1) status = wait_exit(pid, std::chrono::seconds(60));
-  if (status == -1) ::kill(pid, SIGKILL);
-  std::ifstream said(out);
-  std::string output((std::istreambuf_iterator<char>(said)), {});
-  EXPECT_EQ(status, 0) << output;
-  EXPECT_GE(kills, 3) << "the installs ran through kills";
+  Ran ran = run_through_kills(script, out);
+  EXPECT_EQ(ran.status, 0) << ran.output;
+  EXPECT_GE(ran.kills, 3) << "the installs ran through kills";
 }
 
 TEST_F(ResumeTest, ANodeReplacedWhileNoDaemonRanIsRefused) {
